@@ -1,0 +1,5 @@
+DROP TABLE products;
+DROP TABLE storefronts;
+DROP TABLE email_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE users;

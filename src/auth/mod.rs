@@ -1,0 +1,245 @@
+//! Who is calling: password hashing, access tokens (JWT) and the request extractors.
+//!
+//! Access tokens are HS256 JWTs that live 15 minutes; the algorithm is pinned, and `exp`,
+//! `iss` and `aud` are checked, so a token from another service or an `alg: none` token is
+//! refused. Refresh tokens are opaque random strings stored as SHA-256 hashes, rotated on
+//! every use (see `db::models::token`).
+
+pub mod password;
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::ids::UserId;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Access token lifetime. Short, because a JWT cannot be revoked before it expires; the
+/// refresh token (revocable, rotated) carries the session.
+pub const ACCESS_TTL_SECS: i64 = 15 * 60;
+pub const ISSUER: &str = "livedrop";
+pub const AUDIENCE: &str = "livedrop-api";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Buyer,
+    Creator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Buyer => "buyer",
+            Role::Creator => "creator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "buyer" => Some(Role::Buyer),
+            "creator" => Some(Role::Creator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: UserId,
+    pub role: Role,
+    /// Whether the email was verified when the token was issued.
+    pub ev: bool,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Clone)]
+pub struct JwtKeys {
+    enc: EncodingKey,
+    dec: DecodingKey,
+    validation: Validation,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        JwtKeys {
+            enc: EncodingKey::from_secret(secret),
+            dec: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    pub fn issue(
+        &self,
+        user: UserId,
+        role: Role,
+        verified: bool,
+        now: i64,
+    ) -> Result<String, AppError> {
+        let claims = Claims {
+            sub: user,
+            role,
+            ev: verified,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + ACCESS_TTL_SECS,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.enc)
+            .map_err(AppError::internal)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
+        jsonwebtoken::decode::<Claims>(token, &self.dec, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|_| AppError::Unauthorized("invalid or expired access token"))
+    }
+}
+
+/// A random opaque token (256 bits, URL-safe) and the hash we store for it.
+pub fn opaque_token() -> (String, String) {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+/// Tokens are stored hashed: a leaked table does not let anyone use them. They carry 256
+/// random bits, so a fast hash is enough (no dictionary to defend against).
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The caller, from a valid `Authorization: Bearer` access token.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub role: Role,
+    pub verified: bool,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Creators (and admins) only.
+    pub fn require_creator(&self) -> Result<(), AppError> {
+        match self.role {
+            Role::Creator | Role::Admin => Ok(()),
+            Role::Buyer => Err(AppError::Forbidden("only creators may do this")),
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("only admins may do this"))
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
+    let Some(token) = bearer(req) else {
+        if req.headers().contains_key(header::AUTHORIZATION) {
+            return Err(AppError::Unauthorized(
+                "use an `Authorization: Bearer` token",
+            ));
+        }
+        return Ok(None);
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(AppError::Internal)?;
+    let c = state.jwt.verify(token)?;
+    Ok(Some(AuthUser {
+        id: c.sub,
+        role: c.role,
+        verified: c.ev,
+    }))
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).and_then(|u| u.ok_or(AppError::Unauthorized("sign in first"))))
+    }
+}
+
+/// The caller if they sent a token; a bad token is still refused.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuth(pub Option<AuthUser>);
+
+impl FromRequest for MaybeAuth {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map(MaybeAuth))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_foreign_ones_are_refused() {
+        let k = JwtKeys::new(b"0123456789abcdef0123456789abcdef");
+        let now = chrono::Utc::now().timestamp();
+        let id = UserId::new();
+        let t = k.issue(id, Role::Creator, true, now).unwrap();
+        let c = k.verify(&t).unwrap();
+        assert_eq!(c.sub, id);
+        assert_eq!(c.role, Role::Creator);
+
+        let other = JwtKeys::new(b"another-secret-another-secret-xx");
+        assert!(other.verify(&t).is_err());
+        let expired = k.issue(id, Role::Buyer, true, now - 3600).unwrap();
+        assert!(k.verify(&expired).is_err());
+        // alg=none
+        let none = format!(
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+            t.split('.').nth(1).unwrap()
+        );
+        assert!(k.verify(&none).is_err());
+    }
+
+    #[test]
+    fn opaque_tokens_are_random_and_hashed() {
+        let (a, ha) = opaque_token();
+        let (b, _) = opaque_token();
+        assert_ne!(a, b);
+        assert_eq!(hash_token(&a), ha);
+        assert_eq!(ha.len(), 64);
+    }
+}

@@ -1,0 +1,117 @@
+//! Accounts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::auth::Role;
+use crate::db::schema::users;
+use crate::db::Store;
+use crate::db_run;
+use crate::domain::ids::UserId;
+use crate::domain::validate;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Buyer)
+    }
+
+    pub fn verified(&self) -> bool {
+        self.email_verified_at.is_some()
+    }
+}
+
+/// Insert a new account. A taken email is `409 email_taken`.
+pub async fn insert(store: &Store, user: &User) -> AppResult<()> {
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        diesel::insert_into(users::table)
+            .values(user)
+            .execute(c)
+            .await
+    });
+    match r {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(AppError::conflict(
+            "email_taken",
+            "an account with this email exists",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn find(store: &Store, id: UserId) -> AppResult<Option<User>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .first(c)
+            .await
+            .optional()
+    });
+    Ok(r?)
+}
+
+pub async fn find_by_email(store: &Store, email: &str) -> AppResult<Option<User>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        users::table
+            .filter(users::email.eq(email))
+            .select(User::as_select())
+            .first(c)
+            .await
+            .optional()
+    });
+    Ok(r?)
+}
+
+/// `livedrop admin create`: a new verified admin, or an existing account promoted.
+pub async fn create_admin(store: &Store, email: &str, password: String) -> AppResult<UserId> {
+    let email = validate::email(email).map_err(|m| AppError::field("email", m))?;
+    validate::password(&password).map_err(|m| AppError::field("password", m))?;
+    let hash = crate::auth::password::hash(password).await?;
+    let now = super::now();
+    if let Some(existing) = find_by_email(store, &email).await? {
+        let mut conn = store.write().await?;
+        db_run!(conn, |c| {
+            diesel::update(users::table.find(existing.id))
+                .set((
+                    users::role.eq(Role::Admin.as_str()),
+                    users::password_hash.eq(&hash),
+                    users::email_verified_at.eq(existing.email_verified_at.or(Some(now))),
+                    users::updated_at.eq(now),
+                ))
+                .execute(c)
+                .await
+        })?;
+        return Ok(existing.id);
+    }
+    let user = User {
+        id: UserId::new(),
+        email,
+        password_hash: hash,
+        role: Role::Admin.as_str().into(),
+        email_verified_at: Some(now),
+        created_at: now,
+        updated_at: now,
+    };
+    insert(store, &user).await?;
+    Ok(user.id)
+}

@@ -1,0 +1,5 @@
+//! Pure logic: no I/O, no clock reads (callers pass `now`).
+
+pub mod ids;
+pub mod money;
+pub mod validate;

@@ -1,0 +1,110 @@
+//! Per-request plumbing: request id, access log, metrics, security headers, CORS.
+
+use std::time::Instant;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{web, Error, HttpMessage};
+use tracing::Instrument;
+
+use crate::state::AppState;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The request id of this request, for handlers that want to log it.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Request id, span, access log line and metrics in one pass.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, Error> {
+    let started = Instant::now();
+    // Take the caller's id when it is short and printable (a load balancer's), else make one.
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+
+    let res = next.call(req).instrument(span.clone()).await;
+    let mut res = match res {
+        Ok(r) => r,
+        Err(e) => {
+            // Errors from inner middleware: render them here so they get the same treatment.
+            let r = e.error_response();
+            return Err(actix_web::error::InternalError::from_response(e, r).into());
+        }
+    };
+    let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(state) = state {
+        state.metrics.observe(&method, &route, status, elapsed);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), v);
+    }
+    let _e = span.enter();
+    if status >= 500 {
+        tracing::warn!(status, ms = elapsed * 1000.0, %route, "request failed");
+    } else {
+        tracing::info!(status, ms = elapsed * 1000.0, %route, "request");
+    }
+    Ok(res)
+}
+
+/// Headers every response carries. The CSP allows only our own scripts and styles: pages
+/// are plain HTML + modules from `/static`, with no CDN.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ))
+        .add((
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=()",
+        ))
+        .add((HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
+}
+
+/// CORS from `CORS_ORIGINS`: none (same-origin only), a list, or `*`.
+pub fn cors(origins: &[String]) -> Cors {
+    let base = Cors::default()
+        .allowed_methods(vec!["GET", "POST", "PATCH", "PUT", "DELETE"])
+        .allowed_headers(vec![
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers(vec![
+            HeaderName::from_static(REQUEST_ID),
+            header::RETRY_AFTER,
+        ])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        return base.allow_any_origin();
+    }
+    origins
+        .iter()
+        .fold(base, |c, o| c.allowed_origin(o.as_str()))
+}

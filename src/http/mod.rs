@@ -1,0 +1,62 @@
+//! The route table: every path the service answers, in one place.
+//!
+//! [`routes!`] registers each path once with all of its methods and, from the same lines,
+//! builds [`ROUTES`], the list the OpenAPI test compares with `/api/openapi.json`. A method
+//! a path does not have gets a JSON 405; a path nobody has gets a JSON 404.
+
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod ops;
+pub mod pages;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::AppError;
+
+macro_rules! routes {
+    ($( $path:literal => { $( $method:ident : $handler:path ),+ $(,)? } ),* $(,)?) => {
+        /// Every (method, path) the router serves, in registration order.
+        pub const ROUTES: &[(&str, &str)] = &[ $( $( (stringify!($method), $path), )+ )* ];
+
+        /// Register every route on an actix app.
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        $( .route(web::$method().to($handler)) )+
+                        .default_service(web::to(method_not_allowed)),
+                );
+            )*
+        }
+    };
+}
+
+routes! {
+    // Operations.
+    "/healthz" => { get: ops::healthz },
+    "/readyz" => { get: ops::readyz },
+    "/metrics" => { get: ops::metrics },
+    "/api/openapi.json" => { get: openapi::document },
+
+    // Pages.
+    "/" => { get: pages::index },
+    "/s/{slug}" => { get: pages::storefront },
+    "/verify" => { get: pages::verify },
+    "/reset" => { get: pages::reset },
+    "/api/docs" => { get: pages::api_docs },
+    "/static/{file}" => { get: pages::asset },
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    use actix_web::ResponseError;
+    let e = AppError::BadRequest("method not allowed".into());
+    let mut r = e.error_response();
+    *r.status_mut() = actix_web::http::StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+/// Unknown paths: a JSON 404 (an HTML one for browsers asking for a page).
+pub async fn not_found(_req: HttpRequest) -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

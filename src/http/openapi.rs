@@ -1,0 +1,48 @@
+//! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]` annotations.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::ops;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "livedrop", description = "Real-time commerce for creators: storefronts, products, live drops, verifiable raffles."),
+    paths(
+        ops::healthz, ops::readyz, ops::metrics, document,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "storefronts", description = "Creators' storefronts"),
+        (name = "products", description = "Products of every kind"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3 document")))]
+pub async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

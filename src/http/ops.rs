@@ -1,0 +1,60 @@
+//! Liveness, readiness and metrics.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use crate::error::AppResult;
+use crate::state::AppState;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HealthView {
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = HealthView)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthView { status: "ok" })
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReadyView {
+    pub status: &'static str,
+    pub store: &'static str,
+    pub pending_migrations: usize,
+}
+
+/// The node can serve: the store answers and has every migration this binary needs.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, body = ReadyView), (status = 503, description = "store unreachable or migrations pending")))]
+pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    state.store.ping().await?;
+    let pending = crate::db::migrations::pending_count(&state.store).await?;
+    let view = ReadyView {
+        status: if pending == 0 {
+            "ready"
+        } else {
+            "migrations_pending"
+        },
+        store: state.store.backend(),
+        pending_migrations: pending,
+    };
+    Ok(if pending == 0 {
+        HttpResponse::Ok().json(view)
+    } else {
+        HttpResponse::ServiceUnavailable().json(view)
+    })
+}
+
+/// Prometheus text: requests by route and status, latency histogram, pool use.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let body = state
+        .metrics
+        .render(state.store.pool_status(), state.store.backend());
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}

@@ -1,0 +1,34 @@
+//! livedrop: a real-time commerce engine for creators.
+//!
+//! A map of the crate (the layout is the map; see DESIGN.md):
+//!
+//! * [`config`]    – one typed configuration struct read from the environment.
+//! * [`error`]     – `AppError`, the one error type, and the error policy.
+//! * [`state`]     – `AppState`: the parts (store, bus, mailer, limiter) chosen at start-up.
+//! * [`server`]    – building and running the HTTP server (used by `main` and the tests).
+//! * [`telemetry`] – logging and Prometheus metrics.
+//! * [`http`]      – the route table (`http/mod.rs`) and one file per endpoint.
+//! * [`auth`]      – password hashing, JWT access tokens, request extractors.
+//! * [`domain`]    – pure logic: ids, money, validation, product kinds.
+//! * [`db`]        – connection pools, migrations, `schema.rs`, and the model functions.
+//! * [`bus`]       – event fan-out: in-process or Redis pub/sub.
+//! * [`mail`]      – outgoing mail: `.eml` outbox or SMTP.
+//! * [`ratelimit`] – fixed-window limits: in-process or Redis.
+//! * [`demo`]      – the demo storefront seeded in embedded mode.
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod auth;
+pub mod bus;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod mail;
+pub mod ratelimit;
+pub mod server;
+pub mod state;
+pub mod telemetry;

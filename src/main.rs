@@ -1,0 +1,155 @@
+//! The `livedrop` command: `serve` (default), `migrate`, `demo`, `admin create`.
+
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use livedrop::config::Config;
+
+#[derive(Parser)]
+#[command(name = "livedrop", version, about = "Real-time commerce for creators")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, the WebSocket feed and the pages (the default).
+    Serve {
+        /// Apply pending migrations before serving (always done in embedded mode).
+        #[arg(long)]
+        migrate: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Seed the demo storefront (if the store has none) and print its logins.
+    Demo,
+    /// Administer accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account (or make an existing account an admin).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("livedrop: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    livedrop::telemetry::init_logging(config.log_format);
+    let result = actix_web::rt::System::new().block_on(run(cli, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("livedrop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> Result<(), String> {
+    match cli.command.unwrap_or(Command::Serve { migrate: false }) {
+        Command::Serve { migrate } => serve(config, migrate).await,
+        Command::Migrate => {
+            let state = livedrop::state::AppState::build(config).await?;
+            let applied = livedrop::db::migrations::run(&state.store).await?;
+            println!(
+                "applied {} migration(s): {}",
+                applied.len(),
+                applied.join(", ")
+            );
+            Ok(())
+        }
+        Command::Demo => {
+            let mut config = config;
+            config.seed_demo = false;
+            let state = livedrop::server::prepare(config, true).await?;
+            livedrop::demo::seed_if_empty(&state)
+                .await
+                .map_err(|e| e.to_string())?;
+            print_demo(&state.config.public_url);
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password_stdin,
+                },
+        } => {
+            if !password_stdin {
+                return Err(
+                    "pass --password-stdin and write the password to standard input".into(),
+                );
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| format!("reading the password: {e}"))?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let state = livedrop::server::prepare(config, false).await?;
+            let id = livedrop::db::models::user::create_admin(&state.store, &email, password)
+                .await
+                .map_err(|e| format!("{} ({})", e, e.code()))?;
+            println!("admin {email} ready (id {id})");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config, migrate: bool) -> Result<(), String> {
+    let bind = config.bind;
+    let embedded = config.is_embedded();
+    let state = livedrop::server::prepare(config, migrate).await?;
+    let public = state.config.public_url.clone();
+    let listener = TcpListener::bind(bind).map_err(|e| format!("BIND {bind}: {e}"))?;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let server = livedrop::server::serve(state, listener, workers).map_err(|e| e.to_string())?;
+    println!(
+        "livedrop is listening on http://{bind} ({})",
+        if embedded {
+            "embedded mode: SQLite, in-process bus, outbox mail"
+        } else {
+            "cluster mode"
+        }
+    );
+    if embedded {
+        print_demo(&public);
+    }
+    println!("  API docs:     {public}/api/docs");
+    server.await.map_err(|e| e.to_string())
+}
+
+fn print_demo(public: &str) {
+    println!("  storefront:   {public}/s/{}", livedrop::demo::SLUG);
+    println!(
+        "  demo creator: {} / {}",
+        livedrop::demo::CREATOR_EMAIL,
+        livedrop::demo::PASSWORD
+    );
+    println!(
+        "  demo buyer:   {} / {}",
+        livedrop::demo::BUYER_EMAIL,
+        livedrop::demo::PASSWORD
+    );
+}

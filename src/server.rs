@@ -1,0 +1,56 @@
+//! Building and running the HTTP server, shared by `livedrop serve` and the tests.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress};
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Config;
+use crate::http::{self, extract, middleware};
+use crate::state::AppState;
+
+/// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+pub const SHUTDOWN_GRACE_SECS: u64 = 10;
+
+/// Everything start-up does before listening: connect, migrate (embedded mode, or when
+/// asked), seed the demo when configured and the store is empty.
+pub async fn prepare(config: Config, migrate: bool) -> Result<AppState, String> {
+    let migrate = migrate || config.is_embedded();
+    let state = AppState::build(config).await?;
+    if migrate {
+        let applied = crate::db::migrations::run(&state.store).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+    }
+    if state.config.seed_demo {
+        crate::demo::seed_if_empty(&state)
+            .await
+            .map_err(|e| format!("demo seed: {e}"))?;
+    }
+    Ok(state)
+}
+
+/// Start serving on `listener`. The returned server handles SIGTERM/SIGINT gracefully.
+pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(extract::json_config())
+            .app_data(extract::path_config())
+            .app_data(extract::query_config())
+            .configure(http::configure)
+            .default_service(web::to(http::not_found))
+            .wrap(middleware::security_headers())
+            .wrap(middleware::cors(&data.config.cors_origins))
+            .wrap(Compress::default())
+            .wrap(from_fn(middleware::observe))
+    })
+    .workers(workers.max(1))
+    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,90 @@
+//! What every handler can reach: the configuration and the parts chosen at start-up.
+//!
+//! The choice between embedded and cluster parts is made here, once; the rest of the code
+//! holds trait objects and never asks which mode it is in.
+
+use std::sync::Arc;
+
+use lettre::message::Mailbox;
+
+use crate::auth::JwtKeys;
+use crate::bus::{Bus, InProcessBus};
+use crate::config::Config;
+use crate::db::Store;
+use crate::mail::{Mailer, OutboxMailer};
+use crate::ratelimit::{InProcessLimiter, RateLimiter};
+use crate::telemetry::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub bus: Arc<dyn Bus>,
+    pub mailer: Arc<dyn Mailer>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub jwt: JwtKeys,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Connect everything the configuration names. Does not migrate or seed.
+    pub async fn build(config: Config) -> Result<AppState, String> {
+        let store = Store::connect(&config.database_url, config.db_pool_size).await?;
+        let secret = jwt_secret(&config)?;
+        let from: Mailbox = config
+            .mail_from
+            .parse()
+            .map_err(|e| format!("MAIL_FROM: {e}"))?;
+        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
+            Some(url) => Arc::new(crate::mail::smtp::SmtpMailer::new(url, from)?),
+            None => Arc::new(OutboxMailer::new(config.data_dir.join("outbox"), from)?),
+        };
+        let (bus, limiter): (Arc<dyn Bus>, Arc<dyn RateLimiter>) = match &config.redis_url {
+            Some(url) => (
+                Arc::new(crate::bus::redis::RedisBus::connect(url).await?),
+                Arc::new(crate::ratelimit::redis::RedisLimiter::connect(url).await?),
+            ),
+            None => (
+                Arc::new(InProcessBus::new()),
+                Arc::new(InProcessLimiter::new()),
+            ),
+        };
+        Ok(AppState {
+            config: Arc::new(config),
+            store,
+            bus,
+            mailer,
+            limiter,
+            jwt: JwtKeys::new(secret.as_bytes()),
+            metrics: Arc::new(Metrics::default()),
+        })
+    }
+}
+
+/// The configured secret, or in embedded mode one made on first start and kept in
+/// `data_dir/jwt_secret` (mode 0600), so tokens survive a restart.
+fn jwt_secret(config: &Config) -> Result<String, String> {
+    if let Some(s) = &config.jwt_secret {
+        return Ok(s.clone());
+    }
+    if !config.is_embedded() {
+        return Err("JWT_SECRET is required with a postgres DATABASE_URL".into());
+    }
+    let path = config.data_dir.join("jwt_secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_string();
+        if s.len() >= crate::config::MIN_JWT_SECRET_LEN {
+            return Ok(s);
+        }
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    let (secret, _) = crate::auth::opaque_token();
+    std::fs::write(&path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(secret)
+}

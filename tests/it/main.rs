@@ -1,0 +1,8 @@
+//! Black-box tests: a real server on port 0, spoken to over HTTP (and WebSocket).
+//! One test binary with a module per feature (STYLE.md §8).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod ops;

@@ -1,0 +1,170 @@
+//! `TestApp`: start the real server on port 0 against a fresh store and talk to it.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+
+use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use livedrop::config::Config;
+use livedrop::state::AppState;
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    /// Keeps the embedded mode's data directory alive for the test.
+    pub dir: tempfile::TempDir,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// The Postgres server tests use; each test gets a database of its own on it.
+pub fn pg_base() -> String {
+    std::env::var("TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A fresh, empty database on the test Postgres; returns its URL.
+pub async fn fresh_pg_database() -> String {
+    let name = format!("livedrop_t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = diesel_async::AsyncPgConnection::establish(&format!("{}/postgres", pg_base()))
+        .await
+        .expect("postgres is not reachable (these tests need it)");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    format!("{}/{name}", pg_base())
+}
+
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+impl TestApp {
+    /// Embedded mode (SQLite in a temp dir), rate limits off.
+    pub async fn sqlite() -> TestApp {
+        Self::with(&[("RATE_LIMITS", "off")]).await
+    }
+
+    /// Cluster-mode store (a fresh Postgres database), rate limits off.
+    pub async fn postgres() -> TestApp {
+        let url = fresh_pg_database().await;
+        Self::with(&[("RATE_LIMITS", "off"), ("DATABASE_URL", &url)]).await
+    }
+
+    /// Any configuration: `vars` are environment variables as the binary would read them.
+    pub async fn with(vars: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.entry("DATA_DIR".into())
+            .or_insert_with(|| dir.path().to_string_lossy().into_owned());
+        env.entry("SEED_DEMO".into())
+            .or_insert_with(|| "false".into());
+        env.entry("JWT_SECRET".into())
+            .or_insert_with(|| TEST_SECRET.into());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        env.entry("PUBLIC_URL".into())
+            .or_insert_with(|| format!("http://{addr}"));
+        let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let migrate = true;
+        let state = livedrop::server::prepare(config, migrate).await.unwrap();
+        let server = livedrop::server::serve(state.clone(), listener, 2).unwrap();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestApp {
+            url: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            state,
+            dir,
+            handle,
+        }
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut r = self.client.get(self.at(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        into(r.send().await.unwrap()).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, token, body).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, token, body).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.send(reqwest::Method::DELETE, path, token, Value::Null)
+            .await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut r = self.client.request(method, self.at(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if !body.is_null() {
+            r = r.json(&body);
+        }
+        into(r.send().await.unwrap()).await
+    }
+
+    /// POST a raw body with a content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        ctype: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut r = self
+            .client
+            .post(self.at(path))
+            .header("content-type", ctype)
+            .body(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        into(r.send().await.unwrap()).await
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// Status and JSON body (`Value::Null` for an empty body, a string for a non-JSON one).
+pub async fn into(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// The stable error code of an error body.
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no code>")
+}
+
+#[allow(dead_code)]
+pub fn j(v: Value) -> Value {
+    json!(v)
+}
