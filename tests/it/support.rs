@@ -168,3 +168,38 @@ pub fn code(body: &Value) -> &str {
 pub fn j(v: Value) -> Value {
     json!(v)
 }
+
+/// A user of `role` ("buyer" | "creator" | "admin") with a verified email, written straight
+/// to the store, and an access token for them. For tests about something other than
+/// sign-up; the sign-up flow itself is tested through the API in `auth.rs`.
+pub async fn user_with_token(app: &TestApp, role: &str) -> (livedrop::domain::ids::UserId, String) {
+    user_with_token_verified(app, role, true).await
+}
+
+pub async fn user_with_token_verified(
+    app: &TestApp,
+    role: &str,
+    verified: bool,
+) -> (livedrop::domain::ids::UserId, String) {
+    use livedrop::db::models::{now, user};
+    let id = livedrop::domain::ids::UserId::new();
+    let t = now();
+    let u = user::User {
+        id,
+        email: format!("{}-{}@test.livedrop.local", role, id.0.simple()),
+        // Not a valid hash: these users never log in with a password.
+        password_hash: "!".into(),
+        role: role.into(),
+        email_verified_at: verified.then_some(t),
+        created_at: t,
+        updated_at: t,
+    };
+    user::insert(&app.state.store, &u).await.unwrap();
+    let role = livedrop::auth::Role::parse(role).unwrap();
+    let token = app
+        .state
+        .jwt
+        .issue(id, role, verified, chrono::Utc::now().timestamp())
+        .unwrap();
+    (id, token)
+}
