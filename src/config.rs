@@ -77,6 +77,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Connections in the store pool.
     pub db_pool_size: usize,
+    /// Take the client address from `X-Forwarded-For` (set behind a load balancer you
+    /// run; never on a node reachable directly, or clients could pick their own address).
+    pub trust_proxy_headers: bool,
     /// Seed the demo storefront when the store is empty (`serve` in embedded mode).
     pub seed_demo: bool,
 }
@@ -180,6 +183,11 @@ impl Config {
             },
             Some(_) => return Err(bad("RATE_LIMITS", "must be `on` or `off`")),
         };
+        let trust_proxy_headers = match get("TRUST_PROXY_HEADERS").as_deref() {
+            None | Some("0") | Some("false") | Some("off") => false,
+            Some("1") | Some("true") | Some("on") => true,
+            Some(_) => return Err(bad("TRUST_PROXY_HEADERS", "must be true or false")),
+        };
         let cors_origins = get("CORS_ORIGINS")
             .map(|v| {
                 v.split(',')
@@ -221,6 +229,7 @@ impl Config {
             data_dir,
             db_pool_size,
             seed_demo,
+            trust_proxy_headers,
         })
     }
 

@@ -34,6 +34,13 @@ pub enum AppError {
     /// No credentials, or credentials that are not (or no longer) valid.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// Login with an unknown email or a wrong password: one answer for both, so the
+    /// endpoint cannot be used to find out who has an account.
+    #[error("the email or password is not right")]
+    InvalidCredentials,
+    /// A mailed link's token that is unknown, used, expired or for another purpose.
+    #[error("this link is not valid or has expired")]
+    InvalidToken,
     /// Valid credentials without the right to do this.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -67,6 +74,8 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Validation(_) => "validation_failed",
             AppError::Unauthorized(_) => "unauthorized",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::InvalidToken => "invalid_token",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound => "not_found",
             AppError::Conflict { code, .. } => code,
@@ -124,7 +133,8 @@ impl ResponseError for AppError {
         match self {
             AppError::InvalidJson(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::InvalidToken => StatusCode::BAD_REQUEST,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,

@@ -84,8 +84,7 @@ pub async fn pending_count(store: &Store) -> crate::error::AppResult<usize> {
     let mut conn = store.read().await?;
     let q = diesel::sql_query("SELECT version FROM __diesel_schema_migrations");
     let applied: Vec<Version> =
-        crate::db_run!(conn, |c| { diesel_async::RunQueryDsl::load(q, c).await })
-            .unwrap_or_default();
+        crate::db_run!(conn, |c| diesel_async::RunQueryDsl::load(q, c).await).unwrap_or_default();
     let applied: BTreeSet<String> = applied.into_iter().map(|v| v.version).collect();
     Ok(wanted.difference(&applied).count())
 }

@@ -4,6 +4,7 @@
 //! builds [`ROUTES`], the list the OpenAPI test compares with `/api/openapi.json`. A method
 //! a path does not have gets a JSON 405; a path nobody has gets a JSON 404.
 
+pub mod auth;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
@@ -38,6 +39,17 @@ routes! {
     "/readyz" => { get: ops::readyz },
     "/metrics" => { get: ops::metrics },
     "/api/openapi.json" => { get: openapi::document },
+
+    // Accounts.
+    "/api/auth/register" => { post: auth::register::register },
+    "/api/auth/login" => { post: auth::login::login },
+    "/api/auth/refresh" => { post: auth::refresh::refresh },
+    "/api/auth/logout" => { post: auth::logout::logout },
+    "/api/auth/verify" => { post: auth::verify::verify },
+    "/api/auth/verify/resend" => { post: auth::verify::resend },
+    "/api/auth/password/forgot" => { post: auth::reset::forgot },
+    "/api/auth/password/reset" => { post: auth::reset::reset },
+    "/api/me" => { get: auth::me::me },
 
     // Pages.
     "/" => { get: pages::index },

@@ -4,13 +4,16 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::ops;
+use super::{auth, ops};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "livedrop", description = "Real-time commerce for creators: storefronts, products, live drops, verifiable raffles."),
     paths(
         ops::healthz, ops::readyz, ops::metrics, document,
+        auth::register::register, auth::login::login, auth::refresh::refresh, auth::logout::logout,
+        auth::verify::verify, auth::verify::resend, auth::reset::forgot, auth::reset::reset,
+        auth::me::me,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod smtp;
 mod support;
 
+mod auth;
 mod ops;

@@ -1,6 +1,7 @@
 //! Model functions: plain reads and writes, each written once for both backends with
 //! [`crate::db_run!`]. Handlers call these; no SQL lives in handlers.
 
+pub mod token;
 pub mod user;
 
 /// Now, in UTC, truncated to microseconds so SQLite and Postgres round-trip it equally.

@@ -1,0 +1,64 @@
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::send_link;
+use crate::auth::password;
+use crate::db::models::token::{self, Effect, Purpose};
+use crate::db::models::user;
+use crate::domain::validate;
+use crate::error::{AppError, AppResult};
+use crate::ratelimit;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ForgotForm {
+    pub email: String,
+}
+
+/// Ask for a password-reset mail. Always 202, whether or not the email has an account,
+/// so the endpoint cannot be used to find out who does.
+#[utoipa::path(post, path = "/api/auth/password/forgot", tag = "auth", request_body = ForgotForm,
+    responses((status = 202, description = "a mail is on its way if the account exists"),
+        (status = 429, description = "`rate_limited`")))]
+pub async fn forgot(
+    state: web::Data<AppState>,
+    form: web::Json<ForgotForm>,
+) -> AppResult<HttpResponse> {
+    let Ok(email) = validate::email(&form.email) else {
+        return Ok(HttpResponse::Accepted().finish());
+    };
+    ratelimit::check(
+        state.limiter.as_ref(),
+        &format!("mail:{email}"),
+        state.config.rate_limits.mail_email,
+    )
+    .await?;
+    if let Some(u) = user::find_by_email(&state.store, &email).await? {
+        send_link(&state, &u, Purpose::Reset).await?;
+    }
+    Ok(HttpResponse::Accepted().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetForm {
+    /// The `token` of the link in the reset mail.
+    pub token: String,
+    pub password: String,
+}
+
+/// Set a new password with the token from the mailed link. Every session of the account
+/// ends; sign in again with the new password.
+#[utoipa::path(post, path = "/api/auth/password/reset", tag = "auth", request_body = ResetForm,
+    responses((status = 204, description = "password changed"), (status = 400, description = "`invalid_token`"),
+        (status = 422, description = "`validation_failed`")))]
+pub async fn reset(
+    state: web::Data<AppState>,
+    form: web::Json<ResetForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    validate::password(&form.password).map_err(|m| AppError::field("password", m))?;
+    let hash = password::hash(form.password).await?;
+    token::consume_email_token(&state.store, &form.token, Effect::SetPassword(hash)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
