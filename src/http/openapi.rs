@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, ops};
+use super::{auth, ops, pages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,7 @@ use super::{auth, ops};
         auth::register::register, auth::login::login, auth::refresh::refresh, auth::logout::logout,
         auth::verify::verify, auth::verify::resend, auth::reset::forgot, auth::reset::reset,
         auth::me::me,
+        pages::index, pages::storefront, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -21,6 +22,7 @@ use super::{auth, ops};
         (name = "auth", description = "Accounts and sessions"),
         (name = "storefronts", description = "Creators' storefronts"),
         (name = "products", description = "Products of every kind"),
+        (name = "pages", description = "HTML pages served by the same binary"),
     )
 )]
 pub struct ApiDoc;

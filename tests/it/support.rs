@@ -51,6 +51,15 @@ impl TestApp {
 
     /// Any configuration: `vars` are environment variables as the binary would read them.
     pub async fn with(vars: &[(&str, &str)]) -> TestApp {
+        Self::start(vars, true).await
+    }
+
+    /// A cluster-mode node started without `--migrate` (embedded mode always migrates).
+    pub async fn unmigrated(vars: &[(&str, &str)]) -> TestApp {
+        Self::start(vars, false).await
+    }
+
+    async fn start(vars: &[(&str, &str)], migrate: bool) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut env: HashMap<String, String> = vars
             .iter()
@@ -67,7 +76,6 @@ impl TestApp {
         env.entry("PUBLIC_URL".into())
             .or_insert_with(|| format!("http://{addr}"));
         let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-        let migrate = true;
         let state = livedrop::server::prepare(config, migrate).await.unwrap();
         let server = livedrop::server::serve(state.clone(), listener, 2).unwrap();
         let handle = server.handle();
