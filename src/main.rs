@@ -123,6 +123,13 @@ async fn serve(config: Config, migrate: bool) -> Result<(), String> {
     let state = livedrop::server::prepare(config, migrate).await?;
     let public = state.config.public_url.clone();
     let listener = TcpListener::bind(bind).map_err(|e| format!("BIND {bind}: {e}"))?;
+    // The real address: `BIND=…:0` picks a free port (tests, several local nodes).
+    let bind = listener.local_addr().map_err(|e| e.to_string())?;
+    let public = if public.ends_with(":0") {
+        format!("http://{bind}")
+    } else {
+        public
+    };
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = livedrop::server::serve(state, listener, workers).map_err(|e| e.to_string())?;
     println!(
