@@ -7,4 +7,5 @@ mod smtp;
 mod support;
 
 mod auth;
+mod models;
 mod ops;
