@@ -1,0 +1,253 @@
+//! Drops: the lifecycle on the clock, inventory arithmetic, and the waiting-room shuffle.
+//! Pure: callers pass `now`.
+
+use chrono::{Duration, NaiveDateTime};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DropStatus {
+    Draft,
+    Scheduled,
+    Live,
+    SoldOut,
+    Ended,
+    Paused,
+    Cancelled,
+}
+
+impl DropStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DropStatus::Draft => "draft",
+            DropStatus::Scheduled => "scheduled",
+            DropStatus::Live => "live",
+            DropStatus::SoldOut => "sold_out",
+            DropStatus::Ended => "ended",
+            DropStatus::Paused => "paused",
+            DropStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DropStatus> {
+        Some(match s {
+            "draft" => DropStatus::Draft,
+            "scheduled" => DropStatus::Scheduled,
+            "live" => DropStatus::Live,
+            "sold_out" => DropStatus::SoldOut,
+            "ended" => DropStatus::Ended,
+            "paused" => DropStatus::Paused,
+            "cancelled" => DropStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// States no clock or sale can leave.
+    pub fn is_final(&self) -> bool {
+        matches!(self, DropStatus::Ended | DropStatus::Cancelled)
+    }
+}
+
+/// The timing of a drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub opens_at: NaiveDateTime,
+    pub closes_at: Option<NaiveDateTime>,
+    pub waiting_room_seconds: i64,
+}
+
+impl Schedule {
+    /// The status the clock says a published drop has at `now`, given what is stored and
+    /// whether any unit is left to hold. Draft, paused and the final states are decided by
+    /// people, not the clock, so they stay as they are.
+    pub fn status_at(&self, stored: DropStatus, now: NaiveDateTime, remaining: i64) -> DropStatus {
+        match stored {
+            DropStatus::Draft | DropStatus::Paused | DropStatus::Ended | DropStatus::Cancelled => {
+                stored
+            }
+            DropStatus::Scheduled | DropStatus::Live | DropStatus::SoldOut => {
+                if self.closes_at.is_some_and(|c| now >= c) {
+                    DropStatus::Ended
+                } else if now < self.opens_at {
+                    DropStatus::Scheduled
+                } else if remaining <= 0 {
+                    DropStatus::SoldOut
+                } else {
+                    DropStatus::Live
+                }
+            }
+        }
+    }
+
+    /// From this instant buyers join the queue instead of racing.
+    pub fn waiting_room_opens(&self) -> NaiveDateTime {
+        self.opens_at - Duration::seconds(self.waiting_room_seconds.max(0))
+    }
+
+    pub fn in_waiting_room(&self, now: NaiveDateTime) -> bool {
+        self.waiting_room_seconds > 0 && now >= self.waiting_room_opens() && now < self.opens_at
+    }
+
+    /// The next instant at which `status_at` may change by the clock alone, if any.
+    pub fn next_transition(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
+        [Some(self.waiting_room_opens()), Some(self.opens_at), self.closes_at]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now)
+            .min()
+    }
+}
+
+/// One variant's units. Invariant: `remaining == stock - held - sold`, all ≥ 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub stock: i64,
+    pub remaining: i64,
+    pub held: i64,
+    pub sold: i64,
+}
+
+impl Inventory {
+    pub fn new(stock: i64) -> Self {
+        Inventory {
+            stock,
+            remaining: stock,
+            held: 0,
+            sold: 0,
+        }
+    }
+
+    pub fn is_consistent(&self) -> bool {
+        self.stock >= 0
+            && self.remaining >= 0
+            && self.held >= 0
+            && self.sold >= 0
+            && self.remaining == self.stock - self.held - self.sold
+    }
+
+    /// Take `n` units into a hold, if there are that many.
+    pub fn hold(&mut self, n: i64) -> bool {
+        if n <= 0 || self.remaining < n {
+            return false;
+        }
+        self.remaining -= n;
+        self.held += n;
+        true
+    }
+
+    /// A hold of `n` lapsed or was released: the units go back.
+    pub fn release(&mut self, n: i64) {
+        let n = n.min(self.held).max(0);
+        self.held -= n;
+        self.remaining += n;
+    }
+
+    /// A hold of `n` was paid for.
+    pub fn sell(&mut self, n: i64) {
+        let n = n.min(self.held).max(0);
+        self.held -= n;
+        self.sold += n;
+    }
+
+    /// Change the stock. Never below what is held or sold: those units are promised.
+    pub fn set_stock(&mut self, stock: i64) -> Result<(), String> {
+        if stock < self.held + self.sold {
+            return Err(format!(
+                "cannot be below the {} units held or sold",
+                self.held + self.sold
+            ));
+        }
+        self.stock = stock;
+        self.remaining = stock - self.held - self.sold;
+        Ok(())
+    }
+}
+
+/// The order in which the waiting room is served: a Fisher–Yates shuffle driven by a
+/// ChaCha20 stream keyed by `seed`. The seed is recorded in the drop log, so the order can
+/// be recomputed from the log; arriving first within the window buys nothing.
+pub fn shuffle<T>(items: &mut [T], seed: [u8; 32]) {
+    let mut rng = ChaCha20Rng::from_seed(seed);
+    items.shuffle(&mut rng);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn t(s: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000 + s, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    #[test]
+    fn the_clock_moves_a_published_drop_through_its_states() {
+        let s = Schedule {
+            opens_at: t(100),
+            closes_at: Some(t(200)),
+            waiting_room_seconds: 30,
+        };
+        assert_eq!(s.status_at(DropStatus::Scheduled, t(0), 5), DropStatus::Scheduled);
+        assert!(!s.in_waiting_room(t(69)));
+        assert!(s.in_waiting_room(t(70)));
+        assert!(!s.in_waiting_room(t(100)));
+        assert_eq!(s.status_at(DropStatus::Scheduled, t(100), 5), DropStatus::Live);
+        assert_eq!(s.status_at(DropStatus::Live, t(150), 0), DropStatus::SoldOut);
+        assert_eq!(s.status_at(DropStatus::SoldOut, t(150), 1), DropStatus::Live);
+        assert_eq!(s.status_at(DropStatus::Live, t(200), 5), DropStatus::Ended);
+        assert_eq!(s.status_at(DropStatus::Draft, t(150), 5), DropStatus::Draft);
+        assert_eq!(s.status_at(DropStatus::Paused, t(150), 5), DropStatus::Paused);
+        assert_eq!(s.status_at(DropStatus::Cancelled, t(50), 5), DropStatus::Cancelled);
+        assert_eq!(s.next_transition(t(0)), Some(t(70)));
+        assert_eq!(s.next_transition(t(70)), Some(t(100)));
+        assert_eq!(s.next_transition(t(100)), Some(t(200)));
+        assert_eq!(s.next_transition(t(200)), None);
+    }
+
+    #[test]
+    fn stock_is_never_cut_below_what_is_promised() {
+        let mut inv = Inventory::new(10);
+        assert!(inv.hold(4));
+        inv.sell(2);
+        assert!(inv.set_stock(3).is_err());
+        assert!(inv.set_stock(4).is_ok());
+        assert_eq!(inv.remaining, 0);
+        assert!(!inv.hold(1));
+        assert!(inv.set_stock(20).is_ok());
+        assert_eq!(inv.remaining, 16);
+        assert!(inv.is_consistent());
+    }
+
+    proptest! {
+        #[test]
+        fn inventory_stays_consistent(ops in proptest::collection::vec((0u8..4, 0i64..5), 0..200)) {
+            let mut inv = Inventory::new(20);
+            for (op, n) in ops {
+                match op {
+                    0 => { inv.hold(n); }
+                    1 => inv.release(n),
+                    2 => inv.sell(n),
+                    _ => { let _ = inv.set_stock(inv.stock + n - 2); }
+                }
+                prop_assert!(inv.is_consistent(), "{inv:?}");
+            }
+        }
+
+        #[test]
+        fn the_shuffle_is_a_permutation_and_depends_only_on_the_seed(n in 0usize..300, seed in any::<[u8; 32]>()) {
+            let mut a: Vec<usize> = (0..n).collect();
+            let mut b = a.clone();
+            shuffle(&mut a, seed);
+            shuffle(&mut b, seed);
+            prop_assert_eq!(&a, &b);
+            let mut sorted = a.clone();
+            sorted.sort();
+            prop_assert_eq!(sorted, (0..n).collect::<Vec<_>>());
+        }
+    }
+}
