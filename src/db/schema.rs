@@ -77,10 +77,108 @@ diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(storefronts -> users (owner_id));
 diesel::joinable!(products -> storefronts (storefront_id));
 
+
+diesel::table! {
+    drops (id) {
+        id -> Text,
+        storefront_id -> Text,
+        product_id -> Text,
+        title -> Text,
+        price_cents -> BigInt,
+        currency -> Text,
+        opens_at -> Timestamp,
+        closes_at -> Nullable<Timestamp>,
+        per_buyer_limit -> BigInt,
+        hold_seconds -> BigInt,
+        waiting_room_seconds -> BigInt,
+        status -> Text,
+        queue_seed -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    drop_variants (id) {
+        id -> Text,
+        drop_id -> Text,
+        name -> Text,
+        position -> BigInt,
+        stock -> BigInt,
+        remaining -> BigInt,
+        held -> BigInt,
+        sold -> BigInt,
+    }
+}
+
+diesel::table! {
+    drop_buyers (drop_id, buyer_id) {
+        drop_id -> Text,
+        buyer_id -> Text,
+        taken -> BigInt,
+    }
+}
+
+diesel::table! {
+    holds (id) {
+        id -> Text,
+        drop_id -> Text,
+        variant_id -> Text,
+        buyer_id -> Text,
+        quantity -> BigInt,
+        status -> Text,
+        expires_at -> Timestamp,
+        idempotency_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        hold_id -> Text,
+        drop_id -> Text,
+        variant_id -> Text,
+        buyer_id -> Text,
+        quantity -> BigInt,
+        amount_cents -> BigInt,
+        currency -> Text,
+        status -> Text,
+        payment_ref -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    drop_log (id) {
+        id -> Text,
+        drop_id -> Text,
+        at -> Timestamp,
+        kind -> Text,
+        buyer_id -> Nullable<Text>,
+        variant_id -> Nullable<Text>,
+        hold_id -> Nullable<Text>,
+        quantity -> Nullable<BigInt>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(drop_variants -> drops (drop_id));
+diesel::joinable!(holds -> drops (drop_id));
+diesel::joinable!(drops -> storefronts (storefront_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
-    users,
     refresh_tokens,
     email_tokens,
+    drops,
+    drop_variants,
+    drop_buyers,
+    holds,
+    orders,
+    drop_log,
     storefronts,
-    products
+    products,
+    users
 );

@@ -77,7 +77,18 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(UserId, StorefrontId, ProductId, TokenId, FamilyId);
+id_type!(
+    UserId,
+    StorefrontId,
+    ProductId,
+    TokenId,
+    FamilyId,
+    DropId,
+    VariantId,
+    HoldId,
+    OrderId,
+    LogId,
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,6 @@
+DROP TABLE drop_log;
+DROP TABLE orders;
+DROP TABLE holds;
+DROP TABLE drop_buyers;
+DROP TABLE drop_variants;
+DROP TABLE drops;
