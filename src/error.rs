@@ -41,6 +41,9 @@ pub enum AppError {
     /// A mailed link's token that is unknown, used, expired or for another purpose.
     #[error("this link is not valid or has expired")]
     InvalidToken,
+    /// The account must confirm its email before doing this (publishing).
+    #[error("confirm your email address first")]
+    EmailUnverified,
     /// Valid credentials without the right to do this.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -77,6 +80,7 @@ impl AppError {
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::InvalidToken => "invalid_token",
             AppError::Forbidden(_) => "forbidden",
+            AppError::EmailUnverified => "email_unverified",
             AppError::NotFound => "not_found",
             AppError::Conflict { code, .. } => code,
             AppError::RateLimited { .. } => "rate_limited",
@@ -135,7 +139,7 @@ impl ResponseError for AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::InvalidToken => StatusCode::BAD_REQUEST,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::EmailUnverified => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -11,6 +11,8 @@
 //! * [`auth`]      – password hashing, JWT access tokens, request extractors.
 //! * [`domain`]    – pure logic: ids, money, validation, product kinds.
 //! * [`db`]        – connection pools, migrations, `schema.rs`, and the model functions.
+//! * [`actors`]    – per-drop actors (write-combiners) and their registry.
+//! * [`clock`]     – the business clock (system time; tests move it forward).
 //! * [`bus`]       – event fan-out: in-process or Redis pub/sub.
 //! * [`mail`]      – outgoing mail: `.eml` outbox or SMTP.
 //! * [`ratelimit`] – fixed-window limits: in-process or Redis.
@@ -19,8 +21,10 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod actors;
 pub mod auth;
 pub mod bus;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;

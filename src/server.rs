@@ -29,6 +29,8 @@ pub async fn prepare(config: Config, migrate: bool) -> Result<AppState, String> 
             .await
             .map_err(|e| format!("demo seed: {e}"))?;
     }
+    // Hold expiry runs on every node; it is idempotent (see actors::janitor).
+    actix_web::rt::spawn(crate::actors::janitor::run(state.clone()));
     Ok(state)
 }
 

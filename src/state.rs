@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use lettre::message::Mailbox;
 
+use crate::actors::registry::Registry;
 use crate::auth::JwtKeys;
 use crate::bus::{Bus, InProcessBus};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Store;
 use crate::mail::{Mailer, OutboxMailer};
@@ -24,6 +26,8 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     pub jwt: JwtKeys,
     pub metrics: Arc<Metrics>,
+    pub clock: Clock,
+    pub registry: Arc<Registry>,
 }
 
 impl AppState {
@@ -49,10 +53,14 @@ impl AppState {
                 Arc::new(InProcessLimiter::new()),
             ),
         };
+        let clock = Clock::default();
+        let registry = Arc::new(Registry::new(store.clone(), bus.clone(), clock.clone()));
         Ok(AppState {
             config: Arc::new(config),
             store,
             bus,
+            clock,
+            registry,
             mailer,
             limiter,
             jwt: JwtKeys::new(secret.as_bytes()),

@@ -77,7 +77,6 @@ diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(storefronts -> users (owner_id));
 diesel::joinable!(products -> storefronts (storefront_id));
 
-
 diesel::table! {
     drops (id) {
         id -> Text,

@@ -93,11 +93,15 @@ impl Schedule {
 
     /// The next instant at which `status_at` may change by the clock alone, if any.
     pub fn next_transition(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
-        [Some(self.waiting_room_opens()), Some(self.opens_at), self.closes_at]
-            .into_iter()
-            .flatten()
-            .filter(|t| *t > now)
-            .min()
+        [
+            Some(self.waiting_room_opens()),
+            Some(self.opens_at),
+            self.closes_at,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| *t > now)
+        .min()
     }
 }
 
@@ -192,17 +196,35 @@ mod tests {
             closes_at: Some(t(200)),
             waiting_room_seconds: 30,
         };
-        assert_eq!(s.status_at(DropStatus::Scheduled, t(0), 5), DropStatus::Scheduled);
+        assert_eq!(
+            s.status_at(DropStatus::Scheduled, t(0), 5),
+            DropStatus::Scheduled
+        );
         assert!(!s.in_waiting_room(t(69)));
         assert!(s.in_waiting_room(t(70)));
         assert!(!s.in_waiting_room(t(100)));
-        assert_eq!(s.status_at(DropStatus::Scheduled, t(100), 5), DropStatus::Live);
-        assert_eq!(s.status_at(DropStatus::Live, t(150), 0), DropStatus::SoldOut);
-        assert_eq!(s.status_at(DropStatus::SoldOut, t(150), 1), DropStatus::Live);
+        assert_eq!(
+            s.status_at(DropStatus::Scheduled, t(100), 5),
+            DropStatus::Live
+        );
+        assert_eq!(
+            s.status_at(DropStatus::Live, t(150), 0),
+            DropStatus::SoldOut
+        );
+        assert_eq!(
+            s.status_at(DropStatus::SoldOut, t(150), 1),
+            DropStatus::Live
+        );
         assert_eq!(s.status_at(DropStatus::Live, t(200), 5), DropStatus::Ended);
         assert_eq!(s.status_at(DropStatus::Draft, t(150), 5), DropStatus::Draft);
-        assert_eq!(s.status_at(DropStatus::Paused, t(150), 5), DropStatus::Paused);
-        assert_eq!(s.status_at(DropStatus::Cancelled, t(50), 5), DropStatus::Cancelled);
+        assert_eq!(
+            s.status_at(DropStatus::Paused, t(150), 5),
+            DropStatus::Paused
+        );
+        assert_eq!(
+            s.status_at(DropStatus::Cancelled, t(50), 5),
+            DropStatus::Cancelled
+        );
         assert_eq!(s.next_transition(t(0)), Some(t(70)));
         assert_eq!(s.next_transition(t(70)), Some(t(100)));
         assert_eq!(s.next_transition(t(100)), Some(t(200)));

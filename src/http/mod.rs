@@ -5,7 +5,9 @@
 //! a path does not have gets a JSON 405; a path nobody has gets a JSON 404.
 
 pub mod auth;
+pub mod drops;
 pub mod extract;
+pub mod holds;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
@@ -50,6 +52,13 @@ routes! {
     "/api/auth/password/forgot" => { post: auth::reset::forgot },
     "/api/auth/password/reset" => { post: auth::reset::reset },
     "/api/me" => { get: auth::me::me },
+
+    // Drops and holds.
+    "/api/drops" => { post: drops::create::create },
+    "/api/drops/{id}" => { get: drops::show::show },
+    "/api/drops/{id}/publish" => { post: drops::publish::publish },
+    "/api/drops/{id}/holds" => { post: holds::create::create },
+    "/api/holds/{id}" => { delete: holds::delete::delete },
 
     // Pages.
     "/" => { get: pages::index },

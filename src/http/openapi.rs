@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, ops, pages};
+use super::{auth, drops, holds, ops, pages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,8 @@ use super::{auth, ops, pages};
         auth::register::register, auth::login::login, auth::refresh::refresh, auth::logout::logout,
         auth::verify::verify, auth::verify::resend, auth::reset::forgot, auth::reset::reset,
         auth::me::me,
+        drops::create::create, drops::show::show, drops::publish::publish,
+        holds::create::create, holds::delete::delete,
         pages::index, pages::storefront, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
     modifiers(&BearerAuth),
@@ -22,6 +24,7 @@ use super::{auth, ops, pages};
         (name = "auth", description = "Accounts and sessions"),
         (name = "storefronts", description = "Creators' storefronts"),
         (name = "products", description = "Products of every kind"),
+        (name = "drops", description = "Live drops and holds"),
         (name = "pages", description = "HTML pages served by the same binary"),
     )
 )]

@@ -7,5 +7,6 @@ mod smtp;
 mod support;
 
 mod auth;
+mod drops;
 mod models;
 mod ops;

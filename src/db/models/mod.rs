@@ -1,11 +1,16 @@
 //! Model functions: plain reads and writes, each written once for both backends with
 //! [`crate::db_run!`]. Handlers call these; no SQL lives in handlers.
 
+pub mod drop;
 pub mod token;
 pub mod user;
 
 /// Now, in UTC, truncated to microseconds so SQLite and Postgres round-trip it equally.
 pub fn now() -> chrono::NaiveDateTime {
-    let t = chrono::Utc::now().naive_utc();
+    truncate(chrono::Utc::now().naive_utc())
+}
+
+/// A timestamp truncated to microseconds, the precision both stores keep.
+pub fn truncate(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
     chrono::DurationRound::duration_trunc(t, chrono::Duration::microseconds(1)).unwrap_or(t)
 }

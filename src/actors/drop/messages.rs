@@ -1,0 +1,72 @@
+//! What a drop actor is asked, and what it answers.
+
+use actix::Message;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::db::models::drop::{HoldOutcome, HoldRequest};
+use crate::domain::drop::DropStatus;
+use crate::domain::ids::{DropId, VariantId};
+use crate::error::AppResult;
+
+/// Take units for a buyer. The answer comes on `reply` once the batch holding this request
+/// has committed (or failed); the actor itself never awaits.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PlaceHold {
+    pub request: HoldRequest,
+    pub reply: oneshot::Sender<AppResult<HoldOutcome>>,
+}
+
+/// The current state, from the actor's cache (refreshed from every commit).
+#[derive(Message)]
+#[rtype(result = "DropState")]
+pub struct GetState;
+
+/// Something changed the drop's rows outside this actor (a release, an expiry, a sale, an
+/// edit): reload from the store and push the new state.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Refresh;
+
+/// A watcher joined or left on this node.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Watchers {
+    pub delta: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VariantState {
+    pub id: VariantId,
+    pub name: String,
+    pub stock: i64,
+    pub remaining: i64,
+    pub held: i64,
+    pub sold: i64,
+}
+
+/// A drop as watchers see it: the body of `GET /api/drops/{id}` and of every
+/// `drop:{id}` socket message.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DropState {
+    pub id: DropId,
+    pub title: String,
+    pub status: DropStatus,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: Option<DateTime<Utc>>,
+    /// The server's clock when this state was taken, for countdowns that agree with it.
+    pub server_time: DateTime<Utc>,
+    /// From this instant buyers join the queue instead of racing (if the drop has one).
+    pub waiting_room_opens_at: Option<DateTime<Utc>>,
+    pub price_cents: i64,
+    pub currency: String,
+    pub per_buyer_limit: i64,
+    pub hold_seconds: i64,
+    pub variants: Vec<VariantState>,
+    /// Sockets watching this drop on this node.
+    pub watchers: i64,
+    /// Increases with every change; a client keeps the state with the highest.
+    pub seq: u64,
+}

@@ -1,0 +1,45 @@
+//! The node's timer for holds: every tick it expires the holds whose time is up, across
+//! all drops, and tells each affected drop's actor to reload. Expiry is a conditional
+//! update (only an `active` hold expires), so every node may run this at once and each
+//! hold's units still come back exactly once. It also covers drops no actor has loaded,
+//! for example right after a restart.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::db::models::drop as model;
+use crate::state::AppState;
+
+/// How late a hold may expire at most (plus the time of one sweep).
+pub const SWEEP_EVERY: Duration = Duration::from_millis(250);
+/// Holds handled per sweep; a backlog drains over consecutive sweeps.
+pub const SWEEP_BATCH: i64 = 500;
+
+pub async fn run(state: AppState) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = sweep(&state).await {
+            tracing::warn!(error = %e, "hold sweep failed; retrying");
+        }
+    }
+}
+
+/// Expire what is due now; returns how many holds this call expired.
+pub async fn sweep(state: &AppState) -> crate::error::AppResult<usize> {
+    let now = state.clock.now();
+    let due = model::due_holds(&state.store, None, now, SWEEP_BATCH).await?;
+    let mut touched = BTreeSet::new();
+    let mut expired = 0;
+    for hold in &due {
+        if model::end_hold(&state.store, hold, "expired", now).await? {
+            expired += 1;
+            touched.insert(hold.drop_id);
+        }
+    }
+    for id in touched {
+        state.registry.refresh(id).await?;
+    }
+    Ok(expired)
+}

@@ -1,0 +1,113 @@
+//! `id → Addr` for this node's actors. An actor is started on first use (from the store)
+//! on the asking thread's arbiter, and forgotten when it stops; the next use starts a new
+//! one rebuilt from the store, which is the source of truth.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use crate::actors::drop::{DropActor, DropState, GetState, PlaceHold, Refresh};
+use crate::bus::Bus;
+use crate::clock::Clock;
+use crate::db::models::drop::{self as model, HoldOutcome, HoldRequest};
+use crate::db::Store;
+use crate::domain::ids::DropId;
+use crate::error::{AppError, AppResult};
+
+pub struct Registry {
+    drops: Mutex<HashMap<DropId, Addr<DropActor>>>,
+    store: Store,
+    bus: Arc<dyn Bus>,
+    clock: Clock,
+}
+
+impl Registry {
+    pub fn new(store: Store, bus: Arc<dyn Bus>, clock: Clock) -> Self {
+        Registry {
+            drops: Mutex::new(HashMap::new()),
+            store,
+            bus,
+            clock,
+        }
+    }
+
+    /// The running actor for `id`, if this node has one.
+    pub fn loaded(&self, id: DropId) -> Option<Addr<DropActor>> {
+        let map = self.drops.lock().ok()?;
+        map.get(&id).filter(|a| a.connected()).cloned()
+    }
+
+    /// The actor for `id`, started from the store if needed. `NotFound` for no such drop.
+    pub async fn drop_actor(&self, id: DropId) -> AppResult<Addr<DropActor>> {
+        if let Some(a) = self.loaded(id) {
+            return Ok(a);
+        }
+        let (row, variants) = model::find(&self.store, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut map = self.drops.lock().map_err(|_| AppError::Internal)?;
+        // Another request may have started it while we read the store.
+        if let Some(a) = map.get(&id).filter(|a| a.connected()) {
+            return Ok(a.clone());
+        }
+        let actor = DropActor::new(
+            self.store.clone(),
+            self.bus.clone(),
+            self.clock.clone(),
+            row,
+            variants,
+        );
+        let addr = actor.start();
+        map.insert(id, addr.clone());
+        Ok(addr)
+    }
+
+    fn forget(&self, id: DropId) {
+        if let Ok(mut map) = self.drops.lock() {
+            if map.get(&id).is_some_and(|a| !a.connected()) {
+                map.remove(&id);
+            }
+        }
+    }
+
+    /// Ask the drop's actor for units; answered after the batch commits.
+    pub async fn hold(&self, id: DropId, request: HoldRequest) -> AppResult<HoldOutcome> {
+        // Two tries: the actor may stop (idle) between the lookup and the send.
+        for _ in 0..2 {
+            let addr = self.drop_actor(id).await?;
+            let (reply, answer) = oneshot::channel();
+            match addr
+                .send(PlaceHold {
+                    request: request.clone(),
+                    reply,
+                })
+                .await
+            {
+                Ok(()) => return answer.await.map_err(|_| AppError::Unavailable)?,
+                Err(_) => self.forget(id),
+            }
+        }
+        Err(AppError::Unavailable)
+    }
+
+    /// The drop's live state.
+    pub async fn state(&self, id: DropId) -> AppResult<DropState> {
+        for _ in 0..2 {
+            let addr = self.drop_actor(id).await?;
+            match addr.send(GetState).await {
+                Ok(s) => return Ok(s),
+                Err(_) => self.forget(id),
+            }
+        }
+        Err(AppError::Unavailable)
+    }
+
+    /// Tell the drop's actor (starting one if needed) that its rows changed elsewhere.
+    pub async fn refresh(&self, id: DropId) -> AppResult<()> {
+        let addr = self.drop_actor(id).await?;
+        addr.do_send(Refresh);
+        Ok(())
+    }
+}

@@ -1,0 +1,503 @@
+//! Drops in the store: creation, reads, and the batched hold transaction the drop actor
+//! commits (group commit). Stock and per-buyer limits are taken with conditional updates,
+//! so the database, not any node's memory, decides who gets a unit.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use crate::db::schema::{drop_buyers, drop_log, drop_variants, drops, holds};
+use crate::db::Store;
+use crate::db_run;
+use crate::domain::drop::{DropStatus, Schedule};
+use crate::domain::ids::{DropId, HoldId, LogId, ProductId, StorefrontId, UserId, VariantId};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = drops)]
+pub struct DropRow {
+    pub id: DropId,
+    pub storefront_id: StorefrontId,
+    pub product_id: ProductId,
+    pub title: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: Option<NaiveDateTime>,
+    pub per_buyer_limit: i64,
+    pub hold_seconds: i64,
+    pub waiting_room_seconds: i64,
+    pub status: String,
+    pub queue_seed: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl DropRow {
+    pub fn stored_status(&self) -> DropStatus {
+        DropStatus::parse(&self.status).unwrap_or(DropStatus::Draft)
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            opens_at: self.opens_at,
+            closes_at: self.closes_at,
+            waiting_room_seconds: self.waiting_room_seconds,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = drop_variants)]
+pub struct VariantRow {
+    pub id: VariantId,
+    pub drop_id: DropId,
+    pub name: String,
+    pub position: i64,
+    pub stock: i64,
+    pub remaining: i64,
+    pub held: i64,
+    pub sold: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = holds)]
+pub struct HoldRow {
+    pub id: HoldId,
+    pub drop_id: DropId,
+    pub variant_id: VariantId,
+    pub buyer_id: UserId,
+    pub quantity: i64,
+    pub status: String,
+    pub expires_at: NaiveDateTime,
+    pub idempotency_key: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = drop_log)]
+struct LogRow {
+    id: LogId,
+    drop_id: DropId,
+    at: NaiveDateTime,
+    kind: String,
+    buyer_id: Option<UserId>,
+    variant_id: Option<VariantId>,
+    hold_id: Option<HoldId>,
+    quantity: Option<i64>,
+    detail: String,
+}
+
+fn log(
+    drop: DropId,
+    at: NaiveDateTime,
+    kind: &str,
+    hold: Option<&HoldRow>,
+    detail: serde_json::Value,
+) -> LogRow {
+    LogRow {
+        id: LogId::new(),
+        drop_id: drop,
+        at,
+        kind: kind.into(),
+        buyer_id: hold.map(|h| h.buyer_id),
+        variant_id: hold.map(|h| h.variant_id),
+        hold_id: hold.map(|h| h.id),
+        quantity: hold.map(|h| h.quantity),
+        detail: detail.to_string(),
+    }
+}
+
+/// Insert a drop and its variants in one transaction.
+pub async fn create(store: &Store, drop: &DropRow, variants: &[VariantRow]) -> AppResult<()> {
+    let mut conn = store.write().await?;
+    db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            diesel::insert_into(drops::table)
+                .values(drop)
+                .execute(c)
+                .await?;
+            // Row by row: a multi-row insert does not compile for the SQLite wrapper.
+            for v in variants {
+                diesel::insert_into(drop_variants::table)
+                    .values(v)
+                    .execute(c)
+                    .await?;
+            }
+            diesel::insert_into(drop_log::table)
+                .values(&log(
+                    drop.id,
+                    drop.created_at,
+                    "created",
+                    None,
+                    serde_json::json!({}),
+                ))
+                .execute(c)
+                .await?;
+            Ok(())
+        })
+        .await
+    })?;
+    Ok(())
+}
+
+/// A drop and its variants (in display order), as stored.
+pub async fn find(store: &Store, id: DropId) -> AppResult<Option<(DropRow, Vec<VariantRow>)>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        async {
+            let Some(d) = drops::table
+                .find(id)
+                .select(DropRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok::<_, diesel::result::Error>(None);
+            };
+            let vs = variants_of!(c, id)?;
+            Ok(Some((d, vs)))
+        }
+        .await
+    });
+    Ok(r?)
+}
+
+/// The variants of a drop, fresh from the store.
+pub async fn variants(store: &Store, id: DropId) -> AppResult<Vec<VariantRow>> {
+    let mut conn = store.read().await?;
+    Ok(db_run!(conn, |c| variants_of!(c, id))?)
+}
+
+/// The variants of a drop in display order; a macro so one text serves both connections.
+macro_rules! variants_of {
+    ($c:expr, $id:expr) => {
+        drop_variants::table
+            .filter(drop_variants::drop_id.eq($id))
+            .order(drop_variants::position.asc())
+            .select(VariantRow::as_select())
+            .load($c)
+            .await
+    };
+}
+pub(crate) use variants_of;
+
+/// Set the stored status, only from one of `from` (timers may run twice, on any node).
+pub async fn transition(
+    store: &Store,
+    id: DropId,
+    from: &[DropStatus],
+    to: DropStatus,
+    detail: serde_json::Value,
+) -> AppResult<bool> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let now = super::now();
+    let mut conn = store.write().await?;
+    let changed = db_run!(conn, |c| {
+        let from = &from;
+        let detail = &detail;
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = diesel::update(drops::table.find(id).filter(drops::status.eq_any(from)))
+                .set((drops::status.eq(to.as_str()), drops::updated_at.eq(now)))
+                .execute(c)
+                .await?;
+            if n == 1 {
+                diesel::insert_into(drop_log::table)
+                    .values(&log(id, now, to.as_str(), None, detail.clone()))
+                    .execute(c)
+                    .await?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    })?;
+    Ok(changed)
+}
+
+/// One buyer's request for units, as the drop actor batches them.
+#[derive(Debug, Clone)]
+pub struct HoldRequest {
+    pub buyer: UserId,
+    pub variant: VariantId,
+    pub quantity: i64,
+    pub idempotency_key: Option<String>,
+}
+
+/// Why a hold was not granted (the drop's own state is checked before the batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldRefusal {
+    SoldOut,
+    LimitReached,
+    UnknownVariant,
+}
+
+/// The answer to one request of a batch: the hold (new, or the earlier one for a repeated
+/// idempotency key) or the reason it was refused.
+pub type HoldOutcome = Result<(HoldRow, bool), HoldRefusal>;
+
+/// Commit a whole batch of hold requests in ONE transaction. Each request is decided by
+/// conditional updates (`remaining >= n`, `taken + n <= limit`), so refusals are just rows
+/// not updated and never abort the batch; a store error aborts it all and every request in
+/// it is answered with that error (nothing was acknowledged).
+pub async fn place_holds(
+    store: &Store,
+    drop: DropId,
+    per_buyer_limit: i64,
+    hold_seconds: i64,
+    batch: &[HoldRequest],
+    now: NaiveDateTime,
+) -> AppResult<Vec<HoldOutcome>> {
+    let expires_at = now + chrono::Duration::seconds(hold_seconds);
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let mut out = Vec::with_capacity(batch.len());
+            for req in batch {
+                // A retried request (same buyer, drop and key) gets the first answer.
+                if let Some(key) = &req.idempotency_key {
+                    let earlier = holds::table
+                        .filter(holds::buyer_id.eq(req.buyer))
+                        .filter(holds::drop_id.eq(drop))
+                        .filter(holds::idempotency_key.eq(key))
+                        .select(HoldRow::as_select())
+                        .first(c)
+                        .await
+                        .optional()?;
+                    if let Some(h) = earlier {
+                        out.push(Ok((h, false)));
+                        continue;
+                    }
+                }
+                let took = diesel::update(
+                    drop_variants::table
+                        .filter(drop_variants::id.eq(req.variant))
+                        .filter(drop_variants::drop_id.eq(drop))
+                        .filter(drop_variants::remaining.ge(req.quantity)),
+                )
+                .set((
+                    drop_variants::remaining.eq(drop_variants::remaining - req.quantity),
+                    drop_variants::held.eq(drop_variants::held + req.quantity),
+                ))
+                .execute(c)
+                .await?;
+                if took == 0 {
+                    let exists = drop_variants::table
+                        .filter(drop_variants::id.eq(req.variant))
+                        .filter(drop_variants::drop_id.eq(drop))
+                        .count()
+                        .get_result::<i64>(c)
+                        .await?;
+                    out.push(Err(if exists == 0 {
+                        HoldRefusal::UnknownVariant
+                    } else {
+                        HoldRefusal::SoldOut
+                    }));
+                    continue;
+                }
+                diesel::insert_into(drop_buyers::table)
+                    .values((
+                        drop_buyers::drop_id.eq(drop),
+                        drop_buyers::buyer_id.eq(req.buyer),
+                        drop_buyers::taken.eq(0i64),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c)
+                    .await?;
+                let within = diesel::update(
+                    drop_buyers::table
+                        .filter(drop_buyers::drop_id.eq(drop))
+                        .filter(drop_buyers::buyer_id.eq(req.buyer))
+                        .filter(drop_buyers::taken.le(per_buyer_limit - req.quantity)),
+                )
+                .set(drop_buyers::taken.eq(drop_buyers::taken + req.quantity))
+                .execute(c)
+                .await?;
+                if within == 0 {
+                    // Give the units back: this request takes nothing.
+                    diesel::update(drop_variants::table.find(req.variant))
+                        .set((
+                            drop_variants::remaining.eq(drop_variants::remaining + req.quantity),
+                            drop_variants::held.eq(drop_variants::held - req.quantity),
+                        ))
+                        .execute(c)
+                        .await?;
+                    out.push(Err(HoldRefusal::LimitReached));
+                    continue;
+                }
+                let hold = HoldRow {
+                    id: HoldId::new(),
+                    drop_id: drop,
+                    variant_id: req.variant,
+                    buyer_id: req.buyer,
+                    quantity: req.quantity,
+                    status: "active".into(),
+                    expires_at,
+                    idempotency_key: req.idempotency_key.clone(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                diesel::insert_into(holds::table)
+                    .values(&hold)
+                    .execute(c)
+                    .await?;
+                diesel::insert_into(drop_log::table)
+                    .values(&log(drop, now, "hold", Some(&hold), serde_json::json!({})))
+                    .execute(c)
+                    .await?;
+                out.push(Ok((hold, true)));
+            }
+            Ok(out)
+        })
+        .await
+    });
+    Ok(r?)
+}
+
+pub async fn find_hold(store: &Store, id: HoldId) -> AppResult<Option<HoldRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        holds::table
+            .find(id)
+            .select(HoldRow::as_select())
+            .first(c)
+            .await
+            .optional()
+    });
+    Ok(r?)
+}
+
+/// End an active hold (`released` by the buyer or `expired` by a timer) and return its
+/// units. Conditional on the hold still being active, so running it twice (two timers,
+/// two nodes, a timer racing a release) returns the units once.
+pub async fn end_hold(
+    store: &Store,
+    hold: &HoldRow,
+    to: &str,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = diesel::update(
+                holds::table
+                    .find(hold.id)
+                    .filter(holds::status.eq("active")),
+            )
+            .set((holds::status.eq(to), holds::updated_at.eq(now)))
+            .execute(c)
+            .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            diesel::update(drop_variants::table.find(hold.variant_id))
+                .set((
+                    drop_variants::remaining.eq(drop_variants::remaining + hold.quantity),
+                    drop_variants::held.eq(drop_variants::held - hold.quantity),
+                ))
+                .execute(c)
+                .await?;
+            diesel::update(
+                drop_buyers::table
+                    .filter(drop_buyers::drop_id.eq(hold.drop_id))
+                    .filter(drop_buyers::buyer_id.eq(hold.buyer_id)),
+            )
+            .set(drop_buyers::taken.eq(drop_buyers::taken - hold.quantity))
+            .execute(c)
+            .await?;
+            let kind = if to == "expired" { "expiry" } else { "release" };
+            diesel::insert_into(drop_log::table)
+                .values(&log(
+                    hold.drop_id,
+                    now,
+                    kind,
+                    Some(hold),
+                    serde_json::json!({}),
+                ))
+                .execute(c)
+                .await?;
+            Ok(true)
+        })
+        .await
+    });
+    Ok(r?)
+}
+
+/// Active holds of a drop whose time is up (at most `limit`, oldest first).
+pub async fn due_holds(
+    store: &Store,
+    drop: Option<DropId>,
+    now: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<HoldRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        let mut q = holds::table
+            .filter(holds::status.eq("active"))
+            .filter(holds::expires_at.le(now))
+            .into_boxed();
+        if let Some(d) = drop {
+            q = q.filter(holds::drop_id.eq(d));
+        }
+        q.order(holds::expires_at.asc())
+            .limit(limit)
+            .select(HoldRow::as_select())
+            .load(c)
+            .await
+    });
+    Ok(r?)
+}
+
+/// The earliest expiry among a drop's active holds.
+pub async fn next_expiry(store: &Store, drop: DropId) -> AppResult<Option<NaiveDateTime>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        holds::table
+            .filter(holds::drop_id.eq(drop))
+            .filter(holds::status.eq("active"))
+            .select(diesel::dsl::min(holds::expires_at))
+            .first::<Option<NaiveDateTime>>(c)
+            .await
+    });
+    Ok(r?)
+}
+
+/// Refuse an unknown status string coming back from the store as a bug, not a 500 panic.
+pub fn status_of(row: &DropRow) -> AppResult<DropStatus> {
+    DropStatus::parse(&row.status)
+        .ok_or_else(|| AppError::internal(format!("bad drop status {}", row.status)))
+}
+
+/// The owner of a storefront, if it exists.
+pub async fn storefront_owner(store: &Store, id: StorefrontId) -> AppResult<Option<UserId>> {
+    use crate::db::schema::storefronts;
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        storefronts::table
+            .find(id)
+            .select(storefronts::owner_id)
+            .first::<UserId>(c)
+            .await
+            .optional()
+    });
+    Ok(r?)
+}
+
+/// Whether `product` belongs to `storefront`.
+pub async fn product_in_storefront(
+    store: &Store,
+    product: ProductId,
+    storefront: StorefrontId,
+) -> AppResult<bool> {
+    use crate::db::schema::products;
+    let mut conn = store.read().await?;
+    let n = db_run!(conn, |c| {
+        products::table
+            .filter(products::id.eq(product))
+            .filter(products::storefront_id.eq(storefront))
+            .count()
+            .get_result::<i64>(c)
+            .await
+    })?;
+    Ok(n > 0)
+}

@@ -1,0 +1,99 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db::models::drop::{HoldRefusal, HoldRequest, HoldRow};
+use crate::domain::ids::{HoldId, VariantId};
+use crate::error::{AppError, AppResult};
+use crate::http::drops::drop_id;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateHoldForm {
+    pub variant_id: VariantId,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldView {
+    pub id: HoldId,
+    pub variant_id: VariantId,
+    pub quantity: i64,
+    pub status: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<&HoldRow> for HoldView {
+    fn from(h: &HoldRow) -> Self {
+        HoldView {
+            id: h.id,
+            variant_id: h.variant_id,
+            quantity: h.quantity,
+            status: h.status.clone(),
+            expires_at: h.expires_at.and_utc(),
+        }
+    }
+}
+
+/// Longest `Idempotency-Key` we keep.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// Reserve units of a live drop. Answered only after the hold has committed. With an
+/// `Idempotency-Key`, a retry returns the first answer and takes nothing more.
+#[utoipa::path(post, path = "/api/drops/{id}/holds", tag = "drops", request_body = CreateHoldForm,
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = HoldView),
+        (status = 409, description = "`sold_out`, `not_open`, `drop_closed`, `limit_reached`"),
+        (status = 429, description = "`rate_limited`")))]
+pub async fn create(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    req: HttpRequest,
+    id: web::Path<String>,
+    form: web::Json<CreateHoldForm>,
+) -> AppResult<HttpResponse> {
+    let id = drop_id(&id)?;
+    let key = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v.to_str().unwrap_or("").trim().to_string();
+            if k.is_empty()
+                || k.len() > MAX_IDEMPOTENCY_KEY
+                || !k.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(AppError::BadRequest(format!(
+                    "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+                )));
+            }
+            Some(k)
+        }
+    };
+    if !(1..=100).contains(&form.quantity) {
+        return Err(AppError::field("quantity", "must be from 1 to 100"));
+    }
+    let request = HoldRequest {
+        buyer: who.id,
+        variant: form.variant_id,
+        quantity: form.quantity,
+        idempotency_key: key,
+    };
+    match state.registry.hold(id, request).await? {
+        Ok((hold, _new)) => Ok(HttpResponse::Created().json(HoldView::from(&hold))),
+        Err(HoldRefusal::SoldOut) => Err(AppError::conflict(
+            "sold_out",
+            "no units of this variant are left",
+        )),
+        Err(HoldRefusal::LimitReached) => Err(AppError::conflict(
+            "limit_reached",
+            "you already hold or bought as many units of this drop as one buyer may",
+        )),
+        Err(HoldRefusal::UnknownVariant) => Err(AppError::field(
+            "variant_id",
+            "is not a variant of this drop",
+        )),
+    }
+}

@@ -1,0 +1,29 @@
+use actix_web::{web, HttpResponse};
+
+use crate::auth::AuthUser;
+use crate::db::models::drop as model;
+use crate::domain::ids::HoldId;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Give a hold's units back before it lapses. Idempotent for the hold's buyer.
+#[utoipa::path(delete, path = "/api/holds/{id}", tag = "drops", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204, description = "released"), (status = 404, description = "`not_found`")))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = HoldId::parse(&id).ok_or(AppError::NotFound)?;
+    let hold = model::find_hold(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if hold.buyer_id != who.id {
+        return Err(AppError::NotFound);
+    }
+    if model::end_hold(&state.store, &hold, "released", state.clock.now()).await? {
+        state.registry.refresh(hold.drop_id).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,354 @@
+//! Drops and holds over HTTP: lifecycle on the (moved) clock, every refusal code,
+//! idempotency, the per-buyer limit under concurrency, expiry, and a 500-buyer rush.
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::support::{code, eventually, storefront_with_product, user_with_token, TestApp};
+
+struct Drop {
+    id: String,
+    variants: Vec<String>,
+}
+
+/// A published drop opening `opens_in` seconds from now with the given stock per variant.
+async fn drop_with(app: &TestApp, opens_in: i64, stock: &[i64], extra: Value) -> Drop {
+    let (creator, token) = user_with_token(app, "creator").await;
+    let (sf, product) = storefront_with_product(app, creator).await;
+    let opens_at = app.state.clock.now().and_utc() + Duration::seconds(opens_in);
+    let mut body = json!({
+        "storefront_id": sf, "product_id": product, "title": "Night drop",
+        "price_cents": 4500, "currency": "usd",
+        "variants": stock.iter().enumerate().map(|(i, s)| json!({"name": format!("V{i}"), "stock": s})).collect::<Vec<_>>(),
+        "opens_at": opens_at, "waiting_room_seconds": 0,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (s, b) = app.post("/api/drops", Some(&token), body).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["status"], "draft");
+    let id = b["id"].as_str().unwrap().to_string();
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{id}/publish"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let variants = b["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    Drop { id, variants }
+}
+
+async fn hold(app: &TestApp, d: &Drop, v: usize, qty: i64, token: &str) -> (u16, Value) {
+    app.post(
+        &format!("/api/drops/{}/holds", d.id),
+        Some(token),
+        json!({"variant_id": d.variants[v], "quantity": qty}),
+    )
+    .await
+}
+
+async fn variant(app: &TestApp, d: &Drop, v: usize) -> Value {
+    let (s, b) = app.get(&format!("/api/drops/{}", d.id), None).await;
+    assert_eq!(s, 200, "{b}");
+    b["variants"][v].clone()
+}
+
+#[actix_web::test]
+async fn a_drop_opens_on_the_clock_and_refuses_holds_before_and_after() {
+    let app = TestApp::sqlite().await;
+    let d = drop_with(
+        &app,
+        60,
+        &[5],
+        json!({"hold_seconds": 60, "closes_at": Utc::now() + Duration::seconds(120)}),
+    )
+    .await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+
+    let (s, b) = app.get(&format!("/api/drops/{}", d.id), None).await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("scheduled")));
+    let (s, b) = hold(&app, &d, 0, 1, &buyer).await;
+    assert_eq!((s, code(&b)), (409, "not_open"));
+
+    app.state.clock.advance(Duration::seconds(61));
+    let (_, b) = app.get(&format!("/api/drops/{}", d.id), None).await;
+    assert_eq!(b["status"], "live");
+    let (s, b) = hold(&app, &d, 0, 1, &buyer).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["quantity"], 1);
+
+    app.state.clock.advance(Duration::seconds(60));
+    let (_, b) = app.get(&format!("/api/drops/{}", d.id), None).await;
+    assert_eq!(b["status"], "ended");
+    let (_, other) = user_with_token(&app, "buyer").await;
+    let (s, b) = hold(&app, &d, 0, 1, &other).await;
+    assert_eq!((s, code(&b)), (409, "drop_closed"));
+}
+
+#[actix_web::test]
+async fn holds_take_stock_and_refuse_with_stable_codes() {
+    let app = TestApp::sqlite().await;
+    let d = drop_with(&app, 0, &[2, 1], json!({"per_buyer_limit": 2})).await;
+    let (_, a) = user_with_token(&app, "buyer").await;
+    let (_, b) = user_with_token(&app, "buyer").await;
+
+    let (s, body) = hold(&app, &d, 0, 2, &a).await;
+    assert_eq!(s, 201, "{body}");
+    let v = variant(&app, &d, 0).await;
+    assert_eq!(
+        (v["remaining"].as_i64(), v["held"].as_i64()),
+        (Some(0), Some(2))
+    );
+
+    let (s, body) = hold(&app, &d, 0, 1, &b).await;
+    assert_eq!((s, code(&body)), (409, "sold_out"));
+    let (s, body) = hold(&app, &d, 1, 1, &a).await;
+    assert_eq!(
+        (s, code(&body)),
+        (409, "limit_reached"),
+        "the limit spans variants"
+    );
+    // The refused request took nothing.
+    assert_eq!(variant(&app, &d, 1).await["remaining"], 1);
+
+    let (s, body) = app
+        .post(
+            &format!("/api/drops/{}/holds", d.id),
+            Some(&b),
+            json!({"variant_id": livedrop::domain::ids::VariantId::new(), "quantity": 1}),
+        )
+        .await;
+    assert_eq!((s, code(&body)), (422, "validation_failed"));
+    let (s, body) = hold(&app, &d, 1, 0, &b).await;
+    assert_eq!((s, code(&body)), (422, "validation_failed"));
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{}/holds", d.id),
+            None,
+            json!({"variant_id": d.variants[1], "quantity": 1}),
+        )
+        .await;
+    assert_eq!(s, 401);
+    let (s, body) = app
+        .post(
+            "/api/drops/not-a-uuid/holds",
+            Some(&b),
+            json!({"variant_id": d.variants[1], "quantity": 1}),
+        )
+        .await;
+    assert_eq!((s, code(&body)), (404, "not_found"));
+}
+
+#[actix_web::test]
+async fn a_retried_hold_with_the_same_idempotency_key_returns_the_first_answer() {
+    let app = TestApp::sqlite().await;
+    let d = drop_with(&app, 0, &[10], json!({"per_buyer_limit": 5})).await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let send = || {
+        app.client
+            .post(app.at(&format!("/api/drops/{}/holds", d.id)))
+            .bearer_auth(&buyer)
+            .header("idempotency-key", "retry-42")
+            .json(&json!({"variant_id": d.variants[0], "quantity": 2}))
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    let second = send().await.unwrap();
+    assert_eq!(second.status(), 201);
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first["id"], second["id"]);
+    let v = variant(&app, &d, 0).await;
+    assert_eq!(v["held"], 2, "the retry took nothing more");
+}
+
+async fn the_per_buyer_limit_holds_across_parallel_requests(app: &TestApp) {
+    let d = drop_with(app, 0, &[100], json!({"per_buyer_limit": 3})).await;
+    let (_, buyer) = user_with_token(app, "buyer").await;
+    let results =
+        futures_util::future::join_all((0..20).map(|_| hold(app, &d, 0, 1, &buyer))).await;
+    let ok = results.iter().filter(|(s, _)| *s == 201).count();
+    let limited = results
+        .iter()
+        .filter(|(s, b)| *s == 409 && code(b) == "limit_reached")
+        .count();
+    assert_eq!((ok, limited), (3, 17), "{results:?}");
+    assert_eq!(variant(app, &d, 0).await["held"], 3);
+}
+
+#[actix_web::test]
+async fn the_per_buyer_limit_holds_across_parallel_requests_on_sqlite() {
+    the_per_buyer_limit_holds_across_parallel_requests(&TestApp::sqlite().await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn the_per_buyer_limit_holds_across_parallel_requests_on_postgres() {
+    the_per_buyer_limit_holds_across_parallel_requests(&TestApp::postgres().await).await;
+}
+
+#[actix_web::test]
+async fn holds_expire_back_to_stock_and_can_be_released_early() {
+    let app = TestApp::sqlite().await;
+    let d = drop_with(
+        &app,
+        0,
+        &[3],
+        json!({"hold_seconds": 60, "per_buyer_limit": 3}),
+    )
+    .await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (s, h1) = hold(&app, &d, 0, 1, &buyer).await;
+    assert_eq!(s, 201);
+    let (_, h2) = hold(&app, &d, 0, 1, &buyer).await;
+
+    // Early release: units back at once, and idempotent.
+    let (s, _) = app
+        .delete(
+            &format!("/api/holds/{}", h2["id"].as_str().unwrap()),
+            Some(&buyer),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = app
+        .delete(
+            &format!("/api/holds/{}", h2["id"].as_str().unwrap()),
+            Some(&buyer),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let v = variant(&app, &d, 0).await;
+    assert_eq!(
+        (v["remaining"].as_i64(), v["held"].as_i64()),
+        (Some(2), Some(1))
+    );
+    // Someone else's hold is not yours to release.
+    let (_, other) = user_with_token(&app, "buyer").await;
+    let (s, _) = app
+        .delete(
+            &format!("/api/holds/{}", h1["id"].as_str().unwrap()),
+            Some(&other),
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // Time passes beyond the hold: the timer returns its unit.
+    app.state.clock.advance(Duration::seconds(61));
+    let id = d.id.clone();
+    eventually(5, || {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let (_, b) = app.get(&format!("/api/drops/{id}"), None).await;
+            (b["variants"][0]["remaining"] == 3 && b["variants"][0]["held"] == 0).then_some(())
+        }
+    })
+    .await;
+    // And the buyer's limit is free again.
+    let (s, _) = hold(&app, &d, 0, 3, &buyer).await;
+    assert_eq!(s, 201);
+}
+
+async fn five_hundred_buyers_race_for_ten_units(app: &TestApp) {
+    let d = drop_with(app, 0, &[10], json!({})).await;
+    let mut tokens = Vec::new();
+    for _ in 0..500 {
+        tokens.push(user_with_token(app, "buyer").await.1);
+    }
+    let results =
+        futures_util::future::join_all(tokens.iter().map(|t| hold(app, &d, 0, 1, t))).await;
+    let ok = results.iter().filter(|(s, _)| *s == 201).count();
+    let sold_out = results
+        .iter()
+        .filter(|(s, b)| *s == 409 && code(b) == "sold_out")
+        .count();
+    assert_eq!((ok, sold_out), (10, 490));
+    let v = variant(app, &d, 0).await;
+    assert_eq!(
+        (
+            v["remaining"].as_i64(),
+            v["held"].as_i64(),
+            v["sold"].as_i64()
+        ),
+        (Some(0), Some(10), Some(0))
+    );
+    let (_, b) = app.get(&format!("/api/drops/{}", d.id), None).await;
+    assert_eq!(b["status"], "sold_out");
+}
+
+#[actix_web::test]
+async fn five_hundred_buyers_race_for_ten_units_on_sqlite() {
+    five_hundred_buyers_race_for_ten_units(&TestApp::sqlite().await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn five_hundred_buyers_race_for_ten_units_on_postgres() {
+    five_hundred_buyers_race_for_ten_units(&TestApp::postgres().await).await;
+}
+
+#[actix_web::test]
+async fn creating_a_drop_validates_every_field_and_checks_ownership() {
+    let app = TestApp::sqlite().await;
+    let (creator, token) = user_with_token(&app, "creator").await;
+    let (sf, product) = storefront_with_product(&app, creator).await;
+    let base = json!({
+        "storefront_id": sf, "product_id": product, "title": "T", "price_cents": 100,
+        "currency": "USD", "variants": [{"name": "M", "stock": 1}], "opens_at": Utc::now(),
+    });
+    for (field, value) in [
+        ("title", json!("")),
+        ("price_cents", json!(-1)),
+        ("currency", json!("ZZZ")),
+        ("variants", json!([])),
+        (
+            "variants",
+            json!([{"name": "M", "stock": 1}, {"name": "m", "stock": 2}]),
+        ),
+        ("variants", json!([{"name": "M", "stock": -5}])),
+        ("per_buyer_limit", json!(0)),
+        ("hold_seconds", json!(5)),
+        ("closes_at", json!(Utc::now() - Duration::hours(1))),
+    ] {
+        let mut body = base.clone();
+        body[field] = value.clone();
+        let (s, b) = app.post("/api/drops", Some(&token), body).await;
+        assert_eq!((s, code(&b)), (422, "validation_failed"), "{field}={value}");
+    }
+    let mut body = base.clone();
+    body["opens_at"] = json!("tomorrow");
+    let (s, b) = app.post("/api/drops", Some(&token), body).await;
+    assert_eq!((s, code(&b)), (400, "invalid_json"));
+
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (s, _) = app.post("/api/drops", Some(&buyer), base.clone()).await;
+    assert_eq!(s, 403);
+    let (_, other) = user_with_token(&app, "creator").await;
+    let (s, b) = app.post("/api/drops", Some(&other), base.clone()).await;
+    assert_eq!((s, code(&b)), (404, "not_found"), "not your storefront");
+    let (s, _) = app.post("/api/drops", None, base.clone()).await;
+    assert_eq!(s, 401);
+    let (s, b) = app.post("/api/drops", Some(&token), base).await;
+    assert_eq!(s, 201, "{b}");
+    // Drafts are the owner's.
+    let id = b["id"].as_str().unwrap();
+    let (s, _) = app.get(&format!("/api/drops/{id}"), None).await;
+    assert_eq!(s, 404);
+    let (s, _) = app.get(&format!("/api/drops/{id}"), Some(&token)).await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{id}/publish"),
+            Some(&other),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 404);
+}
