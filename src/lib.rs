@@ -16,6 +16,7 @@
 //! * [`bus`]       – event fan-out: in-process or Redis pub/sub.
 //! * [`mail`]      – outgoing mail: `.eml` outbox or SMTP.
 //! * [`ratelimit`] – fixed-window limits: in-process or Redis.
+//! * [`ws`]        – the WebSocket feed: protocol, topic hub, sessions.
 //! * [`demo`]      – the demo storefront seeded in embedded mode.
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -36,3 +37,4 @@ pub mod ratelimit;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod ws;

@@ -16,6 +16,7 @@ use crate::db::Store;
 use crate::mail::{Mailer, OutboxMailer};
 use crate::ratelimit::{InProcessLimiter, RateLimiter};
 use crate::telemetry::Metrics;
+use crate::ws::hub::Hub;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -28,6 +29,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub clock: Clock,
     pub registry: Arc<Registry>,
+    pub hub: Arc<Hub>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             bus,
             clock,
             registry,
+            hub: Arc::new(Hub::default()),
             mailer,
             limiter,
             jwt: JwtKeys::new(secret.as_bytes()),

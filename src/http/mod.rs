@@ -60,6 +60,9 @@ routes! {
     "/api/drops/{id}/holds" => { post: holds::create::create },
     "/api/holds/{id}" => { delete: holds::delete::delete },
 
+    // Live feed.
+    "/ws" => { get: crate::ws::upgrade },
+
     // Pages.
     "/" => { get: pages::index },
     "/s/{slug}" => { get: pages::storefront },

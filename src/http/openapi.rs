@@ -16,6 +16,7 @@ use super::{auth, drops, holds, ops, pages};
         auth::me::me,
         drops::create::create, drops::show::show, drops::publish::publish,
         holds::create::create, holds::delete::delete,
+        crate::ws::upgrade,
         pages::index, pages::storefront, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
     modifiers(&BearerAuth),
@@ -25,6 +26,7 @@ use super::{auth, drops, holds, ops, pages};
         (name = "storefronts", description = "Creators' storefronts"),
         (name = "products", description = "Products of every kind"),
         (name = "drops", description = "Live drops and holds"),
+        (name = "live", description = "The WebSocket feed"),
         (name = "pages", description = "HTML pages served by the same binary"),
     )
 )]

@@ -8,5 +8,6 @@ mod support;
 
 mod auth;
 mod drops;
+mod live;
 mod models;
 mod ops;

@@ -1,0 +1,66 @@
+//! This node's topics. One task reads the bus; for each event it renders the update frame
+//! once and stores it in the topic's `watch` slot. Each subscription reads that slot: a
+//! reader that falls behind simply finds the newest frame next time (intermediate ones are
+//! skipped, which is safe because every frame is a whole snapshot), and publishing costs
+//! the same whether the readers are fast, slow or gone.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast, watch};
+
+use crate::bus::Bus;
+
+/// The newest update frame of a topic, with its sequence number.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub seq: u64,
+    pub text: Arc<str>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    topics: Mutex<HashMap<String, watch::Sender<Option<Frame>>>>,
+}
+
+impl Hub {
+    /// A receiver for `topic`'s frames (created on first use).
+    pub fn watch(&self, topic: &str) -> Option<watch::Receiver<Option<Frame>>> {
+        let mut map = self.topics.lock().ok()?;
+        let tx = map
+            .entry(topic.to_string())
+            .or_insert_with(|| watch::channel(None).0);
+        Some(tx.subscribe())
+    }
+
+    /// Publish an event's payload to this node's subscribers of `topic`.
+    pub fn deliver(&self, topic: &str, payload: &serde_json::Value) {
+        let Ok(mut map) = self.topics.lock() else {
+            return;
+        };
+        let Some(tx) = map.get(topic) else { return };
+        if tx.receiver_count() == 0 {
+            // Nobody here watches it any more: forget the topic.
+            map.remove(topic);
+            return;
+        }
+        let seq = payload.get("seq").and_then(|s| s.as_u64()).unwrap_or(0);
+        let text: Arc<str> = super::protocol::frame(topic, "update", payload).into();
+        tx.send_replace(Some(Frame { seq, text }));
+    }
+
+    /// Feed the hub from the bus until the process ends.
+    pub async fn run(self: Arc<Self>, bus: Arc<dyn Bus>) {
+        let mut rx = bus.subscribe();
+        loop {
+            match rx.recv().await {
+                Ok(event) => self.deliver(&event.topic, &event.payload),
+                // Snapshots supersede each other, so skipping is safe; say that it happened.
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, "hub fell behind the bus")
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}

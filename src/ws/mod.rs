@@ -1,0 +1,29 @@
+//! The WebSocket feed: `GET /ws`.
+//!
+//! * [`protocol`] – the JSON messages both ways.
+//! * [`hub`]      – this node's topics: every bus event lands here once and is rendered once.
+//! * [`session`]  – one socket: auth, subscriptions, heartbeat, a bounded outgoing queue.
+//!
+//! Changes are made over HTTP; the socket only reads.
+
+pub mod hub;
+pub mod protocol;
+pub mod session;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::state::AppState;
+
+/// Upgrade to a WebSocket and hand the connection to its session task.
+#[utoipa::path(get, path = "/ws", tag = "live",
+    responses((status = 101, description = "switching to the WebSocket protocol; see the README for messages")))]
+pub async fn upgrade(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream.max_frame_size(protocol::MAX_CLIENT_FRAME);
+    actix_web::rt::spawn(session::run(state.get_ref().clone(), session, stream));
+    Ok(response)
+}

@@ -1,0 +1,257 @@
+//! The WebSocket feed, over a real socket: snapshot then updates, coalescing, errors that
+//! keep the connection, private topics, and a slow reader beside a fast one.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::support::{storefront_with_product, user_with_token, TestApp};
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp) -> Ws {
+    let url = app.url.replace("http://", "ws://") + "/ws";
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::text(v.to_string())).await.unwrap();
+}
+
+/// The next JSON text frame (control frames skipped), or a panic after `secs`.
+async fn next(ws: &mut Ws, secs: u64) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("no frame in time")
+            .expect("socket closed")
+            .unwrap();
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}
+
+/// A live drop with `stock` units and a per-buyer limit of 100.
+async fn live_drop(app: &TestApp, stock: i64) -> (String, String) {
+    let (creator, token) = user_with_token(app, "creator").await;
+    let (sf, product) = storefront_with_product(app, creator).await;
+    let (s, b) = app
+        .post(
+            "/api/drops",
+            Some(&token),
+            json!({"storefront_id": sf, "product_id": product, "title": "Live", "price_cents": 100,
+                   "currency": "USD", "variants": [{"name": "One", "stock": stock}],
+                   "opens_at": Utc::now(), "waiting_room_seconds": 0, "per_buyer_limit": 100}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().unwrap().to_string();
+    let v = b["variants"][0]["id"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{id}/publish"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200);
+    (id, v)
+}
+
+#[actix_web::test]
+async fn a_subscriber_gets_the_snapshot_then_updates_as_stock_moves() {
+    let app = TestApp::sqlite().await;
+    let (drop, variant) = live_drop(&app, 5).await;
+    let mut ws = connect(&app).await;
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("drop:{drop}")}),
+    )
+    .await;
+    let snap = next(&mut ws, 5).await;
+    assert_eq!(snap["type"], "snapshot", "{snap}");
+    assert_eq!(snap["topic"], format!("drop:{drop}"));
+    assert_eq!(snap["data"]["variants"][0]["remaining"], 5);
+    assert!(snap["server_time"].is_string());
+    let ack = next(&mut ws, 5).await;
+    assert_eq!(ack["type"], "ack");
+
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{drop}/holds"),
+            Some(&buyer),
+            json!({"variant_id": variant, "quantity": 2}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    // Updates until one shows the hold (a watcher-count update may come first).
+    let mut last_seq = snap["seq"].as_u64().unwrap();
+    loop {
+        let u = next(&mut ws, 5).await;
+        assert_eq!(u["type"], "update", "{u}");
+        let seq = u["seq"].as_u64().unwrap();
+        assert!(seq > last_seq, "seq grows");
+        last_seq = seq;
+        if u["data"]["variants"][0]["remaining"] == 3 {
+            assert_eq!(u["data"]["variants"][0]["held"], 2);
+            break;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn updates_are_coalesced_and_end_on_the_latest_state() {
+    let app = TestApp::sqlite().await;
+    let (drop, variant) = live_drop(&app, 200).await;
+    let mut ws = connect(&app).await;
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("drop:{drop}")}),
+    )
+    .await;
+    assert_eq!(next(&mut ws, 5).await["type"], "snapshot");
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let holds = 100;
+    for _ in 0..holds {
+        let (s, _) = app
+            .post(
+                &format!("/api/drops/{drop}/holds"),
+                Some(&buyer),
+                json!({"variant_id": variant, "quantity": 1}),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    let mut updates = 0;
+    loop {
+        let u = next(&mut ws, 5).await;
+        if u["type"] != "update" {
+            continue;
+        }
+        updates += 1;
+        if u["data"]["variants"][0]["remaining"] == 200 - holds {
+            break;
+        }
+    }
+    assert!(
+        updates < holds,
+        "{updates} pushes for {holds} changes: not coalesced"
+    );
+}
+
+#[actix_web::test]
+async fn bad_messages_get_an_error_frame_and_the_socket_stays_open() {
+    let app = TestApp::sqlite().await;
+    let mut ws = connect(&app).await;
+    for bad in ["not json", r#"{"op":"dance"}"#, r#"{"topic":"x"}"#] {
+        ws.send(Message::text(bad)).await.unwrap();
+        let e = next(&mut ws, 5).await;
+        assert_eq!(
+            (e["type"].as_str(), e["code"].as_str()),
+            (Some("error"), Some("bad_message")),
+            "{bad}"
+        );
+    }
+    send(&mut ws, json!({"op": "subscribe", "topic": "nonsense:1"})).await;
+    assert_eq!(next(&mut ws, 5).await["code"], "unknown_topic");
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("drop:{}", uuid::Uuid::now_v7())}),
+    )
+    .await;
+    assert_eq!(next(&mut ws, 5).await["code"], "not_found");
+    send(&mut ws, json!({"op": "ping"})).await;
+    let pong = next(&mut ws, 5).await;
+    assert_eq!(pong["type"], "pong");
+    assert!(pong["server_time"].is_string());
+}
+
+#[actix_web::test]
+async fn private_topics_need_the_right_identity() {
+    let app = TestApp::sqlite().await;
+    let (me, token) = user_with_token(&app, "buyer").await;
+    let (other, _) = user_with_token(&app, "buyer").await;
+    let mut ws = connect(&app).await;
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("user:{me}")}),
+    )
+    .await;
+    assert_eq!(next(&mut ws, 5).await["code"], "forbidden");
+    send(&mut ws, json!({"op": "auth", "token": "garbage"})).await;
+    assert_eq!(next(&mut ws, 5).await["code"], "unauthorized");
+    send(&mut ws, json!({"op": "auth", "token": token})).await;
+    assert_eq!(next(&mut ws, 5).await["type"], "ack");
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("user:{me}")}),
+    )
+    .await;
+    assert_eq!(next(&mut ws, 5).await["type"], "ack");
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("user:{other}")}),
+    )
+    .await;
+    assert_eq!(next(&mut ws, 5).await["code"], "forbidden");
+
+    // Dashboards: the storefront's owner only.
+    let (creator, creator_token) = user_with_token(&app, "creator").await;
+    let (sf, _) = storefront_with_product(&app, creator).await;
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("dashboard:{sf}")}),
+    )
+    .await;
+    assert_eq!(next(&mut ws, 5).await["code"], "forbidden");
+    let mut owner = connect(&app).await;
+    send(&mut owner, json!({"op": "auth", "token": creator_token})).await;
+    assert_eq!(next(&mut owner, 5).await["type"], "ack");
+    send(
+        &mut owner,
+        json!({"op": "subscribe", "topic": format!("dashboard:{sf}")}),
+    )
+    .await;
+    assert_eq!(next(&mut owner, 5).await["type"], "ack");
+}
+
+#[actix_web::test]
+async fn a_reader_that_never_reads_does_not_delay_one_that_does() {
+    let app = TestApp::sqlite().await;
+    let (drop, variant) = live_drop(&app, 1000).await;
+    let topic = format!("drop:{drop}");
+    // The slow one subscribes and then never reads another frame.
+    let mut slow = connect(&app).await;
+    send(&mut slow, json!({"op": "subscribe", "topic": topic})).await;
+    let mut fast = connect(&app).await;
+    send(&mut fast, json!({"op": "subscribe", "topic": topic})).await;
+    assert_eq!(next(&mut fast, 5).await["type"], "snapshot");
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    for _ in 0..40 {
+        let (s, b) = app
+            .post(
+                &format!("/api/drops/{drop}/holds"),
+                Some(&buyer),
+                json!({"variant_id": variant, "quantity": 1}),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
+    loop {
+        let u = next(&mut fast, 3).await;
+        if u["data"]["variants"][0]["remaining"] == 960 {
+            break;
+        }
+    }
+    // The slow socket is still connected: it was skipped over, not waited for.
+    let (s, b) = app.get(&format!("/api/drops/{drop}"), None).await;
+    assert_eq!((s, b["watchers"].as_i64()), (200, Some(2)));
+    drop(slow);
+}
