@@ -253,5 +253,5 @@ async fn a_reader_that_never_reads_does_not_delay_one_that_does() {
     // The slow socket is still connected: it was skipped over, not waited for.
     let (s, b) = app.get(&format!("/api/drops/{drop}"), None).await;
     assert_eq!((s, b["watchers"].as_i64()), (200, Some(2)));
-    drop(slow);
+    std::mem::drop(slow);
 }
