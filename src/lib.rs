@@ -15,6 +15,7 @@
 //! * [`clock`]     – the business clock (system time; tests move it forward).
 //! * [`bus`]       – event fan-out: in-process or Redis pub/sub.
 //! * [`mail`]      – outgoing mail: `.eml` outbox or SMTP.
+//! * [`payments`]  – the PaymentProvider trait, the test provider, webhook signatures.
 //! * [`ratelimit`] – fixed-window limits: in-process or Redis.
 //! * [`ws`]        – the WebSocket feed: protocol, topic hub, sessions.
 //! * [`demo`]      – the demo storefront seeded in embedded mode.
@@ -33,6 +34,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod payments;
 pub mod ratelimit;
 pub mod server;
 pub mod state;

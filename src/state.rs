@@ -14,6 +14,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Store;
 use crate::mail::{Mailer, OutboxMailer};
+use crate::payments::test_provider::TestProvider;
+use crate::payments::PaymentProvider;
 use crate::ratelimit::{InProcessLimiter, RateLimiter};
 use crate::telemetry::Metrics;
 use crate::ws::hub::Hub;
@@ -30,6 +32,7 @@ pub struct AppState {
     pub clock: Clock,
     pub registry: Arc<Registry>,
     pub hub: Arc<Hub>,
+    pub payments: Arc<dyn PaymentProvider>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             ),
         };
         let clock = Clock::default();
+        let config_public_url = config.public_url.clone();
         let registry = Arc::new(Registry::new(store.clone(), bus.clone(), clock.clone()));
         Ok(AppState {
             config: Arc::new(config),
@@ -64,6 +68,10 @@ impl AppState {
             clock,
             registry,
             hub: Arc::new(Hub::default()),
+            payments: Arc::new(TestProvider::new(
+                webhook_secret(&secret),
+                &config_public_url,
+            )),
             mailer,
             limiter,
             jwt: JwtKeys::new(secret.as_bytes()),
@@ -98,4 +106,16 @@ fn jwt_secret(config: &Config) -> Result<String, String> {
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
     }
     Ok(secret)
+}
+
+/// The test provider's webhook signing key, derived from the JWT secret so every node of a
+/// cluster agrees on it without one more setting.
+pub fn webhook_secret(jwt_secret: &str) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    Hmac::<sha2::Sha256>::new_from_slice(jwt_secret.as_bytes())
+        .map(|mut m| {
+            m.update(b"livedrop test-provider webhooks");
+            m.finalize().into_bytes().to_vec()
+        })
+        .unwrap_or_else(|_| jwt_secret.as_bytes().to_vec())
 }

@@ -177,7 +177,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     holds,
     orders,
     drop_log,
+    payment_events,
     storefronts,
     products,
     users
 );
+
+diesel::table! {
+    payment_events (id) {
+        id -> Text,
+        kind -> Text,
+        order_id -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}

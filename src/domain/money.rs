@@ -78,3 +78,29 @@ mod tests {
         assert!(Currency::parse("").is_none());
     }
 }
+
+/// `1234, "USD"` → `"12.34 USD"`; `500, "JPY"` → `"500 JPY"`. For mails and logs.
+pub fn format_minor(cents: i64, currency: &str) -> String {
+    let per = Currency::parse(currency).map_or(100, |c| c.minor_per_major());
+    if per == 1 {
+        return format!("{cents} {currency}");
+    }
+    let digits = per.to_string().len() - 1;
+    let sign = if cents < 0 { "-" } else { "" };
+    let a = cents.unsigned_abs();
+    let per = per.unsigned_abs();
+    format!("{sign}{}.{:0digits$} {currency}", a / per, a % per)
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::format_minor;
+
+    #[test]
+    fn minor_units_format_without_floats() {
+        assert_eq!(format_minor(1234, "USD"), "12.34 USD");
+        assert_eq!(format_minor(5, "EUR"), "0.05 EUR");
+        assert_eq!(format_minor(500, "JPY"), "500 JPY");
+        assert_eq!(format_minor(-150, "USD"), "-1.50 USD");
+    }
+}

@@ -11,6 +11,7 @@ pub mod holds;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
+pub mod orders;
 pub mod pages;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -59,6 +60,9 @@ routes! {
     "/api/drops/{id}/publish" => { post: drops::publish::publish },
     "/api/drops/{id}/holds" => { post: holds::create::create },
     "/api/holds/{id}" => { delete: holds::delete::delete },
+    "/api/holds/{id}/checkout" => { post: orders::checkout::checkout },
+    "/api/orders/{id}" => { get: orders::show::show },
+    "/api/payments/webhook" => { post: orders::webhook::webhook },
 
     // Live feed.
     "/ws" => { get: crate::ws::upgrade },

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, drops, holds, ops, pages};
+use super::{auth, drops, holds, ops, orders, pages};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,7 @@ use super::{auth, drops, holds, ops, pages};
         auth::me::me,
         drops::create::create, drops::show::show, drops::publish::publish,
         holds::create::create, holds::delete::delete,
+        orders::checkout::checkout, orders::show::show, orders::webhook::webhook,
         crate::ws::upgrade,
         pages::index, pages::storefront, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),

@@ -7,6 +7,7 @@ mod smtp;
 mod support;
 
 mod auth;
+mod checkout;
 mod drops;
 mod live;
 mod models;

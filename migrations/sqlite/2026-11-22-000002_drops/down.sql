@@ -1,3 +1,4 @@
+DROP TABLE payment_events;
 DROP TABLE drop_log;
 DROP TABLE orders;
 DROP TABLE holds;

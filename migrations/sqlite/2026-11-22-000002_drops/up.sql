@@ -61,19 +61,20 @@ CREATE UNIQUE INDEX holds_idempotency ON holds (buyer_id, drop_id, idempotency_k
 
 CREATE TABLE orders (
     id TEXT PRIMARY KEY,
-    hold_id TEXT NOT NULL UNIQUE REFERENCES holds(id),
+    hold_id TEXT NOT NULL REFERENCES holds(id),
     drop_id TEXT NOT NULL REFERENCES drops(id),
     variant_id TEXT NOT NULL REFERENCES drop_variants(id),
     buyer_id TEXT NOT NULL REFERENCES users(id),
     quantity BIGINT NOT NULL,
     amount_cents BIGINT NOT NULL,
     currency TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'declined', 'refunded')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'declined', 'refund_pending', 'refunded')),
     payment_ref TEXT,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
 CREATE INDEX orders_buyer ON orders (buyer_id);
+CREATE INDEX orders_hold ON orders (hold_id);
 CREATE INDEX orders_drop ON orders (drop_id);
 
 -- Every admission, hold, release, expiry, sale and refund, in order.
@@ -89,3 +90,11 @@ CREATE TABLE drop_log (
     detail TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX drop_log_drop ON drop_log (drop_id, id);
+
+-- Payment provider events already applied (webhooks are retried; each applies once).
+CREATE TABLE payment_events (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    order_id TEXT,
+    received_at TIMESTAMP NOT NULL
+);

@@ -75,18 +75,19 @@ pub struct HoldRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Insertable)]
+/// One audit row: every admission, hold, release, expiry, sale and refund.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = drop_log)]
-struct LogRow {
-    id: LogId,
-    drop_id: DropId,
-    at: NaiveDateTime,
-    kind: String,
-    buyer_id: Option<UserId>,
-    variant_id: Option<VariantId>,
-    hold_id: Option<HoldId>,
-    quantity: Option<i64>,
-    detail: String,
+pub struct LogRow {
+    pub id: LogId,
+    pub drop_id: DropId,
+    pub at: NaiveDateTime,
+    pub kind: String,
+    pub buyer_id: Option<UserId>,
+    pub variant_id: Option<VariantId>,
+    pub hold_id: Option<HoldId>,
+    pub quantity: Option<i64>,
+    pub detail: String,
 }
 
 fn log(

@@ -2,6 +2,7 @@
 //! [`crate::db_run!`]. Handlers call these; no SQL lives in handlers.
 
 pub mod drop;
+pub mod order;
 pub mod token;
 pub mod user;
 

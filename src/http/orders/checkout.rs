@@ -1,0 +1,100 @@
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db::models::order::{self, Applied};
+use crate::domain::ids::{HoldId, OrderId};
+use crate::error::{AppError, AppResult};
+use crate::payments::settle::settle;
+use crate::payments::{Charge, ChargeOutcome};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutForm {
+    /// With the test provider: 4242424242424242 (paid), 4000000000000002 (declined),
+    /// 4000000000000077 (paid later by webhook), 4000000000000119 (fails later).
+    pub card: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutView {
+    pub order_id: OrderId,
+    /// `paid`, `declined`, `pending` (outcome by webhook) or `refunded`.
+    pub status: String,
+    pub provider: &'static str,
+}
+
+/// Pay for a hold. The hold is extended while the payment is in progress (bounded); a
+/// payment that succeeds after the hold lapsed is refunded automatically.
+#[utoipa::path(post, path = "/api/holds/{id}/checkout", tag = "drops", request_body = CheckoutForm,
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 201, body = CheckoutView),
+        (status = 409, description = "`hold_expired`, `checkout_in_progress`"),
+        (status = 422, description = "`validation_failed` (an unknown test card)")))]
+pub async fn checkout(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Json<CheckoutForm>,
+) -> AppResult<HttpResponse> {
+    let hold = HoldId::parse(&id).ok_or(AppError::NotFound)?;
+    if form.card.len() > 64 {
+        return Err(AppError::field("card", "is too long"));
+    }
+    let o = order::start_checkout(&state.store, hold, who.id, state.clock.now()).await?;
+    let charge = Charge {
+        order: o.id,
+        amount_cents: o.amount_cents,
+        currency: o.currency.clone(),
+        card: form.into_inner().card,
+    };
+    let provider = state.payments.name();
+    let outcome = match state.payments.charge(charge).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // Close the order so the buyer may try again while the hold lasts.
+            settle(&state, &format!("charge-error:{}", o.id), o.id, false, "").await?;
+            return Err(e);
+        }
+    };
+    let status = match outcome {
+        ChargeOutcome::Pending { payment_ref } => {
+            order::set_payment_ref(&state.store, o.id, &payment_ref).await?;
+            "pending".to_string()
+        }
+        ChargeOutcome::Succeeded { payment_ref } => {
+            match settle(
+                &state,
+                &format!("charge:{}", o.id),
+                o.id,
+                true,
+                &payment_ref,
+            )
+            .await?
+            {
+                Applied::Paid(_) => "paid".into(),
+                Applied::MustRefund(_) => "refunded".into(),
+                Applied::Declined(_) => "declined".into(),
+                Applied::AlreadyApplied => current(&state, o.id).await?,
+            }
+        }
+        ChargeOutcome::Declined { .. } => {
+            settle(&state, &format!("charge:{}", o.id), o.id, false, "").await?;
+            "declined".into()
+        }
+    };
+    Ok(HttpResponse::Created().json(CheckoutView {
+        order_id: o.id,
+        status,
+        provider,
+    }))
+}
+
+async fn current(state: &AppState, id: OrderId) -> AppResult<String> {
+    Ok(order::find(&state.store, id)
+        .await?
+        .map(|o| o.status)
+        .unwrap_or_else(|| "pending".into()))
+}

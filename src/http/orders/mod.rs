@@ -1,0 +1,47 @@
+//! Checkout, orders and the payment provider's webhook.
+
+pub mod checkout;
+pub mod show;
+pub mod webhook;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::models::order::OrderRow;
+use crate::domain::ids::{DropId, HoldId, OrderId, VariantId};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: OrderId,
+    /// `pending`, `paid`, `declined`, `refund_pending` or `refunded`.
+    pub status: String,
+    pub drop_id: DropId,
+    pub variant_id: VariantId,
+    pub hold_id: HoldId,
+    pub quantity: i64,
+    pub amount_cents: i64,
+    pub currency: String,
+    /// `test` in embedded mode: no money moves.
+    pub provider: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrderView {
+    pub fn new(o: &OrderRow, provider: &'static str) -> Self {
+        OrderView {
+            id: o.id,
+            status: o.status.clone(),
+            drop_id: o.drop_id,
+            variant_id: o.variant_id,
+            hold_id: o.hold_id,
+            quantity: o.quantity,
+            amount_cents: o.amount_cents,
+            currency: o.currency.clone(),
+            provider,
+            created_at: o.created_at.and_utc(),
+            updated_at: o.updated_at.and_utc(),
+        }
+    }
+}

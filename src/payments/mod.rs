@@ -1,0 +1,54 @@
+//! Payments behind one trait. Embedded mode uses [`test_provider::TestProvider`]: a real
+//! provider in every respect (asynchronous outcomes, signed webhooks, refunds) except that
+//! no money moves, and it says so in every answer (`"provider": "test"`).
+
+pub mod settle;
+pub mod test_provider;
+pub mod webhook;
+
+use async_trait::async_trait;
+
+use crate::domain::ids::OrderId;
+use crate::error::AppResult;
+
+/// What the provider is asked to charge.
+#[derive(Debug, Clone)]
+pub struct Charge {
+    pub order: OrderId,
+    pub amount_cents: i64,
+    pub currency: String,
+    /// The card (test provider) or payment method token (real providers).
+    pub card: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    /// Paid now.
+    Succeeded { payment_ref: String },
+    /// Refused; nothing was taken.
+    Declined { reason: String },
+    /// The outcome arrives later by webhook.
+    Pending { payment_ref: String },
+}
+
+/// A verified provider event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProviderEvent {
+    pub id: String,
+    /// `payment.succeeded` or `payment.failed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub order_id: OrderId,
+    pub payment_ref: String,
+}
+
+#[async_trait]
+pub trait PaymentProvider: Send + Sync + 'static {
+    /// Shown to buyers and in API answers.
+    fn name(&self) -> &'static str;
+    async fn charge(&self, charge: Charge) -> AppResult<ChargeOutcome>;
+    async fn refund(&self, payment_ref: &str, amount_cents: i64) -> AppResult<()>;
+    /// Check a webhook's signature and read its event.
+    fn verify_webhook(&self, payload: &[u8], signature: &str, now: i64)
+        -> AppResult<ProviderEvent>;
+}

@@ -1,0 +1,129 @@
+//! The built-in test provider (embedded mode). No money moves. Test cards:
+//!
+//! | card | outcome |
+//! |---|---|
+//! | `4242424242424242` | paid at once |
+//! | `4000000000000002` | declined |
+//! | `4000000000000077` | pending, then paid by a signed webhook after [`DELAY`] |
+//! | `4000000000000119` | pending, then failed by a signed webhook after [`DELAY`] |
+//!
+//! Webhooks are POSTed to `{PUBLIC_URL}/api/payments/webhook`, signed like Stripe's, so the
+//! webhook path is exercised exactly as in production.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{webhook, Charge, ChargeOutcome, PaymentProvider, ProviderEvent};
+use crate::error::{AppError, AppResult};
+
+pub const CARD_SUCCESS: &str = "4242424242424242";
+pub const CARD_DECLINE: &str = "4000000000000002";
+pub const CARD_DELAYED_SUCCESS: &str = "4000000000000077";
+pub const CARD_DELAYED_FAILURE: &str = "4000000000000119";
+/// How long a delayed outcome takes to arrive.
+pub const DELAY: Duration = Duration::from_secs(2);
+
+pub struct TestProvider {
+    secret: Vec<u8>,
+    webhook_url: String,
+    http: reqwest::Client,
+}
+
+impl TestProvider {
+    pub fn new(secret: Vec<u8>, public_url: &str) -> Self {
+        TestProvider {
+            secret,
+            webhook_url: format!("{public_url}/api/payments/webhook"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Sign an event as this provider does (tests use it to send their own).
+    pub fn signed(&self, event: &ProviderEvent, t: i64) -> (String, String) {
+        let body = serde_json::to_string(event).unwrap_or_default();
+        let sig = webhook::sign(&self.secret, body.as_bytes(), t);
+        (body, sig)
+    }
+
+    fn later(&self, event: ProviderEvent) {
+        let (http, url) = (self.http.clone(), self.webhook_url.clone());
+        let secret = self.secret.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(DELAY).await;
+            let body = serde_json::to_string(&event).unwrap_or_default();
+            // Retried like a real provider's, a few times with backoff.
+            for attempt in 0..5u32 {
+                let sig = webhook::sign(&secret, body.as_bytes(), chrono::Utc::now().timestamp());
+                let r = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("stripe-signature", sig)
+                    .body(body.clone())
+                    .send()
+                    .await;
+                if matches!(&r, Ok(res) if res.status().is_success()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+            }
+            tracing::warn!(event = %event.id, "test provider gave up delivering a webhook");
+        });
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for TestProvider {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
+    async fn charge(&self, charge: Charge) -> AppResult<ChargeOutcome> {
+        let payment_ref = format!("test_pay_{}", uuid::Uuid::now_v7().simple());
+        let card: String = charge.card.chars().filter(|c| !c.is_whitespace()).collect();
+        Ok(match card.as_str() {
+            CARD_SUCCESS => ChargeOutcome::Succeeded { payment_ref },
+            CARD_DECLINE => ChargeOutcome::Declined {
+                reason: "card_declined".into(),
+            },
+            CARD_DELAYED_SUCCESS | CARD_DELAYED_FAILURE => {
+                let kind = if card == CARD_DELAYED_SUCCESS {
+                    "payment.succeeded"
+                } else {
+                    "payment.failed"
+                };
+                self.later(ProviderEvent {
+                    id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
+                    kind: kind.into(),
+                    order_id: charge.order,
+                    payment_ref: payment_ref.clone(),
+                });
+                ChargeOutcome::Pending { payment_ref }
+            }
+            _ => {
+                return Err(AppError::field(
+                    "card",
+                    "this is the test provider: use 4242424242424242 (paid), 4000000000000002 (declined), 4000000000000077 (paid later) or 4000000000000119 (fails later)",
+                ))
+            }
+        })
+    }
+
+    async fn refund(&self, payment_ref: &str, amount_cents: i64) -> AppResult<()> {
+        tracing::info!(%payment_ref, amount_cents, "test provider refund (no money moves)");
+        Ok(())
+    }
+
+    fn verify_webhook(
+        &self,
+        payload: &[u8],
+        signature: &str,
+        now: i64,
+    ) -> AppResult<ProviderEvent> {
+        if !webhook::verify(&self.secret, payload, signature, now) {
+            return Err(AppError::Unauthorized("the webhook signature is not valid"));
+        }
+        serde_json::from_slice(payload)
+            .map_err(|_| AppError::InvalidJson("not a provider event".into()))
+    }
+}

@@ -1,0 +1,230 @@
+//! Checkout with the test provider: paid, declined then retried, paid later by webhook,
+//! paid too late and refunded, and the webhook's signature and replay checks.
+
+use chrono::{Duration, Utc};
+use livedrop::payments::test_provider::TestProvider;
+use livedrop::payments::ProviderEvent;
+use serde_json::{json, Value};
+
+use crate::support::{
+    code, eventually, storefront_with_product, user_with_token, TestApp, TEST_SECRET,
+};
+
+/// A live drop (price 4500 USD cents, `stock` units) and a buyer holding one unit.
+async fn held(app: &TestApp, hold_seconds: i64) -> (String, String, String) {
+    let (creator, token) = user_with_token(app, "creator").await;
+    let (sf, product) = storefront_with_product(app, creator).await;
+    let (s, b) = app
+        .post(
+            "/api/drops",
+            Some(&token),
+            json!({"storefront_id": sf, "product_id": product, "title": "Checkout", "price_cents": 4500,
+                   "currency": "USD", "variants": [{"name": "One", "stock": 5}], "opens_at": Utc::now(),
+                   "waiting_room_seconds": 0, "hold_seconds": hold_seconds}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let drop = b["id"].as_str().unwrap().to_string();
+    let variant = b["variants"][0]["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/drops/{drop}/publish"),
+        Some(&token),
+        Value::Null,
+    )
+    .await;
+    let (_, buyer) = user_with_token(app, "buyer").await;
+    let (s, h) = app
+        .post(
+            &format!("/api/drops/{drop}/holds"),
+            Some(&buyer),
+            json!({"variant_id": variant, "quantity": 1}),
+        )
+        .await;
+    assert_eq!(s, 201, "{h}");
+    (drop, h["id"].as_str().unwrap().to_string(), buyer)
+}
+
+async fn counts(app: &TestApp, drop: &str) -> (i64, i64, i64) {
+    let (_, b) = app.get(&format!("/api/drops/{drop}"), None).await;
+    let v = &b["variants"][0];
+    (
+        v["remaining"].as_i64().unwrap(),
+        v["held"].as_i64().unwrap(),
+        v["sold"].as_i64().unwrap(),
+    )
+}
+
+async fn pay(app: &TestApp, hold: &str, buyer: &str, card: &str) -> (u16, Value) {
+    app.post(
+        &format!("/api/holds/{hold}/checkout"),
+        Some(buyer),
+        json!({"card": card}),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn a_paid_checkout_turns_the_hold_into_a_sale_and_mails_a_confirmation() {
+    let app = TestApp::sqlite().await;
+    let (drop, hold, buyer) = held(&app, 600).await;
+    let (s, b) = pay(&app, &hold, &buyer, "4242 4242 4242 4242").await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        (b["status"].as_str(), b["provider"].as_str()),
+        (Some("paid"), Some("test"))
+    );
+    let order = b["order_id"].as_str().unwrap();
+    let (s, o) = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
+    assert_eq!(
+        (s, o["status"].as_str(), o["amount_cents"].as_i64()),
+        (200, Some("paid"), Some(4500))
+    );
+    let (_, stranger) = user_with_token(&app, "buyer").await;
+    let (s, _) = app
+        .get(&format!("/api/orders/{order}"), Some(&stranger))
+        .await;
+    assert_eq!(s, 404);
+    eventually(5, || {
+        let app = &app;
+        let drop = drop.clone();
+        async move { (counts(app, &drop).await == (4, 0, 1)).then_some(()) }
+    })
+    .await;
+    // A paid hold cannot be paid again or released back to stock.
+    let (s, b) = pay(&app, &hold, &buyer, "4242424242424242").await;
+    assert_eq!((s, code(&b)), (409, "hold_expired"));
+    let (s, _) = app
+        .delete(&format!("/api/holds/{hold}"), Some(&buyer))
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(counts(&app, &drop).await, (4, 0, 1));
+    let mails = std::fs::read_dir(app.dir.path().join("outbox"))
+        .unwrap()
+        .count();
+    assert_eq!(mails, 1, "one confirmation mail");
+}
+
+#[actix_web::test]
+async fn a_declined_card_keeps_the_hold_and_another_card_can_pay() {
+    let app = TestApp::sqlite().await;
+    let (drop, hold, buyer) = held(&app, 600).await;
+    let (s, b) = pay(&app, &hold, &buyer, "4000000000000002").await;
+    assert_eq!((s, b["status"].as_str()), (201, Some("declined")), "{b}");
+    assert_eq!(counts(&app, &drop).await, (4, 1, 0), "still held");
+    let (s, b) = pay(&app, &hold, &buyer, "1234").await;
+    assert_eq!((s, code(&b)), (422, "validation_failed"));
+    let (s, b) = pay(&app, &hold, &buyer, "4242424242424242").await;
+    assert_eq!((s, b["status"].as_str()), (201, Some("paid")), "{b}");
+    // Only the hold's buyer may pay for it.
+    let (drop2, hold2, _) = held(&app, 600).await;
+    let (s, _) = pay(&app, &hold2, &buyer, "4242424242424242").await;
+    assert_eq!(s, 404);
+    assert_eq!(counts(&app, &drop2).await, (4, 1, 0));
+}
+
+#[actix_web::test]
+async fn a_delayed_payment_is_settled_by_the_signed_webhook() {
+    let app = TestApp::sqlite().await;
+    let (drop, hold, buyer) = held(&app, 600).await;
+    let (s, b) = pay(&app, &hold, &buyer, "4000000000000077").await;
+    assert_eq!((s, b["status"].as_str()), (201, Some("pending")), "{b}");
+    let order = b["order_id"].as_str().unwrap().to_string();
+    let (s, b) = pay(&app, &hold, &buyer, "4242424242424242").await;
+    assert_eq!((s, code(&b)), (409, "checkout_in_progress"));
+    eventually(10, || {
+        let (app, order, buyer) = (&app, order.clone(), buyer.clone());
+        async move {
+            let (_, o) = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
+            (o["status"] == "paid").then_some(())
+        }
+    })
+    .await;
+    assert_eq!(counts(&app, &drop).await, (4, 0, 1));
+}
+
+#[actix_web::test]
+async fn a_payment_that_succeeds_after_its_hold_lapsed_is_refunded_not_oversold() {
+    let app = TestApp::sqlite().await;
+    let (drop, hold, buyer) = held(&app, 30).await;
+    let (s, b) = pay(&app, &hold, &buyer, "4000000000000077").await;
+    assert_eq!((s, b["status"].as_str()), (201, Some("pending")));
+    let order = b["order_id"].as_str().unwrap().to_string();
+    // Past the hold and its bounded payment extension: the unit goes back on sale.
+    app.state.clock.advance(Duration::seconds(30 + 120 + 1));
+    eventually(5, || {
+        let (app, drop) = (&app, drop.clone());
+        async move { (counts(app, &drop).await == (5, 0, 0)).then_some(()) }
+    })
+    .await;
+    // Then the provider's success arrives: refunded, and nothing sold.
+    eventually(10, || {
+        let (app, order, buyer) = (&app, order.clone(), buyer.clone());
+        async move {
+            let (_, o) = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
+            (o["status"] == "refunded").then_some(())
+        }
+    })
+    .await;
+    assert_eq!(counts(&app, &drop).await, (5, 0, 0));
+}
+
+#[actix_web::test]
+async fn the_webhook_checks_signatures_and_applies_each_event_once() {
+    let app = TestApp::sqlite().await;
+    let (drop, hold, buyer) = held(&app, 600).await;
+    let (_, b) = pay(&app, &hold, &buyer, "4000000000000119").await;
+    let order: livedrop::domain::ids::OrderId = b["order_id"].as_str().unwrap().parse().unwrap();
+    let provider = TestProvider::new(livedrop::state::webhook_secret(TEST_SECRET), &app.url);
+    let event = ProviderEvent {
+        id: "evt_manual_1".into(),
+        kind: "payment.succeeded".into(),
+        order_id: order,
+        payment_ref: "test_pay_manual".into(),
+    };
+    let post = |body: String, sig: String| {
+        app.client
+            .post(app.at("/api/payments/webhook"))
+            .header("content-type", "application/json")
+            .header("stripe-signature", sig)
+            .body(body)
+            .send()
+    };
+    let now = Utc::now().timestamp();
+    let (body, sig) = provider.signed(&event, now);
+    // Tampered payload, stale timestamp, no signature: refused, nothing applied.
+    let tampered = body.replace("payment.succeeded", "payment.failed");
+    assert_eq!(post(tampered, sig.clone()).await.unwrap().status(), 401);
+    let (_, old) = provider.signed(&event, now - 3600);
+    assert_eq!(post(body.clone(), old).await.unwrap().status(), 401);
+    let res = app
+        .client
+        .post(app.at("/api/payments/webhook"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(counts(&app, &drop).await, (4, 1, 0));
+
+    let first: Value = post(body.clone(), sig.clone())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first, json!({"received": true, "applied": true}));
+    let again: Value = post(body, sig).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        again,
+        json!({"received": true, "applied": false}),
+        "a replay changes nothing"
+    );
+    eventually(5, || {
+        let (app, drop) = (&app, drop.clone());
+        async move { (counts(app, &drop).await == (4, 0, 1)).then_some(()) }
+    })
+    .await;
+    // The provider's own (failed) event for this order arrives later: already settled.
+    let (_, o) = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
+    assert_eq!(o["status"], "paid");
+}
