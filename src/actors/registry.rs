@@ -104,10 +104,17 @@ impl Registry {
         Err(AppError::Unavailable)
     }
 
-    /// Tell the drop's actor (starting one if needed) that its rows changed elsewhere.
+    /// Tell the drop's actor (starting one if needed) that its rows changed elsewhere, and
+    /// wait until it has reloaded: what the caller committed is then what the actor shows.
     pub async fn refresh(&self, id: DropId) -> AppResult<()> {
         let addr = self.drop_actor(id).await?;
-        addr.do_send(Refresh);
+        let (done, applied) = oneshot::channel();
+        if addr.send(Refresh { done: Some(done) }).await.is_err() {
+            // It stopped; the next use starts a fresh one from the store.
+            self.forget(id);
+            return Ok(());
+        }
+        let _ = applied.await;
         Ok(())
     }
 }

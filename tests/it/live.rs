@@ -227,9 +227,10 @@ async fn a_reader_that_never_reads_does_not_delay_one_that_does() {
     let app = TestApp::sqlite().await;
     let (drop, variant) = live_drop(&app, 1000).await;
     let topic = format!("drop:{drop}");
-    // The slow one subscribes and then never reads another frame.
+    // The slow one subscribes, takes its snapshot, and then never reads another frame.
     let mut slow = connect(&app).await;
     send(&mut slow, json!({"op": "subscribe", "topic": topic})).await;
+    assert_eq!(next(&mut slow, 5).await["type"], "snapshot");
     let mut fast = connect(&app).await;
     send(&mut fast, json!({"op": "subscribe", "topic": topic})).await;
     assert_eq!(next(&mut fast, 5).await["type"], "snapshot");

@@ -45,6 +45,14 @@ pub struct DropActor {
     pending: Vec<(HoldRequest, Reply)>,
     committing: bool,
     refreshing: bool,
+    /// Answered when the running reload is applied.
+    refresh_waiters: Vec<oneshot::Sender<()>>,
+    /// Asked for while a reload was running: they need one that starts after it.
+    next_refresh: Option<Vec<oneshot::Sender<()>>>,
+    /// Requests refused by a stored status people set (draft, paused, cancelled) wait for
+    /// one reload before the refusal, so an actor that missed a publish elsewhere (another
+    /// node) cannot refuse on stale data.
+    recheck: Vec<(HoldRequest, Reply)>,
     seq: u64,
     watchers: i64,
     push_scheduled: bool,
@@ -71,6 +79,9 @@ impl DropActor {
             pending: Vec::new(),
             committing: false,
             refreshing: false,
+            refresh_waiters: Vec::new(),
+            next_refresh: None,
+            recheck: Vec::new(),
             seq: 1,
             watchers: 0,
             push_scheduled: false,
@@ -209,11 +220,14 @@ impl DropActor {
         });
     }
 
-    fn refresh(&mut self, ctx: &mut Context<Self>) {
+    fn refresh(&mut self, ctx: &mut Context<Self>, done: Option<oneshot::Sender<()>>) {
         if self.refreshing {
+            // The running reload may have read the store before the change: run one more.
+            self.next_refresh.get_or_insert_with(Vec::new).extend(done);
             return;
         }
         self.refreshing = true;
+        self.refresh_waiters.extend(done);
         let store = self.store.clone();
         let id = self.drop.id;
         let work = async move { model::find(&store, id).await };
@@ -228,7 +242,48 @@ impl DropActor {
                 Ok(None) => ctx.stop(),
                 Err(e) => tracing::warn!(error = %e, "drop refresh failed"),
             }
+            for w in act.refresh_waiters.drain(..) {
+                let _ = w.send(());
+            }
+            for (request, reply) in std::mem::take(&mut act.recheck) {
+                act.admit(request, reply, ctx, false);
+            }
+            if let Some(next) = act.next_refresh.take() {
+                act.refresh(ctx, None);
+                act.refresh_waiters.extend(next);
+            }
         }));
+    }
+
+    /// Queue a request for the next batch, or refuse it by the drop's status.
+    fn admit(
+        &mut self,
+        request: HoldRequest,
+        reply: Reply,
+        ctx: &mut Context<Self>,
+        may_recheck: bool,
+    ) {
+        let refusal = match self.status() {
+            DropStatus::Live | DropStatus::SoldOut => None,
+            DropStatus::Draft | DropStatus::Paused | DropStatus::Cancelled if may_recheck => {
+                self.recheck.push((request, reply));
+                self.refresh(ctx, None);
+                return;
+            }
+            DropStatus::Draft => Some(AppError::NotFound),
+            DropStatus::Scheduled | DropStatus::Paused => {
+                Some(AppError::conflict("not_open", "the drop is not open yet"))
+            }
+            DropStatus::Ended | DropStatus::Cancelled => {
+                Some(AppError::conflict("drop_closed", "the drop has closed"))
+            }
+        };
+        if let Some(e) = refusal {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        self.pending.push((request, reply));
+        self.commit_next(ctx);
     }
 
     /// Clock work: push when the clock changes the status (opening, closing), record the
@@ -255,6 +310,7 @@ impl DropActor {
         }
         if self.pending.is_empty()
             && !self.committing
+            && !self.refreshing
             && self.watchers <= 0
             && self.last_used.elapsed() >= IDLE_STOP
         {
@@ -279,22 +335,7 @@ impl Handler<PlaceHold> for DropActor {
 
     fn handle(&mut self, msg: PlaceHold, ctx: &mut Self::Context) {
         self.last_used = Instant::now();
-        let refusal = match self.status() {
-            DropStatus::Live | DropStatus::SoldOut => None,
-            DropStatus::Draft => Some(AppError::NotFound),
-            DropStatus::Scheduled | DropStatus::Paused => {
-                Some(AppError::conflict("not_open", "the drop is not open yet"))
-            }
-            DropStatus::Ended | DropStatus::Cancelled => {
-                Some(AppError::conflict("drop_closed", "the drop has closed"))
-            }
-        };
-        if let Some(e) = refusal {
-            let _ = msg.reply.send(Err(e));
-            return;
-        }
-        self.pending.push((msg.request, msg.reply));
-        self.commit_next(ctx);
+        self.admit(msg.request, msg.reply, ctx, true);
     }
 }
 
@@ -310,9 +351,9 @@ impl Handler<GetState> for DropActor {
 impl Handler<Refresh> for DropActor {
     type Result = ();
 
-    fn handle(&mut self, _: Refresh, ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: Refresh, ctx: &mut Self::Context) {
         self.last_used = Instant::now();
-        self.refresh(ctx);
+        self.refresh(ctx, msg.done);
     }
 }
 

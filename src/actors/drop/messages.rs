@@ -25,10 +25,13 @@ pub struct PlaceHold {
 pub struct GetState;
 
 /// Something changed the drop's rows outside this actor (a release, an expiry, a sale, an
-/// edit): reload from the store and push the new state.
+/// edit): reload from the store and push the new state. `done` is answered once a reload
+/// that started after this message has been applied.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Refresh;
+pub struct Refresh {
+    pub done: Option<oneshot::Sender<()>>,
+}
 
 /// A watcher joined or left on this node.
 #[derive(Message)]
