@@ -178,6 +178,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     drop_log,
     payment_events,
+    queue_tickets,
     storefronts,
     products,
     users
@@ -189,5 +190,20 @@ diesel::table! {
         kind -> Text,
         order_id -> Nullable<Text>,
         received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    queue_tickets (id) {
+        id -> Text,
+        drop_id -> Text,
+        buyer_id -> Text,
+        variant_id -> Text,
+        quantity -> BigInt,
+        state -> Text,
+        position -> Nullable<BigInt>,
+        hold_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }

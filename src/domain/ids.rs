@@ -87,6 +87,7 @@ id_type!(
     VariantId,
     HoldId,
     OrderId,
+    TicketId,
     LogId,
 );
 

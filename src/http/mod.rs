@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod orders;
 pub mod pages;
+pub mod queue;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -58,7 +59,10 @@ routes! {
     "/api/drops" => { post: drops::create::create },
     "/api/drops/{id}" => { get: drops::show::show },
     "/api/drops/{id}/publish" => { post: drops::publish::publish },
+    "/api/drops/{id}/log" => { get: drops::log::log },
     "/api/drops/{id}/holds" => { post: holds::create::create },
+    "/api/drops/{id}/queue" => { post: queue::join::join },
+    "/api/queue/{ticket_id}" => { get: queue::show::show },
     "/api/holds/{id}" => { delete: holds::delete::delete },
     "/api/holds/{id}/checkout" => { post: orders::checkout::checkout },
     "/api/orders/{id}" => { get: orders::show::show },

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, drops, holds, ops, orders, pages};
+use super::{auth, drops, holds, ops, orders, pages, queue};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,8 +14,8 @@ use super::{auth, drops, holds, ops, orders, pages};
         auth::register::register, auth::login::login, auth::refresh::refresh, auth::logout::logout,
         auth::verify::verify, auth::verify::resend, auth::reset::forgot, auth::reset::reset,
         auth::me::me,
-        drops::create::create, drops::show::show, drops::publish::publish,
-        holds::create::create, holds::delete::delete,
+        drops::create::create, drops::show::show, drops::publish::publish, drops::log::log,
+        holds::create::create, holds::delete::delete, queue::join::join, queue::show::show,
         orders::checkout::checkout, orders::show::show, orders::webhook::webhook,
         crate::ws::upgrade,
         pages::index, pages::storefront, pages::verify, pages::reset, pages::api_docs, pages::asset,

@@ -12,3 +12,4 @@ mod drops;
 mod live;
 mod models;
 mod ops;
+mod queue;

@@ -1,5 +1,6 @@
 DROP TABLE payment_events;
 DROP TABLE drop_log;
+DROP TABLE queue_tickets;
 DROP TABLE orders;
 DROP TABLE holds;
 DROP TABLE drop_buyers;

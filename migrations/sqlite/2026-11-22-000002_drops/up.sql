@@ -77,6 +77,22 @@ CREATE INDEX orders_buyer ON orders (buyer_id);
 CREATE INDEX orders_hold ON orders (hold_id);
 CREATE INDEX orders_drop ON orders (drop_id);
 
+-- The waiting room: buyers who arrived before the opening second, served at opening in a
+-- shuffled order (the seed is drops.queue_seed and in the drop log).
+CREATE TABLE queue_tickets (
+    id TEXT PRIMARY KEY,
+    drop_id TEXT NOT NULL REFERENCES drops(id) ON DELETE CASCADE,
+    buyer_id TEXT NOT NULL REFERENCES users(id),
+    variant_id TEXT NOT NULL REFERENCES drop_variants(id),
+    quantity BIGINT NOT NULL CHECK (quantity >= 1),
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'held', 'sold_out', 'limit_reached')),
+    position BIGINT,
+    hold_id TEXT,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    UNIQUE (drop_id, buyer_id)
+);
+
 -- Every admission, hold, release, expiry, sale and refund, in order.
 CREATE TABLE drop_log (
     id TEXT PRIMARY KEY,

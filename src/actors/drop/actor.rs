@@ -18,6 +18,7 @@ use super::messages::*;
 use crate::bus::{Bus, Event};
 use crate::clock::Clock;
 use crate::db::models::drop::{self as model, DropRow, HoldOutcome, HoldRequest, VariantRow};
+use crate::db::models::queue;
 use crate::db::Store;
 use crate::domain::drop::DropStatus;
 use crate::error::{AppError, AppResult};
@@ -53,6 +54,11 @@ pub struct DropActor {
     /// one reload before the refusal, so an actor that missed a publish elsewhere (another
     /// node) cannot refuse on stale data.
     recheck: Vec<(HoldRequest, Reply)>,
+    /// The waiting room has been served (or the drop has none). Until then, requests that
+    /// arrive after the opening wait in `held_back`: the queue goes first.
+    admitted: bool,
+    admitting: bool,
+    held_back: Vec<(HoldRequest, Reply)>,
     seq: u64,
     watchers: i64,
     push_scheduled: bool,
@@ -70,6 +76,7 @@ impl DropActor {
         variants: Vec<VariantRow>,
     ) -> Self {
         let last_status = drop.stored_status();
+        let admitted = drop.queue_seed.is_some() || drop.waiting_room_seconds == 0;
         DropActor {
             store,
             bus,
@@ -82,6 +89,9 @@ impl DropActor {
             refresh_waiters: Vec::new(),
             next_refresh: None,
             recheck: Vec::new(),
+            admitted,
+            admitting: false,
+            held_back: Vec::new(),
             seq: 1,
             watchers: 0,
             push_scheduled: false,
@@ -235,6 +245,7 @@ impl DropActor {
             act.refreshing = false;
             match found {
                 Ok(Some((d, v))) => {
+                    act.admitted |= d.queue_seed.is_some() || d.waiting_room_seconds == 0;
                     act.drop = d;
                     act.variants = v;
                     act.changed(ctx);
@@ -282,14 +293,67 @@ impl DropActor {
             let _ = reply.send(Err(e));
             return;
         }
+        if !self.admitted {
+            self.held_back.push((request, reply));
+            self.admit_queue(ctx);
+            return;
+        }
         self.pending.push((request, reply));
         self.commit_next(ctx);
+    }
+
+    /// At the opening second: serve the waiting room in its shuffled order (one
+    /// transaction, once per drop across all nodes), tell each ticket's buyer, then let the
+    /// requests that arrived after the opening through.
+    fn admit_queue(&mut self, ctx: &mut Context<Self>) {
+        if self.admitting || self.admitted {
+            return;
+        }
+        self.admitting = true;
+        let (store, bus) = (self.store.clone(), self.bus.clone());
+        let drop = self.drop.clone();
+        let now = self.clock.now();
+        let work = async move {
+            let seed: [u8; 32] = rand::random();
+            if let Some(tickets) = queue::admit(&store, &drop, seed, now).await? {
+                for t in tickets {
+                    let event = Event {
+                        topic: format!("user:{}", t.buyer_id),
+                        payload: serde_json::json!({"kind": "queue_result", "ticket": t}),
+                    };
+                    if let Err(e) = bus.publish(event).await {
+                        tracing::warn!(error = %e, "queue result not pushed; the buyer can poll");
+                    }
+                }
+            }
+            model::find(&store, drop.id).await
+        };
+        ctx.spawn(work.into_actor(self).map(|found, act, ctx| {
+            act.admitting = false;
+            match found {
+                Ok(Some((d, v))) => {
+                    act.admitted = true;
+                    act.drop = d;
+                    act.variants = v;
+                    act.changed(ctx);
+                    let waiting = std::mem::take(&mut act.held_back);
+                    act.pending.extend(waiting);
+                    act.commit_next(ctx);
+                }
+                Ok(None) => ctx.stop(),
+                // Retried on the next tick; the held-back requests keep waiting.
+                Err(e) => tracing::warn!(error = %e, "waiting room admission failed"),
+            }
+        }));
     }
 
     /// Clock work: push when the clock changes the status (opening, closing), record the
     /// transition in the store (idempotent), stop when idle.
     fn tick(&mut self, ctx: &mut Context<Self>) {
         let status = self.status();
+        if matches!(status, DropStatus::Live | DropStatus::SoldOut) && !self.admitted {
+            self.admit_queue(ctx);
+        }
         if status != self.last_status {
             let from = self.last_status;
             self.last_status = status;
@@ -311,6 +375,7 @@ impl DropActor {
         if self.pending.is_empty()
             && !self.committing
             && !self.refreshing
+            && self.held_back.is_empty()
             && self.watchers <= 0
             && self.last_used.elapsed() >= IDLE_STOP
         {

@@ -90,7 +90,7 @@ pub struct LogRow {
     pub detail: String,
 }
 
-fn log(
+pub(crate) fn log(
     drop: DropId,
     at: NaiveDateTime,
     kind: &str,
@@ -233,26 +233,20 @@ pub enum HoldRefusal {
     UnknownVariant,
 }
 
-/// The answer to one request of a batch: the hold (new, or the earlier one for a repeated
-/// idempotency key) or the reason it was refused.
-pub type HoldOutcome = Result<(HoldRow, bool), HoldRefusal>;
-
-/// Commit a whole batch of hold requests in ONE transaction. Each request is decided by
-/// conditional updates (`remaining >= n`, `taken + n <= limit`), so refusals are just rows
-/// not updated and never abort the batch; a store error aborts it all and every request in
-/// it is answered with that error (nothing was acknowledged).
-pub async fn place_holds(
-    store: &Store,
-    drop: DropId,
-    per_buyer_limit: i64,
-    hold_seconds: i64,
-    batch: &[HoldRequest],
-    now: NaiveDateTime,
-) -> AppResult<Vec<HoldOutcome>> {
-    let expires_at = now + chrono::Duration::seconds(hold_seconds);
-    let mut conn = store.write().await?;
-    let r = db_run!(conn, |c| {
-        c.transaction::<_, diesel::result::Error, _>(async |c| {
+/// The hold decisions of a batch, inside the caller's transaction on connection `$c`:
+/// a macro so the same text compiles for both connection types and can run inside the
+/// waiting room's admission transaction too.
+macro_rules! place_holds_in {
+    ($c:expr, $drop:expr, $per_buyer_limit:expr, $expires_at:expr, $now:expr, $batch:expr) => {
+        async {
+            let c = $c;
+            let (drop, per_buyer_limit, expires_at, now, batch): (
+                DropId,
+                i64,
+                NaiveDateTime,
+                NaiveDateTime,
+                &[HoldRequest],
+            ) = ($drop, $per_buyer_limit, $expires_at, $now, $batch);
             let mut out = Vec::with_capacity(batch.len());
             for req in batch {
                 // A retried request (same buyer, drop and key) gets the first answer.
@@ -343,12 +337,44 @@ pub async fn place_holds(
                     .execute(c)
                     .await?;
                 diesel::insert_into(drop_log::table)
-                    .values(&log(drop, now, "hold", Some(&hold), serde_json::json!({})))
+                    .values(&$crate::db::models::drop::log(
+                        drop,
+                        now,
+                        "hold",
+                        Some(&hold),
+                        serde_json::json!({}),
+                    ))
                     .execute(c)
                     .await?;
                 out.push(Ok((hold, true)));
             }
-            Ok(out)
+            Ok::<_, diesel::result::Error>(out)
+        }
+    };
+}
+pub(crate) use place_holds_in;
+
+/// The answer to one request of a batch: the hold (new, or the earlier one for a repeated
+/// idempotency key) or the reason it was refused.
+pub type HoldOutcome = Result<(HoldRow, bool), HoldRefusal>;
+
+/// Commit a whole batch of hold requests in ONE transaction. Each request is decided by
+/// conditional updates (`remaining >= n`, `taken + n <= limit`), so refusals are just rows
+/// not updated and never abort the batch; a store error aborts it all and every request in
+/// it is answered with that error (nothing was acknowledged).
+pub async fn place_holds(
+    store: &Store,
+    drop: DropId,
+    per_buyer_limit: i64,
+    hold_seconds: i64,
+    batch: &[HoldRequest],
+    now: NaiveDateTime,
+) -> AppResult<Vec<HoldOutcome>> {
+    let expires_at = now + chrono::Duration::seconds(hold_seconds);
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            place_holds_in!(&mut *c, drop, per_buyer_limit, expires_at, now, batch).await
         })
         .await
     });
@@ -501,4 +527,28 @@ pub async fn product_in_storefront(
             .await
     })?;
     Ok(n > 0)
+}
+
+/// A page of a drop's log, oldest first, after the entry `after` (exclusive).
+pub async fn log_page(
+    store: &Store,
+    drop: DropId,
+    after: Option<LogId>,
+    limit: i64,
+) -> AppResult<Vec<LogRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        let mut q = drop_log::table
+            .filter(drop_log::drop_id.eq(drop))
+            .into_boxed();
+        if let Some(a) = after {
+            q = q.filter(drop_log::id.gt(a));
+        }
+        q.order(drop_log::id.asc())
+            .limit(limit)
+            .select(LogRow::as_select())
+            .load(c)
+            .await
+    });
+    Ok(r?)
 }

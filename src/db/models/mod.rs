@@ -3,6 +3,7 @@
 
 pub mod drop;
 pub mod order;
+pub mod queue;
 pub mod token;
 pub mod user;
 

@@ -1,0 +1,91 @@
+use actix_web::{web, HttpResponse};
+
+use super::TicketView;
+use crate::auth::AuthUser;
+use crate::db::models::queue::{self, TicketRow};
+use crate::domain::drop::DropStatus;
+use crate::domain::ids::TicketId;
+use crate::error::{AppError, AppResult};
+use crate::http::drops::drop_id;
+use crate::http::holds::create::CreateHoldForm;
+use crate::state::AppState;
+
+/// Join a drop's waiting room (from `waiting_room_opens_at` until the opening second). At
+/// the opening the queue is shuffled and served before anyone who arrives later, so being
+/// a few milliseconds closer to the server buys nothing. Joining twice returns the same
+/// ticket.
+#[utoipa::path(post, path = "/api/drops/{id}/queue", tag = "drops", request_body = CreateHoldForm,
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 202, body = TicketView),
+        (status = 409, description = "`not_open` (before the waiting room), `drop_open` (reserve directly), `drop_closed`, `no_waiting_room`")))]
+pub async fn join(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Json<CreateHoldForm>,
+) -> AppResult<HttpResponse> {
+    let id = drop_id(&id)?;
+    if !(1..=100).contains(&form.quantity) {
+        return Err(AppError::field("quantity", "must be from 1 to 100"));
+    }
+    let (drop, variants) = crate::db::models::drop::find(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !variants.iter().any(|v| v.id == form.variant_id) {
+        return Err(AppError::field(
+            "variant_id",
+            "is not a variant of this drop",
+        ));
+    }
+    if form.quantity > drop.per_buyer_limit {
+        return Err(AppError::field(
+            "quantity",
+            format!("one buyer may take at most {}", drop.per_buyer_limit),
+        ));
+    }
+    let now = state.clock.now();
+    let sched = drop.schedule();
+    match sched.status_at(drop.stored_status(), now, i64::MAX) {
+        DropStatus::Draft => return Err(AppError::NotFound),
+        DropStatus::Scheduled if drop.waiting_room_seconds == 0 => {
+            return Err(AppError::conflict(
+                "no_waiting_room",
+                "this drop has no waiting room; reserve at the opening",
+            ))
+        }
+        DropStatus::Scheduled if !sched.in_waiting_room(now) => {
+            return Err(AppError::conflict(
+                "not_open",
+                "the waiting room is not open yet",
+            ))
+        }
+        DropStatus::Scheduled => {}
+        DropStatus::Live | DropStatus::SoldOut => {
+            return Err(AppError::conflict(
+                "drop_open",
+                "the drop is open: reserve directly",
+            ))
+        }
+        DropStatus::Paused => return Err(AppError::conflict("not_open", "the drop is paused")),
+        DropStatus::Ended | DropStatus::Cancelled => {
+            return Err(AppError::conflict("drop_closed", "the drop has closed"))
+        }
+    }
+    let ticket = queue::join(
+        &state.store,
+        &TicketRow {
+            id: TicketId::new(),
+            drop_id: id,
+            buyer_id: who.id,
+            variant_id: form.variant_id,
+            quantity: form.quantity,
+            state: "waiting".into(),
+            position: None,
+            hold_id: None,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().json(TicketView::new(&ticket, None)))
+}
