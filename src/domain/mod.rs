@@ -3,4 +3,5 @@
 pub mod drop;
 pub mod ids;
 pub mod money;
+pub mod product;
 pub mod validate;
