@@ -1,5 +1,20 @@
-//! The demo storefront seeded in embedded mode, so `cargo run --release` shows something.
+//! The demo storefront seeded in embedded mode, so `cargo run --release` shows something:
+//! a verified creator and buyer, a published storefront with links and one product of each
+//! kind, and a drop opening a few minutes after start.
 
+use chrono::Duration;
+use serde_json::json;
+
+use crate::auth::{password, Role};
+use crate::db::models::drop::{self as drop_model, DropRow, VariantRow};
+use crate::db::models::product::{self, ProductRow};
+use crate::db::models::storefront::{self, StorefrontRow};
+use crate::db::models::{now, user};
+use crate::domain::drop::DropStatus;
+use crate::domain::ids::{DropId, ProductId, StorefrontId, UserId, VariantId};
+use crate::domain::product::{details, Kind};
+use crate::domain::validate::Check;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub const SLUG: &str = "demo";
@@ -7,8 +22,125 @@ pub const CREATOR_EMAIL: &str = "creator@demo.livedrop.local";
 pub const BUYER_EMAIL: &str = "buyer@demo.livedrop.local";
 /// Printed at start; the demo runs on the operator's own machine.
 pub const PASSWORD: &str = "demo-password-1";
+/// The demo drop opens this long after the seed, so a visitor sees the countdown.
+pub const DROP_OPENS_IN: Duration = Duration::minutes(3);
 
-/// Seed the demo creator, buyer and storefront unless a storefront already exists.
-pub async fn seed_if_empty(_state: &AppState) -> crate::error::AppResult<()> {
-    Ok(())
+async fn demo_user(state: &AppState, email: &str, role: Role) -> AppResult<UserId> {
+    if let Some(u) = user::find_by_email(&state.store, email).await? {
+        return Ok(u.id);
+    }
+    let t = now();
+    let u = user::User {
+        id: UserId::new(),
+        email: email.into(),
+        password_hash: password::hash(PASSWORD.into()).await?,
+        role: role.as_str().into(),
+        email_verified_at: Some(t),
+        created_at: t,
+        updated_at: t,
+    };
+    user::insert(&state.store, &u).await?;
+    Ok(u.id)
+}
+
+/// Seed the demo unless the demo storefront exists. Returns the drop's id when it seeded.
+pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
+    if storefront::find_by_slug(&state.store, SLUG).await?.is_some() {
+        return Ok(None);
+    }
+    let creator = demo_user(state, CREATOR_EMAIL, Role::Creator).await?;
+    demo_user(state, BUYER_EMAIL, Role::Buyer).await?;
+    let t = now();
+    let sf = StorefrontRow {
+        id: StorefrontId::new(),
+        owner_id: creator,
+        slug: SLUG.into(),
+        title: "Nova Threads".into(),
+        bio: "Small-batch streetwear and sound packs, dropped live every Friday.".into(),
+        avatar_url: None,
+        theme: json!({"primary": "#5b21b6", "background": "#faf7ff", "text": "#1f1633"}).to_string(),
+        links: json!([
+            {"title": "Friday drop calendar", "url": "https://example.com/nova/calendar"},
+            {"title": "Sound packs on Bandcamp", "url": "https://example.com/nova/bandcamp"},
+            {"title": "Sizing guide", "url": "https://example.com/nova/sizing"},
+        ])
+        .to_string(),
+        socials: json!({"instagram": "novathreads", "tiktok": "nova.threads", "youtube": "NovaThreads"}).to_string(),
+        status: "published".into(),
+        created_at: t,
+        updated_at: t,
+    };
+    storefront::insert(&state.store, &sf).await?;
+
+    let starts = (t + Duration::days(30)).and_utc().to_rfc3339();
+    let items = [
+        (Kind::Physical, "Midnight hoodie", 6500, json!({"stock": 40, "weight_grams": 650})),
+        (Kind::Digital, "Lo-fi sample pack vol. 3", 1500, json!({"download_url": "https://example.com/nova/packs/vol3.zip"})),
+        (Kind::Service, "30-minute style consult", 4000, json!({"duration_minutes": 30})),
+        (Kind::Membership, "Inner circle", 800, json!({"billing_interval": "month"})),
+        (Kind::Tip, "Buy me a coffee", 500, json!({"min_cents": 100})),
+        (Kind::Link, "Lookbook", 0, json!({"url": "https://example.com/nova/lookbook"})),
+        (Kind::Event, "Pop-up night", 2000, json!({"starts_at": starts, "capacity": 120, "location": "Studio 4, Leeds"})),
+    ];
+    let mut hoodie = None;
+    for (i, (kind, title, price, fields)) in items.into_iter().enumerate() {
+        let mut check = Check::new();
+        let fields = fields.as_object().cloned().unwrap_or_default();
+        let d = details(kind, &fields, price, &mut check).ok_or_else(|| AppError::internal("demo product invalid"))?;
+        let row = ProductRow {
+            id: ProductId::new(),
+            storefront_id: sf.id,
+            kind: kind.as_str().into(),
+            title: title.into(),
+            description: format!("{title} from Nova Threads."),
+            price_cents: price,
+            currency: "USD".into(),
+            details: serde_json::to_string(&d).map_err(AppError::internal)?,
+            status: "published".into(),
+            position: i as i64,
+            created_at: t,
+            updated_at: t,
+        };
+        product::insert(&state.store, &row).await?;
+        if kind == Kind::Physical {
+            hoodie = Some(row.id);
+        }
+    }
+
+    let product_id = hoodie.ok_or_else(|| AppError::internal("demo hoodie missing"))?;
+    let id = DropId::new();
+    let drop = DropRow {
+        id,
+        storefront_id: sf.id,
+        product_id,
+        title: "Midnight hoodie — Friday drop".into(),
+        price_cents: 6500,
+        currency: "USD".into(),
+        opens_at: state.clock.now() + DROP_OPENS_IN,
+        closes_at: None,
+        per_buyer_limit: 2,
+        hold_seconds: 600,
+        waiting_room_seconds: 30,
+        status: DropStatus::Scheduled.as_str().into(),
+        queue_seed: None,
+        created_at: t,
+        updated_at: t,
+    };
+    let variants: Vec<VariantRow> = [("S", 10), ("M", 20), ("L", 20), ("XL", 10)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, stock))| VariantRow {
+            id: VariantId::new(),
+            drop_id: id,
+            name: name.into(),
+            position: i as i64,
+            stock,
+            remaining: stock,
+            held: 0,
+            sold: 0,
+        })
+        .collect();
+    drop_model::create(&state.store, &drop, &variants).await?;
+    tracing::info!(storefront = %sf.id, drop = %id, "demo seeded");
+    Ok(Some(id))
 }

@@ -13,7 +13,10 @@ pub mod openapi;
 pub mod ops;
 pub mod orders;
 pub mod pages;
+pub mod products;
 pub mod queue;
+pub mod render;
+pub mod storefronts;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -55,6 +58,24 @@ routes! {
     "/api/auth/password/reset" => { post: auth::reset::reset },
     "/api/me" => { get: auth::me::me },
 
+    // Storefronts and products.
+    "/api/storefronts" => { get: storefronts::list::list_mine, post: storefronts::create::create },
+    "/api/storefronts/{id_or_slug}" => {
+        get: storefronts::show::show,
+        patch: storefronts::update::update,
+    },
+    "/api/storefronts/{id}/publish" => { post: storefronts::publish::publish },
+    "/api/storefronts/{id}/products" => {
+        get: products::list::list,
+        post: products::create::create,
+    },
+    "/api/products/{id}" => {
+        get: products::show::show,
+        patch: products::update::update,
+        delete: products::delete::delete,
+    },
+    "/api/products/{id}/publish" => { post: products::publish::publish },
+
     // Drops and holds.
     "/api/drops" => { post: drops::create::create },
     "/api/drops/{id}" => { get: drops::show::show },
@@ -74,6 +95,7 @@ routes! {
     // Pages.
     "/" => { get: pages::index },
     "/s/{slug}" => { get: pages::storefront },
+    "/s/{slug}/theme.css" => { get: pages::theme },
     "/verify" => { get: pages::verify },
     "/reset" => { get: pages::reset },
     "/api/docs" => { get: pages::api_docs },

@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, drops, holds, ops, orders, pages, queue};
+use super::{auth, drops, holds, ops, orders, pages, products, queue, storefronts};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,11 +14,15 @@ use super::{auth, drops, holds, ops, orders, pages, queue};
         auth::register::register, auth::login::login, auth::refresh::refresh, auth::logout::logout,
         auth::verify::verify, auth::verify::resend, auth::reset::forgot, auth::reset::reset,
         auth::me::me,
+        storefronts::create::create, storefronts::list::list_mine, storefronts::show::show,
+        storefronts::update::update, storefronts::publish::publish,
+        products::create::create, products::list::list, products::show::show, products::update::update,
+        products::delete::delete, products::publish::publish,
         drops::create::create, drops::show::show, drops::publish::publish, drops::log::log,
         holds::create::create, holds::delete::delete, queue::join::join, queue::show::show,
         orders::checkout::checkout, orders::show::show, orders::webhook::webhook,
         crate::ws::upgrade,
-        pages::index, pages::storefront, pages::verify, pages::reset, pages::api_docs, pages::asset,
+        pages::index, pages::storefront, pages::theme, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -2,7 +2,10 @@
 
 use actix_web::{web, HttpResponse};
 
+use crate::db::models::{drop as drop_model, product, storefront};
 use crate::error::AppError;
+use crate::http::render;
+use crate::state::AppState;
 
 fn html(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -16,11 +19,43 @@ pub async fn index() -> HttpResponse {
     html(include_str!("../../static/index.html"))
 }
 
-/// A storefront's public page (rendered in the browser from `/api/storefronts/{slug}`).
+/// A storefront's public page, rendered on the server: it works without JavaScript, and
+/// search engines and link previews see the links and products.
 #[utoipa::path(get, path = "/s/{slug}", tag = "pages", params(("slug" = String, Path)),
-    responses((status = 200, content_type = "text/html", body = String)))]
-pub async fn storefront(_slug: web::Path<String>) -> HttpResponse {
-    html(include_str!("../../static/storefront.html"))
+    responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
+pub async fn storefront(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let Some(sf) = storefront::find_by_slug(&state.store, &slug.to_lowercase()).await? else {
+        return Ok(not_found_page());
+    };
+    if sf.status != "published" {
+        return Ok(not_found_page());
+    }
+    let products = product::list(&state.store, sf.id, false).await?;
+    let drops = drop_model::list_for_storefront(&state.store, sf.id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(render::storefront(&sf, &products, &drops, state.clock.now())))
+}
+
+/// The storefront's theme colours as a stylesheet (the CSP allows no inline styles). The
+/// colours were validated as hex when saved, and are checked again here.
+#[utoipa::path(get, path = "/s/{slug}/theme.css", tag = "pages", params(("slug" = String, Path)),
+    responses((status = 200, content_type = "text/css", body = String)))]
+pub async fn theme(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let sf = storefront::find_by_slug(&state.store, &slug.to_lowercase())
+        .await?
+        .filter(|s| s.status == "published")
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("cache-control", "public, max-age=60"))
+        .body(render::theme_css(&sf.theme)))
+}
+
+fn not_found_page() -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("../../static/404.html"))
 }
 
 /// The page behind the verification mail's link.
@@ -47,27 +82,12 @@ pub async fn api_docs() -> HttpResponse {
 #[utoipa::path(get, path = "/static/{file}", tag = "pages", params(("file" = String, Path)),
     responses((status = 200, description = "a stylesheet or script"), (status = 404, description = "`not_found`")))]
 pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
+    const CSS: &str = "text/css; charset=utf-8";
+    const JS: &str = "text/javascript; charset=utf-8";
     let (body, mime): (&'static str, &str) = match file.as_str() {
-        "app.css" => (
-            include_str!("../../static/app.css"),
-            "text/css; charset=utf-8",
-        ),
-        "api.js" => (
-            include_str!("../../static/api.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "storefront.js" => (
-            include_str!("../../static/storefront.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "account.js" => (
-            include_str!("../../static/account.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "docs.js" => (
-            include_str!("../../static/docs.js"),
-            "text/javascript; charset=utf-8",
-        ),
+        "app.css" => (include_str!("../../static/app.css"), CSS),
+        "account.js" => (include_str!("../../static/account.js"), JS),
+        "docs.js" => (include_str!("../../static/docs.js"), JS),
         _ => return Err(AppError::NotFound),
     };
     Ok(HttpResponse::Ok()

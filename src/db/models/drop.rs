@@ -552,3 +552,19 @@ pub async fn log_page(
     });
     Ok(r?)
 }
+
+/// A storefront's drops that are not drafts, soonest first.
+pub async fn list_for_storefront(store: &Store, sf: StorefrontId) -> AppResult<Vec<DropRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        drops::table
+            .filter(drops::storefront_id.eq(sf))
+            .filter(drops::status.ne("draft"))
+            .order(drops::opens_at.asc())
+            .limit(50)
+            .select(DropRow::as_select())
+            .load(c)
+            .await
+    });
+    Ok(r?)
+}

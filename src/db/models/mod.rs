@@ -3,7 +3,9 @@
 
 pub mod drop;
 pub mod order;
+pub mod product;
 pub mod queue;
+pub mod storefront;
 pub mod token;
 pub mod user;
 

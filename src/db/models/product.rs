@@ -1,0 +1,109 @@
+//! Products.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::db::schema::products;
+use crate::db::Store;
+use crate::db_run;
+use crate::domain::ids::{ProductId, StorefrontId};
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = products)]
+pub struct ProductRow {
+    pub id: ProductId,
+    pub storefront_id: StorefrontId,
+    pub kind: String,
+    pub title: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub currency: String,
+    /// The kind-specific fields (`domain::product::Details`) as JSON.
+    pub details: String,
+    pub status: String,
+    pub position: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Insert a product at the end of its storefront's list.
+pub async fn insert(store: &Store, row: &ProductRow) -> AppResult<()> {
+    let mut conn = store.write().await?;
+    db_run!(conn, |c| {
+        diesel::insert_into(products::table).values(row).execute(c).await
+    })?;
+    Ok(())
+}
+
+pub async fn update(store: &Store, row: &ProductRow) -> AppResult<()> {
+    let mut conn = store.write().await?;
+    db_run!(conn, |c| {
+        diesel::update(products::table.find(row.id))
+            .set(row)
+            .execute(c)
+            .await
+    })?;
+    Ok(())
+}
+
+/// Delete a draft. Published products stay (orders and drops may point at them); a
+/// `false` means there was no draft with that id.
+pub async fn delete_draft(store: &Store, id: ProductId) -> AppResult<bool> {
+    let mut conn = store.write().await?;
+    let n = db_run!(conn, |c| {
+        diesel::delete(
+            products::table
+                .find(id)
+                .filter(products::status.eq("draft")),
+        )
+        .execute(c)
+        .await
+    })?;
+    Ok(n == 1)
+}
+
+pub async fn find(store: &Store, id: ProductId) -> AppResult<Option<ProductRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        products::table
+            .find(id)
+            .select(ProductRow::as_select())
+            .first(c)
+            .await
+            .optional()
+    });
+    Ok(r?)
+}
+
+/// A storefront's products in display order; only published ones unless `drafts`.
+pub async fn list(store: &Store, storefront: StorefrontId, drafts: bool) -> AppResult<Vec<ProductRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        let mut q = products::table
+            .filter(products::storefront_id.eq(storefront))
+            .into_boxed();
+        if !drafts {
+            q = q.filter(products::status.eq("published"));
+        }
+        q.order((products::position.asc(), products::created_at.asc()))
+            .select(ProductRow::as_select())
+            .load(c)
+            .await
+    });
+    Ok(r?)
+}
+
+/// The next position at the end of a storefront's list.
+pub async fn next_position(store: &Store, storefront: StorefrontId) -> AppResult<i64> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        products::table
+            .filter(products::storefront_id.eq(storefront))
+            .count()
+            .get_result::<i64>(c)
+            .await
+    });
+    Ok(r?)
+}

@@ -1,0 +1,199 @@
+//! Server-rendered HTML for public pages. Everything that comes from a user goes through
+//! [`esc`]; URLs were validated as http(s) when saved.
+
+use chrono::NaiveDateTime;
+use std::fmt::Write;
+
+use crate::db::models::drop::DropRow;
+use crate::db::models::product::ProductRow;
+use crate::db::models::storefront::StorefrontRow;
+use crate::domain::money::format_minor;
+use crate::http::storefronts::{Link, Theme};
+
+/// Escape text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Social networks' profile URLs.
+fn social_url(network: &str, handle: &str) -> Option<String> {
+    let h = esc(handle);
+    Some(match network {
+        "instagram" => format!("https://instagram.com/{h}"),
+        "tiktok" => format!("https://www.tiktok.com/@{h}"),
+        "youtube" => format!("https://www.youtube.com/@{h}"),
+        "x" => format!("https://x.com/{h}"),
+        "twitch" => format!("https://twitch.tv/{h}"),
+        "threads" => format!("https://www.threads.net/@{h}"),
+        _ => return None,
+    })
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "digital" => "Digital download",
+        "physical" => "Shipped to you",
+        "service" => "Service",
+        "membership" => "Membership",
+        "tip" => "Pay what you want",
+        "link" => "Link",
+        "event" => "Event",
+        _ => "Product",
+    }
+}
+
+pub fn storefront(sf: &StorefrontRow, products: &[ProductRow], drops: &[DropRow], now: NaiveDateTime) -> String {
+    let links: Vec<Link> = serde_json::from_str(&sf.links).unwrap_or_default();
+    let socials: std::collections::BTreeMap<String, String> = serde_json::from_str(&sf.socials).unwrap_or_default();
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{title} · livedrop</title>
+  <meta name="description" content="{bio}">
+  <link rel="stylesheet" href="/static/app.css">
+  <link rel="stylesheet" href="/s/{slug}/theme.css">
+</head>
+<body class="storefront">
+  <header class="sf-header">
+"#,
+        title = esc(&sf.title),
+        bio = esc(&sf.bio),
+        slug = esc(&sf.slug),
+    );
+    if let Some(a) = &sf.avatar_url {
+        let _ = writeln!(h, r#"    <img class="avatar" src="{}" alt="" width="96" height="96">"#, esc(a));
+    }
+    let _ = writeln!(h, "    <h1>{}</h1>", esc(&sf.title));
+    if !sf.bio.is_empty() {
+        let _ = writeln!(h, r#"    <p class="bio">{}</p>"#, esc(&sf.bio));
+    }
+    if !socials.is_empty() {
+        let _ = writeln!(h, r#"    <ul class="socials" aria-label="Social profiles">"#);
+        for (network, handle) in &socials {
+            if let Some(url) = social_url(network, handle) {
+                let _ = writeln!(
+                    h,
+                    r#"      <li><a href="{url}" rel="me noopener" data-testid="social">{} <span class="handle">@{}</span></a></li>"#,
+                    esc(network),
+                    esc(handle)
+                );
+            }
+        }
+        let _ = writeln!(h, "    </ul>");
+    }
+    let _ = writeln!(h, "  </header>\n  <main>");
+    if !links.is_empty() {
+        let _ = writeln!(h, r#"    <nav class="links" aria-label="Links"><ul>"#);
+        for l in &links {
+            let _ = writeln!(
+                h,
+                r#"      <li><a class="link" data-testid="link" href="{}" rel="noopener">{}</a></li>"#,
+                esc(&l.url),
+                esc(&l.title)
+            );
+        }
+        let _ = writeln!(h, "    </ul></nav>");
+    }
+    if !drops.is_empty() {
+        let _ = writeln!(h, r#"    <section aria-labelledby="drops-h"><h2 id="drops-h">Drops</h2><ul class="drops">"#);
+        for d in drops {
+            let status = d.schedule().status_at(d.stored_status(), now, 1);
+            let _ = writeln!(
+                h,
+                r#"      <li><a data-testid="drop" href="/d/{}">{}</a> <span class="status">{}</span> <time datetime="{}">{}</time></li>"#,
+                d.id,
+                esc(&d.title),
+                esc(status.as_str()),
+                d.opens_at.and_utc().to_rfc3339(),
+                d.opens_at.and_utc().format("%Y-%m-%d %H:%M UTC"),
+            );
+        }
+        let _ = writeln!(h, "    </ul></section>");
+    }
+    let _ = writeln!(h, r#"    <section aria-labelledby="products-h"><h2 id="products-h">Products</h2>"#);
+    if products.is_empty() {
+        let _ = writeln!(h, "    <p>Nothing here yet.</p>");
+    }
+    let _ = writeln!(h, r#"    <div class="products">"#);
+    for p in products {
+        let price = if p.price_cents == 0 {
+            "Free".to_string()
+        } else {
+            format_minor(p.price_cents, &p.currency)
+        };
+        let _ = writeln!(
+            h,
+            r#"      <article class="product" data-testid="product" data-kind="{kind}">
+        <h3>{title}</h3>
+        <p class="kind">{label}</p>
+        <p class="price">{price}</p>
+        <p class="description">{desc}</p>
+      </article>"#,
+            kind = esc(&p.kind),
+            title = esc(&p.title),
+            label = kind_label(&p.kind),
+            price = esc(&price),
+            desc = esc(&p.description),
+        );
+    }
+    let _ = writeln!(
+        h,
+        r#"    </div></section>
+  </main>
+  <footer><p>Powered by <a href="/">livedrop</a></p></footer>
+</body>
+</html>"#
+    );
+    h
+}
+
+/// The theme as CSS custom properties; anything that is not a hex colour is left out.
+pub fn theme_css(theme_json: &str) -> String {
+    let theme: Theme = serde_json::from_str(theme_json).unwrap_or_default();
+    let ok = |c: &Option<String>| {
+        c.as_ref()
+            .filter(|c| crate::domain::validate::color(c).is_ok())
+            .cloned()
+    };
+    let mut css = String::from(".storefront {\n");
+    for (var, value) in [("--primary", ok(&theme.primary)), ("--bg", ok(&theme.background)), ("--fg", ok(&theme.text))] {
+        if let Some(v) = value {
+            let _ = writeln!(css, "  {var}: {v};");
+        }
+    }
+    css.push_str("}\n");
+    css
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(esc(r#"<script>"x"&'y'</script>"#), "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;");
+    }
+
+    #[test]
+    fn theme_css_drops_anything_but_colours() {
+        let css = theme_css(r##"{"primary":"#123456","background":"red;}body{display:none","text":null}"##);
+        assert!(css.contains("--primary: #123456;"));
+        assert!(!css.contains("display"));
+    }
+}

@@ -1,0 +1,74 @@
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{clean, Link, StorefrontView, Theme};
+use crate::auth::AuthUser;
+use crate::db::models::now;
+use crate::db::models::storefront::{self as model, StorefrontRow};
+use crate::domain::ids::StorefrontId;
+use crate::domain::validate::Check;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStorefrontForm {
+    /// 3–40 of `a-z 0-9 -`; the page lives at `/s/{slug}`. Reserved words are refused.
+    pub slug: String,
+    pub title: String,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub theme: Option<Theme>,
+    pub links: Option<Vec<Link>>,
+    /// instagram, tiktok, youtube, x, twitch, threads → handle.
+    pub socials: Option<BTreeMap<String, String>>,
+}
+
+/// Open a storefront (a draft until published). Creators only.
+#[utoipa::path(post, path = "/api/storefronts", tag = "storefronts", request_body = CreateStorefrontForm,
+    security(("bearer" = [])),
+    responses((status = 201, body = StorefrontView), (status = 403, description = "`forbidden`: not a creator"),
+        (status = 409, description = "`slug_taken`"), (status = 422, description = "`validation_failed`")))]
+pub async fn create(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    form: web::Json<CreateStorefrontForm>,
+) -> AppResult<HttpResponse> {
+    who.require_creator()?;
+    let f = form.into_inner();
+    let mut check = Check::new();
+    let c = clean(
+        &mut check,
+        Some(&f.slug),
+        Some(&f.title),
+        f.bio.as_deref(),
+        f.avatar_url.as_deref(),
+        Some(&f.theme.unwrap_or_default()),
+        Some(f.links.as_deref().unwrap_or_default()),
+        Some(&f.socials.unwrap_or_default()),
+    );
+    check.finish()?;
+    let (Some(slug), Some(title)) = (c.slug, c.title) else {
+        return Err(AppError::Internal);
+    };
+    let t = now();
+    let row = StorefrontRow {
+        id: StorefrontId::new(),
+        owner_id: who.id,
+        slug,
+        title,
+        bio: c.bio.unwrap_or_default(),
+        avatar_url: c.avatar_url.flatten(),
+        theme: c.theme.unwrap_or_else(|| "{}".into()),
+        links: c.links.unwrap_or_else(|| "[]".into()),
+        socials: c.socials.unwrap_or_else(|| "{}".into()),
+        status: "draft".into(),
+        created_at: t,
+        updated_at: t,
+    };
+    model::insert(&state.store, &row).await?;
+    Ok(HttpResponse::Created().json(StorefrontView::new(&row, None)))
+}

@@ -1,0 +1,30 @@
+use actix_web::{web, HttpResponse};
+
+use super::{owned, StorefrontView};
+use crate::auth::AuthUser;
+use crate::db::models::now;
+use crate::db::models::storefront as model;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Make your storefront public at `/s/{slug}`. Needs a verified email.
+#[utoipa::path(post, path = "/api/storefronts/{id}/publish", tag = "storefronts", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = StorefrontView), (status = 403, description = "`email_unverified`"),
+        (status = 404, description = "`not_found`")))]
+pub async fn publish(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let mut row = owned(&state, &who, &id).await?;
+    if !who.verified {
+        return Err(AppError::EmailUnverified);
+    }
+    if row.status != "published" {
+        row.status = "published".into();
+        row.updated_at = now();
+        model::update(&state.store, &row).await?;
+    }
+    Ok(HttpResponse::Ok().json(StorefrontView::new(&row, None)))
+}

@@ -1,0 +1,77 @@
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{clean, owned, Link, StorefrontView, Theme};
+use crate::auth::AuthUser;
+use crate::db::models::now;
+use crate::db::models::storefront as model;
+use crate::domain::validate::Check;
+use crate::error::AppResult;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStorefrontForm {
+    pub slug: Option<String>,
+    pub title: Option<String>,
+    pub bio: Option<String>,
+    /// An empty string removes the avatar.
+    pub avatar_url: Option<String>,
+    pub theme: Option<Theme>,
+    pub links: Option<Vec<Link>>,
+    pub socials: Option<BTreeMap<String, String>>,
+}
+
+/// Change your storefront; absent fields stay as they are.
+#[utoipa::path(patch, path = "/api/storefronts/{id_or_slug}", tag = "storefronts",
+    request_body = UpdateStorefrontForm, security(("bearer" = [])), params(("id_or_slug" = String, Path, description = "the storefront's id")),
+    responses((status = 200, body = StorefrontView), (status = 404, description = "`not_found`"),
+        (status = 409, description = "`slug_taken`"), (status = 422, description = "`validation_failed`")))]
+pub async fn update(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Json<UpdateStorefrontForm>,
+) -> AppResult<HttpResponse> {
+    let mut row = owned(&state, &who, &id).await?;
+    let f = form.into_inner();
+    let mut check = Check::new();
+    let c = clean(
+        &mut check,
+        f.slug.as_deref(),
+        f.title.as_deref(),
+        f.bio.as_deref(),
+        f.avatar_url.as_deref(),
+        f.theme.as_ref(),
+        f.links.as_deref(),
+        f.socials.as_ref(),
+    );
+    check.finish()?;
+    if let Some(v) = c.slug {
+        row.slug = v;
+    }
+    if let Some(v) = c.title {
+        row.title = v;
+    }
+    if let Some(v) = c.bio {
+        row.bio = v;
+    }
+    if let Some(v) = c.avatar_url {
+        row.avatar_url = v;
+    }
+    if let Some(v) = c.theme {
+        row.theme = v;
+    }
+    if let Some(v) = c.links {
+        row.links = v;
+    }
+    if let Some(v) = c.socials {
+        row.socials = v;
+    }
+    row.updated_at = now();
+    model::update(&state.store, &row).await?;
+    Ok(HttpResponse::Ok().json(StorefrontView::new(&row, None)))
+}
