@@ -45,7 +45,10 @@ async fn demo_user(state: &AppState, email: &str, role: Role) -> AppResult<UserI
 
 /// Seed the demo unless the demo storefront exists. Returns the drop's id when it seeded.
 pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
-    if storefront::find_by_slug(&state.store, SLUG).await?.is_some() {
+    if storefront::find_by_slug(&state.store, SLUG)
+        .await?
+        .is_some()
+    {
         return Ok(None);
     }
     let creator = demo_user(state, CREATOR_EMAIL, Role::Creator).await?;
@@ -58,14 +61,17 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
         title: "Nova Threads".into(),
         bio: "Small-batch streetwear and sound packs, dropped live every Friday.".into(),
         avatar_url: None,
-        theme: json!({"primary": "#5b21b6", "background": "#faf7ff", "text": "#1f1633"}).to_string(),
+        theme: json!({"primary": "#5b21b6", "background": "#faf7ff", "text": "#1f1633"})
+            .to_string(),
         links: json!([
             {"title": "Friday drop calendar", "url": "https://example.com/nova/calendar"},
             {"title": "Sound packs on Bandcamp", "url": "https://example.com/nova/bandcamp"},
             {"title": "Sizing guide", "url": "https://example.com/nova/sizing"},
         ])
         .to_string(),
-        socials: json!({"instagram": "novathreads", "tiktok": "nova.threads", "youtube": "NovaThreads"}).to_string(),
+        socials:
+            json!({"instagram": "novathreads", "tiktok": "nova.threads", "youtube": "NovaThreads"})
+                .to_string(),
         status: "published".into(),
         created_at: t,
         updated_at: t,
@@ -74,19 +80,50 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
 
     let starts = (t + Duration::days(30)).and_utc().to_rfc3339();
     let items = [
-        (Kind::Physical, "Midnight hoodie", 6500, json!({"stock": 40, "weight_grams": 650})),
-        (Kind::Digital, "Lo-fi sample pack vol. 3", 1500, json!({"download_url": "https://example.com/nova/packs/vol3.zip"})),
-        (Kind::Service, "30-minute style consult", 4000, json!({"duration_minutes": 30})),
-        (Kind::Membership, "Inner circle", 800, json!({"billing_interval": "month"})),
+        (
+            Kind::Physical,
+            "Midnight hoodie",
+            6500,
+            json!({"stock": 40, "weight_grams": 650}),
+        ),
+        (
+            Kind::Digital,
+            "Lo-fi sample pack vol. 3",
+            1500,
+            json!({"download_url": "https://example.com/nova/packs/vol3.zip"}),
+        ),
+        (
+            Kind::Service,
+            "30-minute style consult",
+            4000,
+            json!({"duration_minutes": 30}),
+        ),
+        (
+            Kind::Membership,
+            "Inner circle",
+            800,
+            json!({"billing_interval": "month"}),
+        ),
         (Kind::Tip, "Buy me a coffee", 500, json!({"min_cents": 100})),
-        (Kind::Link, "Lookbook", 0, json!({"url": "https://example.com/nova/lookbook"})),
-        (Kind::Event, "Pop-up night", 2000, json!({"starts_at": starts, "capacity": 120, "location": "Studio 4, Leeds"})),
+        (
+            Kind::Link,
+            "Lookbook",
+            0,
+            json!({"url": "https://example.com/nova/lookbook"}),
+        ),
+        (
+            Kind::Event,
+            "Pop-up night",
+            2000,
+            json!({"starts_at": starts, "capacity": 120, "location": "Studio 4, Leeds"}),
+        ),
     ];
     let mut hoodie = None;
     for (i, (kind, title, price, fields)) in items.into_iter().enumerate() {
         let mut check = Check::new();
         let fields = fields.as_object().cloned().unwrap_or_default();
-        let d = details(kind, &fields, price, &mut check).ok_or_else(|| AppError::internal("demo product invalid"))?;
+        let d = details(kind, &fields, price, &mut check)
+            .ok_or_else(|| AppError::internal("demo product invalid"))?;
         let row = ProductRow {
             id: ProductId::new(),
             storefront_id: sf.id,

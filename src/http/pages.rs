@@ -23,7 +23,10 @@ pub async fn index() -> HttpResponse {
 /// search engines and link previews see the links and products.
 #[utoipa::path(get, path = "/s/{slug}", tag = "pages", params(("slug" = String, Path)),
     responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String)))]
-pub async fn storefront(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn storefront(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let Some(sf) = storefront::find_by_slug(&state.store, &slug.to_lowercase()).await? else {
         return Ok(not_found_page());
     };
@@ -34,14 +37,22 @@ pub async fn storefront(state: web::Data<AppState>, slug: web::Path<String>) -> 
     let drops = drop_model::list_for_storefront(&state.store, sf.id).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(render::storefront(&sf, &products, &drops, state.clock.now())))
+        .body(render::storefront(
+            &sf,
+            &products,
+            &drops,
+            state.clock.now(),
+        )))
 }
 
 /// The storefront's theme colours as a stylesheet (the CSP allows no inline styles). The
 /// colours were validated as hex when saved, and are checked again here.
 #[utoipa::path(get, path = "/s/{slug}/theme.css", tag = "pages", params(("slug" = String, Path)),
     responses((status = 200, content_type = "text/css", body = String)))]
-pub async fn theme(state: web::Data<AppState>, slug: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn theme(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let sf = storefront::find_by_slug(&state.store, &slug.to_lowercase())
         .await?
         .filter(|s| s.status == "published")

@@ -53,9 +53,15 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-pub fn storefront(sf: &StorefrontRow, products: &[ProductRow], drops: &[DropRow], now: NaiveDateTime) -> String {
+pub fn storefront(
+    sf: &StorefrontRow,
+    products: &[ProductRow],
+    drops: &[DropRow],
+    now: NaiveDateTime,
+) -> String {
     let links: Vec<Link> = serde_json::from_str(&sf.links).unwrap_or_default();
-    let socials: std::collections::BTreeMap<String, String> = serde_json::from_str(&sf.socials).unwrap_or_default();
+    let socials: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&sf.socials).unwrap_or_default();
     let mut h = String::new();
     let _ = write!(
         h,
@@ -77,14 +83,21 @@ pub fn storefront(sf: &StorefrontRow, products: &[ProductRow], drops: &[DropRow]
         slug = esc(&sf.slug),
     );
     if let Some(a) = &sf.avatar_url {
-        let _ = writeln!(h, r#"    <img class="avatar" src="{}" alt="" width="96" height="96">"#, esc(a));
+        let _ = writeln!(
+            h,
+            r#"    <img class="avatar" src="{}" alt="" width="96" height="96">"#,
+            esc(a)
+        );
     }
     let _ = writeln!(h, "    <h1>{}</h1>", esc(&sf.title));
     if !sf.bio.is_empty() {
         let _ = writeln!(h, r#"    <p class="bio">{}</p>"#, esc(&sf.bio));
     }
     if !socials.is_empty() {
-        let _ = writeln!(h, r#"    <ul class="socials" aria-label="Social profiles">"#);
+        let _ = writeln!(
+            h,
+            r#"    <ul class="socials" aria-label="Social profiles">"#
+        );
         for (network, handle) in &socials {
             if let Some(url) = social_url(network, handle) {
                 let _ = writeln!(
@@ -111,7 +124,10 @@ pub fn storefront(sf: &StorefrontRow, products: &[ProductRow], drops: &[DropRow]
         let _ = writeln!(h, "    </ul></nav>");
     }
     if !drops.is_empty() {
-        let _ = writeln!(h, r#"    <section aria-labelledby="drops-h"><h2 id="drops-h">Drops</h2><ul class="drops">"#);
+        let _ = writeln!(
+            h,
+            r#"    <section aria-labelledby="drops-h"><h2 id="drops-h">Drops</h2><ul class="drops">"#
+        );
         for d in drops {
             let status = d.schedule().status_at(d.stored_status(), now, 1);
             let _ = writeln!(
@@ -126,7 +142,10 @@ pub fn storefront(sf: &StorefrontRow, products: &[ProductRow], drops: &[DropRow]
         }
         let _ = writeln!(h, "    </ul></section>");
     }
-    let _ = writeln!(h, r#"    <section aria-labelledby="products-h"><h2 id="products-h">Products</h2>"#);
+    let _ = writeln!(
+        h,
+        r#"    <section aria-labelledby="products-h"><h2 id="products-h">Products</h2>"#
+    );
     if products.is_empty() {
         let _ = writeln!(h, "    <p>Nothing here yet.</p>");
     }
@@ -172,7 +191,11 @@ pub fn theme_css(theme_json: &str) -> String {
             .cloned()
     };
     let mut css = String::from(".storefront {\n");
-    for (var, value) in [("--primary", ok(&theme.primary)), ("--bg", ok(&theme.background)), ("--fg", ok(&theme.text))] {
+    for (var, value) in [
+        ("--primary", ok(&theme.primary)),
+        ("--bg", ok(&theme.background)),
+        ("--fg", ok(&theme.text)),
+    ] {
         if let Some(v) = value {
             let _ = writeln!(css, "  {var}: {v};");
         }
@@ -187,12 +210,17 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup_and_quotes() {
-        assert_eq!(esc(r#"<script>"x"&'y'</script>"#), "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;");
+        assert_eq!(
+            esc(r#"<script>"x"&'y'</script>"#),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;"
+        );
     }
 
     #[test]
     fn theme_css_drops_anything_but_colours() {
-        let css = theme_css(r##"{"primary":"#123456","background":"red;}body{display:none","text":null}"##);
+        let css = theme_css(
+            r##"{"primary":"#123456","background":"red;}body{display:none","text":null}"##,
+        );
         assert!(css.contains("--primary: #123456;"));
         assert!(!css.contains("display"));
     }

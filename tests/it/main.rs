@@ -7,9 +7,12 @@ mod smtp;
 mod support;
 
 mod auth;
+mod binary;
 mod checkout;
 mod drops;
+mod isolation;
 mod live;
 mod models;
 mod ops;
 mod queue;
+mod storefronts;

@@ -133,3 +133,83 @@ on_both! {
         email_tokens_are_single_use_and_expire_on_sqlite,
         email_tokens_are_single_use_and_expire_on_postgres;
 }
+
+async fn storefronts_and_products_round_trip(store: &Store) {
+    use livedrop::db::models::product::{self, ProductRow};
+    use livedrop::db::models::storefront::{self, StorefrontRow};
+    use livedrop::domain::ids::{ProductId, StorefrontId};
+    let owner = new_user("owner@example.com");
+    user::insert(store, &owner).await.unwrap();
+    let t = now();
+    let sf = StorefrontRow {
+        id: StorefrontId::new(),
+        owner_id: owner.id,
+        slug: "round-trip".into(),
+        title: "Round trip — ünïcode ✓".into(),
+        bio: String::new(),
+        avatar_url: None,
+        theme: "{}".into(),
+        links: "[]".into(),
+        socials: "{}".into(),
+        status: "draft".into(),
+        created_at: t,
+        updated_at: t,
+    };
+    storefront::insert(store, &sf).await.unwrap();
+    let mut dup = sf.clone();
+    dup.id = StorefrontId::new();
+    let e = storefront::insert(store, &dup).await.unwrap_err();
+    assert_eq!(e.code(), "slug_taken");
+    let back = storefront::find_by_slug(store, "round-trip")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (back.id, back.title.as_str(), back.created_at),
+        (sf.id, sf.title.as_str(), sf.created_at)
+    );
+    for (i, status) in ["draft", "published", "published"].iter().enumerate() {
+        product::insert(
+            store,
+            &ProductRow {
+                id: ProductId::new(),
+                storefront_id: sf.id,
+                kind: "service".into(),
+                title: format!("P{i}"),
+                description: String::new(),
+                price_cents: 9_999_999_999,
+                currency: "USD".into(),
+                details: r#"{"kind":"service","duration_minutes":null}"#.into(),
+                status: status.to_string(),
+                position: i as i64,
+                created_at: t,
+                updated_at: t,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(product::list(store, sf.id, true).await.unwrap().len(), 3);
+    let public = product::list(store, sf.id, false).await.unwrap();
+    assert_eq!(
+        public.iter().map(|p| p.title.as_str()).collect::<Vec<_>>(),
+        ["P1", "P2"]
+    );
+    assert_eq!(
+        public[0].price_cents, 9_999_999_999,
+        "money survives as integer minor units"
+    );
+    assert_eq!(
+        storefront::list_by_owner(store, owner.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+on_both! {
+    storefronts_and_products_round_trip =>
+        storefronts_and_products_round_trip_on_sqlite,
+        storefronts_and_products_round_trip_on_postgres;
+}

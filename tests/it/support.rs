@@ -105,7 +105,6 @@ impl TestApp {
         self.send(reqwest::Method::POST, path, token, body).await
     }
 
-    #[allow(dead_code)]
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::PATCH, path, token, body).await
     }

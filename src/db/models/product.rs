@@ -32,7 +32,10 @@ pub struct ProductRow {
 pub async fn insert(store: &Store, row: &ProductRow) -> AppResult<()> {
     let mut conn = store.write().await?;
     db_run!(conn, |c| {
-        diesel::insert_into(products::table).values(row).execute(c).await
+        diesel::insert_into(products::table)
+            .values(row)
+            .execute(c)
+            .await
     })?;
     Ok(())
 }
@@ -78,7 +81,11 @@ pub async fn find(store: &Store, id: ProductId) -> AppResult<Option<ProductRow>>
 }
 
 /// A storefront's products in display order; only published ones unless `drafts`.
-pub async fn list(store: &Store, storefront: StorefrontId, drafts: bool) -> AppResult<Vec<ProductRow>> {
+pub async fn list(
+    store: &Store,
+    storefront: StorefrontId,
+    drafts: bool,
+) -> AppResult<Vec<ProductRow>> {
     let mut conn = store.read().await?;
     let r = db_run!(conn, |c| {
         let mut q = products::table

@@ -32,9 +32,10 @@ pub struct StorefrontRow {
 
 fn slug_taken(e: diesel::result::Error) -> AppError {
     match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            AppError::conflict("slug_taken", "another storefront has this slug")
-        }
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => AppError::conflict("slug_taken", "another storefront has this slug"),
         e => e.into(),
     }
 }
@@ -105,6 +106,9 @@ pub async fn list_by_owner(store: &Store, owner: UserId) -> AppResult<Vec<Storef
 
 pub async fn count(store: &Store) -> AppResult<i64> {
     let mut conn = store.read().await?;
-    let r = db_run!(conn, |c| storefronts::table.count().get_result::<i64>(c).await);
+    let r = db_run!(conn, |c| storefronts::table
+        .count()
+        .get_result::<i64>(c)
+        .await);
     Ok(r?)
 }

@@ -49,7 +49,10 @@ pub async fn create(
     let mut check = Check::new();
     let kind = Kind::parse(&f.kind);
     if kind.is_none() {
-        check.fail("kind", "must be one of digital, physical, service, membership, tip, link, event");
+        check.fail(
+            "kind",
+            "must be one of digital, physical, service, membership, tip, link, event",
+        );
     }
     let title = check.take("title", validate::text(&f.title, 1, 120, false));
     let description = check.take(

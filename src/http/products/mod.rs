@@ -69,11 +69,17 @@ impl ProductView {
 /// Price and currency checks shared by create and update.
 pub fn check_price(check: &mut Check, price_cents: i64, currency: &str) -> Option<Currency> {
     if !(0..=MAX_CENTS).contains(&price_cents) {
-        check.fail("price_cents", format!("must be from 0 to {MAX_CENTS} (minor units)"));
+        check.fail(
+            "price_cents",
+            format!("must be from 0 to {MAX_CENTS} (minor units)"),
+        );
     }
     let c = Currency::parse(currency);
     if c.is_none() {
-        check.fail("currency", "is not a currency we accept (ISO 4217, e.g. USD)");
+        check.fail(
+            "currency",
+            "is not a currency we accept (ISO 4217, e.g. USD)",
+        );
     }
     c
 }
@@ -81,7 +87,9 @@ pub fn check_price(check: &mut Check, price_cents: i64, currency: &str) -> Optio
 /// A product of a storefront `who` owns; anyone else's is a 404.
 pub async fn owned(state: &AppState, who: &AuthUser, id: &str) -> AppResult<ProductRow> {
     let id = ProductId::parse(id).ok_or(AppError::NotFound)?;
-    let p = model::find(&state.store, id).await?.ok_or(AppError::NotFound)?;
+    let p = model::find(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let sf = storefront::find(&state.store, p.storefront_id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -17,7 +17,9 @@ pub async fn show(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = ProductId::parse(&id).ok_or(AppError::NotFound)?;
-    let p = model::find(&state.store, id).await?.ok_or(AppError::NotFound)?;
+    let p = model::find(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let sf = storefront::find(&state.store, p.storefront_id)
         .await?
         .ok_or(AppError::NotFound)?;

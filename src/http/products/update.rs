@@ -41,13 +41,20 @@ pub async fn update(
     if f.fields.contains_key("kind") {
         check.fail("kind", "cannot change; create another product");
     }
-    let title = f.title.as_deref().and_then(|t| check.take("title", validate::text(t, 1, 120, false)));
+    let title = f
+        .title
+        .as_deref()
+        .and_then(|t| check.take("title", validate::text(t, 1, 120, false)));
     let description = f
         .description
         .as_deref()
         .and_then(|d| check.take("description", validate::text(d, 0, 5000, true)));
     let price = f.price_cents.unwrap_or(p.price_cents);
-    let currency = check_price(&mut check, price, f.currency.as_deref().unwrap_or(&p.currency));
+    let currency = check_price(
+        &mut check,
+        price,
+        f.currency.as_deref().unwrap_or(&p.currency),
+    );
     // Merge the changed kind-specific fields into the current ones and validate the whole.
     let kind = Kind::parse(&p.kind).ok_or(AppError::Internal)?;
     let current: Option<Details> = serde_json::from_str(&p.details).ok();

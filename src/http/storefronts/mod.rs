@@ -136,7 +136,10 @@ pub fn clean(
         }
         let mut clean = Vec::new();
         for (i, l) in ls.iter().enumerate().take(MAX_LINKS) {
-            let title = check.take(&format!("links.{i}.title"), validate::text(&l.title, 1, 80, false));
+            let title = check.take(
+                &format!("links.{i}.title"),
+                validate::text(&l.title, 1, 80, false),
+            );
             let url = check.take(&format!("links.{i}.url"), validate::http_url(&l.url));
             if let (Some(title), Some(url)) = (title, url) {
                 clean.push(Link { title, url });
@@ -149,12 +152,23 @@ pub fn clean(
         for (network, handle) in ss {
             let field = format!("socials.{network}");
             if !SOCIAL_NETWORKS.contains(&network.as_str()) {
-                check.fail(&field, format!("is not one of {}", SOCIAL_NETWORKS.join(", ")));
+                check.fail(
+                    &field,
+                    format!("is not one of {}", SOCIAL_NETWORKS.join(", ")),
+                );
                 continue;
             }
             let h = handle.trim().trim_start_matches('@');
-            if h.is_empty() || h.len() > 30 || !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-                check.fail(&field, "must be a handle of 1 to 30 letters, digits, `_` or `.`");
+            if h.is_empty()
+                || h.len() > 30
+                || !h
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            {
+                check.fail(
+                    &field,
+                    "must be a handle of 1 to 30 letters, digits, `_` or `.`",
+                );
                 continue;
             }
             clean.insert(network.clone(), h.to_string());
@@ -166,7 +180,11 @@ pub fn clean(
 
 /// A storefront by UUID or slug, as `who` may see it: published ones for everyone, drafts
 /// for their owner and admins; anything else is a 404.
-pub async fn visible(state: &AppState, who: Option<&AuthUser>, key: &str) -> AppResult<StorefrontRow> {
+pub async fn visible(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    key: &str,
+) -> AppResult<StorefrontRow> {
     let row = match StorefrontId::parse(key) {
         Some(id) => model::find(&state.store, id).await?,
         None => model::find_by_slug(&state.store, &key.to_lowercase()).await?,
@@ -183,7 +201,9 @@ pub async fn visible(state: &AppState, who: Option<&AuthUser>, key: &str) -> App
 /// theirs to learn. Admins read everything but change nothing of a creator's.
 pub async fn owned(state: &AppState, who: &AuthUser, id: &str) -> AppResult<StorefrontRow> {
     let id = StorefrontId::parse(id).ok_or(AppError::NotFound)?;
-    let row = model::find(&state.store, id).await?.ok_or(AppError::NotFound)?;
+    let row = model::find(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if row.owner_id != who.id {
         return Err(AppError::NotFound);
     }

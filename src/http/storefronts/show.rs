@@ -20,6 +20,9 @@ pub async fn show(
     let row = visible(&state, who.0.as_ref(), &key).await?;
     let owner = who.0.is_some_and(|w| w.id == row.owner_id);
     let products = product::list(&state.store, row.id, owner).await?;
-    let views = products.iter().map(|p| ProductView::new(p, owner)).collect();
+    let views = products
+        .iter()
+        .map(|p| ProductView::new(p, owner))
+        .collect();
     Ok(HttpResponse::Ok().json(StorefrontView::new(&row, Some(views))))
 }
