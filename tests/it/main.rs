@@ -9,6 +9,7 @@ mod support;
 mod auth;
 mod binary;
 mod checkout;
+mod cluster;
 mod drops;
 mod isolation;
 mod live;
