@@ -69,6 +69,7 @@ pub fn storefront(
 <html lang="en">
 <head>
   <meta charset="utf-8">
+  <link rel="icon" href="data:,">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>{title} · livedrop</title>
   <meta name="description" content="{bio}">
