@@ -96,6 +96,7 @@ routes! {
     "/" => { get: pages::index },
     "/s/{slug}" => { get: pages::storefront },
     "/s/{slug}/theme.css" => { get: pages::theme },
+    "/d/{id}" => { get: pages::drop_page },
     "/verify" => { get: pages::verify },
     "/reset" => { get: pages::reset },
     "/api/docs" => { get: pages::api_docs },

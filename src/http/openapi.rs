@@ -22,7 +22,7 @@ use super::{auth, drops, holds, ops, orders, pages, products, queue, storefronts
         holds::create::create, holds::delete::delete, queue::join::join, queue::show::show,
         orders::checkout::checkout, orders::show::show, orders::webhook::webhook,
         crate::ws::upgrade,
-        pages::index, pages::storefront, pages::theme, pages::verify, pages::reset, pages::api_docs, pages::asset,
+        pages::index, pages::storefront, pages::theme, pages::drop_page, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
     modifiers(&BearerAuth),
     tags(

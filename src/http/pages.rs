@@ -69,6 +69,14 @@ fn not_found_page() -> HttpResponse {
         .body(include_str!("../../static/404.html"))
 }
 
+/// A drop's live page (the countdown, stock and checkout run in the browser over the API
+/// and the WebSocket feed).
+#[utoipa::path(get, path = "/d/{id}", tag = "pages", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn drop_page(_id: web::Path<String>) -> HttpResponse {
+    html(include_str!("../../static/drop.html"))
+}
+
 /// The page behind the verification mail's link.
 #[utoipa::path(get, path = "/verify", tag = "pages", params(("token" = String, Query)),
     responses((status = 200, content_type = "text/html", body = String)))]
@@ -99,6 +107,7 @@ pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
         "app.css" => (include_str!("../../static/app.css"), CSS),
         "account.js" => (include_str!("../../static/account.js"), JS),
         "docs.js" => (include_str!("../../static/docs.js"), JS),
+        "drop.js" => (include_str!("../../static/drop.js"), JS),
         _ => return Err(AppError::NotFound),
     };
     Ok(HttpResponse::Ok()
