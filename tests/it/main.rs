@@ -16,4 +16,5 @@ mod live;
 mod models;
 mod ops;
 mod queue;
+mod recovery;
 mod storefronts;
