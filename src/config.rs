@@ -35,6 +35,10 @@ pub struct RateLimits {
     pub register_ip: Option<Limit>,
     /// Mails requested (verification resend, password reset) per email address.
     pub mail_email: Option<Limit>,
+    /// Hold requests per account (a bot hammering one drop is slowed, not the drop).
+    pub hold_account: Option<Limit>,
+    /// Hold requests per client IP.
+    pub hold_ip: Option<Limit>,
 }
 
 impl RateLimits {
@@ -44,6 +48,8 @@ impl RateLimits {
             login_ip: None,
             register_ip: None,
             mail_email: None,
+            hold_account: None,
+            hold_ip: None,
         }
     }
 }
@@ -180,6 +186,8 @@ impl Config {
                 login_ip: parse_limit(&get, "RATE_LIMIT_LOGIN_IP", Limit::per(30, 60))?,
                 register_ip: parse_limit(&get, "RATE_LIMIT_REGISTER_IP", Limit::per(20, 3600))?,
                 mail_email: parse_limit(&get, "RATE_LIMIT_MAIL_EMAIL", Limit::per(5, 3600))?,
+                hold_account: parse_limit(&get, "RATE_LIMIT_HOLD_ACCOUNT", Limit::per(30, 60))?,
+                hold_ip: parse_limit(&get, "RATE_LIMIT_HOLD_IP", Limit::per(300, 60))?,
             },
             Some(_) => return Err(bad("RATE_LIMITS", "must be `on` or `off`")),
         };

@@ -78,7 +78,10 @@ routes! {
 
     // Drops and holds.
     "/api/drops" => { post: drops::create::create },
-    "/api/drops/{id}" => { get: drops::show::show },
+    "/api/drops/{id}" => { get: drops::show::show, patch: drops::update::update },
+    "/api/drops/{id}/pause" => { post: drops::status::pause },
+    "/api/drops/{id}/resume" => { post: drops::status::resume },
+    "/api/drops/{id}/cancel" => { post: drops::status::cancel },
     "/api/drops/{id}/publish" => { post: drops::publish::publish },
     "/api/drops/{id}/log" => { get: drops::log::log },
     "/api/drops/{id}/holds" => { post: holds::create::create },

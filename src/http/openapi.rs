@@ -19,6 +19,7 @@ use super::{auth, drops, holds, ops, orders, pages, products, queue, storefronts
         products::create::create, products::list::list, products::show::show, products::update::update,
         products::delete::delete, products::publish::publish,
         drops::create::create, drops::show::show, drops::publish::publish, drops::log::log,
+        drops::update::update, drops::status::pause, drops::status::resume, drops::status::cancel,
         holds::create::create, holds::delete::delete, queue::join::join, queue::show::show,
         orders::checkout::checkout, orders::show::show, orders::webhook::webhook,
         crate::ws::upgrade,

@@ -352,3 +352,147 @@ async fn creating_a_drop_validates_every_field_and_checks_ownership() {
         .await;
     assert_eq!(s, 404);
 }
+
+#[actix_web::test]
+async fn holds_are_rate_limited_per_account() {
+    let app = TestApp::with(&[("RATE_LIMIT_HOLD_ACCOUNT", "3/60")]).await;
+    let d = drop_with(&app, 0, &[100], json!({"per_buyer_limit": 100})).await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    for _ in 0..3 {
+        assert_eq!(hold(&app, &d, 0, 1, &buyer).await.0, 201);
+    }
+    let (s, b) = hold(&app, &d, 0, 1, &buyer).await;
+    assert_eq!((s, code(&b)), (429, "rate_limited"));
+    let (_, other) = user_with_token(&app, "buyer").await;
+    assert_eq!(
+        hold(&app, &d, 0, 1, &other).await.0,
+        201,
+        "another account is not slowed"
+    );
+}
+
+#[actix_web::test]
+async fn stock_can_grow_while_live_but_never_below_what_is_promised() {
+    let app = TestApp::sqlite().await;
+    let (creator, token) = user_with_token(&app, "creator").await;
+    let (sf, product) = storefront_with_product(&app, creator).await;
+    let (_, b) = app
+        .post(
+            "/api/drops",
+            Some(&token),
+            json!({"storefront_id": sf, "product_id": product, "title": "Grow",
+            "price_cents": 100, "currency": "USD", "variants": [{"name": "A", "stock": 3}],
+            "opens_at": Utc::now(), "waiting_room_seconds": 0, "per_buyer_limit": 3}),
+        )
+        .await;
+    let id = b["id"].as_str().unwrap().to_string();
+    let variant = b["variants"][0]["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/drops/{id}/publish"),
+        Some(&token),
+        Value::Null,
+    )
+    .await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{id}/holds"),
+            Some(&buyer),
+            json!({"variant_id": variant, "quantity": 2}),
+        )
+        .await;
+    assert_eq!(s, 201);
+
+    let (s, b) = app
+        .patch(
+            &format!("/api/drops/{id}"),
+            Some(&token),
+            json!({"stock": [{"variant_id": variant, "stock": 1}]}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (409, "stock_below_promised"));
+    let (s, b) = app
+        .patch(
+            &format!("/api/drops/{id}"),
+            Some(&token),
+            json!({"stock": [{"variant_id": variant, "stock": 10}], "title": "Grown"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            b["variants"][0]["stock"].as_i64(),
+            b["variants"][0]["remaining"].as_i64(),
+            b["title"].as_str()
+        ),
+        (Some(10), Some(8), Some("Grown"))
+    );
+    let (s, b) = app
+        .patch(
+            &format!("/api/drops/{id}"),
+            Some(&token),
+            json!({"opens_at": Utc::now() + Duration::hours(1)}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (409, "already_open"));
+
+    // Pause stops holds; resume brings them back; cancel ends it for good.
+    let (s, b) = app
+        .post(&format!("/api/drops/{id}/pause"), Some(&token), Value::Null)
+        .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("paused")));
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{id}/holds"),
+            Some(&buyer),
+            json!({"variant_id": variant, "quantity": 1}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (409, "not_open"));
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{id}/resume"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("live")));
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{id}/holds"),
+            Some(&buyer),
+            json!({"variant_id": variant, "quantity": 1}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{id}/cancel"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{id}/resume"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!((s, code(&b)), (409, "invalid_transition"));
+    let (_, other) = user_with_token(&app, "buyer").await;
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{id}/holds"),
+            Some(&other),
+            json!({"variant_id": variant, "quantity": 1}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (409, "drop_closed"));
+    let (_, rival) = user_with_token(&app, "creator").await;
+    let (s, _) = app
+        .post(&format!("/api/drops/{id}/pause"), Some(&rival), Value::Null)
+        .await;
+    assert_eq!(s, 404);
+}

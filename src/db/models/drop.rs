@@ -568,3 +568,76 @@ pub async fn list_for_storefront(store: &Store, sf: StorefrontId) -> AppResult<V
     });
     Ok(r?)
 }
+
+/// Set a variant's stock. Never below what is held or sold (those units are promised): the
+/// condition is in the update, so a hold committing at the same moment cannot slip under.
+pub async fn set_stock(
+    store: &Store,
+    drop: DropId,
+    variant: VariantId,
+    stock: i64,
+) -> AppResult<bool> {
+    let now = super::now();
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = diesel::update(
+                drop_variants::table
+                    .filter(drop_variants::id.eq(variant))
+                    .filter(drop_variants::drop_id.eq(drop))
+                    .filter((drop_variants::held + drop_variants::sold).le(stock)),
+            )
+            .set((
+                drop_variants::stock.eq(stock),
+                // remaining grows or shrinks by the change in stock.
+                drop_variants::remaining
+                    .eq(drop_variants::remaining - drop_variants::stock + stock),
+            ))
+            .execute(c)
+            .await?;
+            if n == 1 {
+                diesel::insert_into(drop_log::table)
+                    .values(&LogRow {
+                        id: LogId::new(),
+                        drop_id: drop,
+                        at: now,
+                        kind: "stock".into(),
+                        buyer_id: None,
+                        variant_id: Some(variant),
+                        hold_id: None,
+                        quantity: Some(stock),
+                        detail: "{}".into(),
+                    })
+                    .execute(c)
+                    .await?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    });
+    Ok(r?)
+}
+
+/// Change a drop's title and times.
+pub async fn set_meta(
+    store: &Store,
+    drop: DropId,
+    title: &str,
+    opens_at: NaiveDateTime,
+    closes_at: Option<NaiveDateTime>,
+) -> AppResult<()> {
+    let now = super::now();
+    let mut conn = store.write().await?;
+    db_run!(conn, |c| {
+        diesel::update(drops::table.find(drop))
+            .set((
+                drops::title.eq(title),
+                drops::opens_at.eq(opens_at),
+                drops::closes_at.eq(closes_at),
+                drops::updated_at.eq(now),
+            ))
+            .execute(c)
+            .await
+    })?;
+    Ok(())
+}

@@ -4,6 +4,8 @@ pub mod create;
 pub mod log;
 pub mod publish;
 pub mod show;
+pub mod status;
+pub mod update;
 
 use crate::auth::AuthUser;
 use crate::db::models::drop::{self as model, DropRow};

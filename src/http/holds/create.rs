@@ -8,6 +8,7 @@ use crate::db::models::drop::{HoldRefusal, HoldRequest, HoldRow};
 use crate::domain::ids::{HoldId, VariantId};
 use crate::error::{AppError, AppResult};
 use crate::http::drops::drop_id;
+use crate::ratelimit;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -57,6 +58,20 @@ pub async fn create(
     form: web::Json<CreateHoldForm>,
 ) -> AppResult<HttpResponse> {
     let id = drop_id(&id)?;
+    let limits = &state.config.rate_limits;
+    let ip = crate::http::auth::client_ip(&req, &state);
+    ratelimit::check(
+        state.limiter.as_ref(),
+        &format!("hold:user:{}", who.id),
+        limits.hold_account,
+    )
+    .await?;
+    ratelimit::check(
+        state.limiter.as_ref(),
+        &format!("hold:ip:{ip}"),
+        limits.hold_ip,
+    )
+    .await?;
     let key = match req.headers().get("idempotency-key") {
         None => None,
         Some(v) => {
