@@ -1,0 +1,332 @@
+//! Fan-out: N sockets watch one drop; holds change its stock; how long until every watcher
+//! has the new state? Measures, for N = 1,000 / 10,000 / 19,000 (one process may hold at
+//! most 20,000 sockets here, so the watchers live in a client process of their own):
+//! connections per second, server memory per socket, and the delay from the hold request
+//! to each socket's receipt of the update (p50, p99, max), plus any update a socket missed.
+//!
+//! Run: `cargo bench --bench fanout` (`FANOUT_SIZES=1000,10000` to choose sizes).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use livedrop::auth::{JwtKeys, Role};
+use livedrop::config::Config;
+use livedrop::db::models::{now, user};
+use livedrop::domain::ids::UserId;
+use livedrop::state::AppState;
+use serde_json::{json, Value};
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret-00";
+/// Holds made per size; each one is a state change every watcher must see.
+const CHANGES: usize = 30;
+/// Spacing of the changes: above the 50 ms push interval, so no change is coalesced away.
+const SPACING: Duration = Duration::from_millis(150);
+
+fn epoch_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as u64
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// The watcher process: connect N sockets, subscribe, report ready, record every update's
+/// receipt until told to stop, then print `remaining receipt_us` lines.
+fn client() {
+    let url = std::env::var("FANOUT_URL").unwrap();
+    let topic = std::env::var("FANOUT_TOPIC").unwrap();
+    let n: usize = std::env::var("FANOUT_N").unwrap().parse().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let started = Instant::now();
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
+        let mut tasks = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (url, topic, ready, mut stop, gate) = (url.clone(), topic.clone(), ready_tx.clone(), stop_rx.clone(), gate.clone());
+            tasks.push(tokio::spawn(async move {
+                let permit = gate.acquire_owned().await.unwrap();
+                let (mut ws, _) = loop {
+                    match tokio_tungstenite::connect_async(url.as_str()).await {
+                        Ok(x) => break x,
+                        Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                    }
+                };
+                ws.send(tokio_tungstenite::tungstenite::Message::text(
+                    json!({"op": "subscribe", "topic": topic}).to_string(),
+                ))
+                .await
+                .unwrap();
+                let mut seen = Vec::new();
+                let mut permit = Some(permit);
+                loop {
+                    tokio::select! {
+                        msg = ws.next() => {
+                            let Some(Ok(msg)) = msg else { break };
+                            let t = epoch_us();
+                            let tokio_tungstenite::tungstenite::Message::Text(text) = msg else { continue };
+                            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                            match v["type"].as_str() {
+                                Some("snapshot") => {
+                                    drop(permit.take());
+                                    let _ = ready.send(());
+                                }
+                                Some("update") => {
+                                    if let Some(r) = v["data"]["variants"][0]["remaining"].as_i64() {
+                                        seen.push((r, t));
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                        _ = stop.changed() => break,
+                    }
+                }
+                seen
+            }));
+        }
+        drop(ready_tx);
+        for _ in 0..n {
+            ready_rx.recv().await.unwrap();
+        }
+        println!("ready {:.3}", started.elapsed().as_secs_f64());
+        std::io::stdout().flush().unwrap();
+        let mut line = String::new();
+        tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line)).await.unwrap().unwrap();
+        stop_tx.send(true).unwrap();
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for t in tasks {
+            for (r, at) in t.await.unwrap() {
+                writeln!(out, "{r} {at}").unwrap();
+            }
+        }
+        writeln!(out, "done").unwrap();
+    });
+}
+
+fn start_server(dir: &std::path::Path) -> (String, AppState) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let env = [
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("fanout.db").display()),
+        ),
+        ("DATA_DIR", dir.display().to_string()),
+        ("JWT_SECRET", SECRET.to_string()),
+        ("RATE_LIMITS", "off".to_string()),
+        ("SEED_DEMO", "false".to_string()),
+    ];
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let config =
+                Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+                    .unwrap();
+            let state = livedrop::server::prepare(config, true).await.unwrap();
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}", l.local_addr().unwrap());
+            let server = livedrop::server::serve(state.clone(), l, 2).unwrap();
+            tx.send((url, state)).unwrap();
+            let _ = server.await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
+async fn setup(url: &str, state: &AppState) -> (String, String, Vec<String>) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use livedrop::db::schema::{products, storefronts};
+    let keys = JwtKeys::new(SECRET.as_bytes());
+    let t = now();
+    let mk = |role: Role| {
+        let id = UserId::new();
+        let u = user::User {
+            id,
+            email: format!("{}@fanout.test", id.0.simple()),
+            password_hash: "!".into(),
+            role: role.as_str().into(),
+            email_verified_at: Some(t),
+            created_at: t,
+            updated_at: t,
+        };
+        (
+            u,
+            keys.issue(id, role, true, chrono::Utc::now().timestamp() + 7200)
+                .unwrap(),
+        )
+    };
+    let (creator, creator_token) = mk(Role::Creator);
+    user::insert(&state.store, &creator).await.unwrap();
+    let sf = livedrop::domain::ids::StorefrontId::new();
+    let p = livedrop::domain::ids::ProductId::new();
+    let mut conn = state.store.write().await.unwrap();
+    livedrop::db_run!(conn, |c| {
+        diesel::insert_into(storefronts::table)
+            .values((
+                storefronts::id.eq(sf),
+                storefronts::owner_id.eq(creator.id),
+                storefronts::slug.eq("fanout"),
+                storefronts::title.eq("Fanout"),
+                storefronts::status.eq("published"),
+                storefronts::created_at.eq(t),
+                storefronts::updated_at.eq(t),
+            ))
+            .execute(c)
+            .await
+            .unwrap();
+        diesel::insert_into(products::table)
+            .values((
+                products::id.eq(p),
+                products::storefront_id.eq(sf),
+                products::kind.eq("service"),
+                products::title.eq("Thing"),
+                products::price_cents.eq(100i64),
+                products::currency.eq("USD"),
+                products::details.eq(r#"{"kind":"service","duration_minutes":null}"#),
+                products::status.eq("published"),
+                products::created_at.eq(t),
+                products::updated_at.eq(t),
+            ))
+            .execute(c)
+            .await
+            .unwrap();
+    });
+    drop(conn);
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{url}/api/drops"))
+        .bearer_auth(&creator_token)
+        .json(&json!({"storefront_id": sf, "product_id": p, "title": "Fanout", "price_cents": 100, "currency": "USD",
+            "variants": [{"name": "A", "stock": 1_000_000}], "opens_at": chrono::Utc::now(), "waiting_room_seconds": 0,
+            "per_buyer_limit": 100, "hold_seconds": 3600}))
+        .send().await.unwrap().json().await.unwrap();
+    let drop = created["id"].as_str().unwrap().to_string();
+    let variant = created["variants"][0]["id"].as_str().unwrap().to_string();
+    http.post(format!("{url}/api/drops/{drop}/publish"))
+        .bearer_auth(&creator_token)
+        .send()
+        .await
+        .unwrap();
+    let (buyer, buyer_token) = mk(Role::Buyer);
+    user::insert(&state.store, &buyer).await.unwrap();
+    (drop, variant, vec![buyer_token])
+}
+
+fn main() {
+    if std::env::var("FANOUT_ROLE").as_deref() == Ok("client") {
+        return client();
+    }
+    let sizes: Vec<usize> = std::env::var("FANOUT_SIZES")
+        .unwrap_or_else(|_| "1000,10000,19000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, state) = start_server(dir.path());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    // One buyer makes every change: 30 per size stays under the per-buyer limit of 100.
+    let (drop, variant, tokens) = rt.block_on(setup(&url, &state));
+    let http = reqwest::Client::new();
+    let mut remaining = 1_000_000i64;
+    println!("fan-out: {CHANGES} changes {} ms apart, watchers in a separate process, server on 2 workers", SPACING.as_millis());
+    println!();
+    println!(
+        "| watchers | connect/s | server KiB per socket | p50 ms | p99 ms | max ms | missed |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for n in sizes {
+        let base = rss_kib();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env("FANOUT_ROLE", "client")
+            .env(
+                "FANOUT_URL",
+                format!("{}/ws", url.replace("http://", "ws://")),
+            )
+            .env("FANOUT_TOPIC", format!("drop:{drop}"))
+            .env("FANOUT_N", n.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        let connect_secs: f64 = line.trim().strip_prefix("ready ").unwrap().parse().unwrap();
+        let per_socket = (rss_kib().saturating_sub(base)) as f64 / n as f64;
+        let mut sent = std::collections::HashMap::new();
+        for _ in 0..CHANGES {
+            let t = epoch_us();
+            let r = rt.block_on(
+                http.post(format!("{url}/api/drops/{drop}/holds"))
+                    .bearer_auth(&tokens[0])
+                    .json(&json!({"variant_id": variant, "quantity": 1}))
+                    .send(),
+            );
+            if r.map(|r| r.status().as_u16() == 201).unwrap_or(false) {
+                remaining -= 1;
+                sent.insert(remaining, t);
+            }
+            std::thread::sleep(SPACING);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        writeln!(child.stdin.as_mut().unwrap(), "stop").unwrap();
+        let mut delays = Vec::new();
+        let mut received = 0usize;
+        loop {
+            line.clear();
+            if out.read_line(&mut line).unwrap() == 0 || line.trim() == "done" {
+                break;
+            }
+            let mut it = line.split_whitespace();
+            let (r, at): (i64, u64) = (
+                it.next().unwrap().parse().unwrap(),
+                it.next().unwrap().parse().unwrap(),
+            );
+            if let Some(t) = sent.get(&r) {
+                delays.push(at.saturating_sub(*t));
+                received += 1;
+            }
+        }
+        child.wait().unwrap();
+        delays.sort_unstable();
+        let pct = |p: f64| {
+            delays
+                .get(((delays.len() as f64 * p) as usize).min(delays.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0) as f64
+                / 1000.0
+        };
+        let expected = sent.len() * n;
+        println!(
+            "| {n} | {:.0} | {per_socket:.1} | {:.1} | {:.1} | {:.1} | {} |",
+            n as f64 / connect_secs,
+            pct(0.5),
+            pct(0.99),
+            delays.last().copied().unwrap_or(0) as f64 / 1000.0,
+            expected.saturating_sub(received)
+        );
+    }
+}
