@@ -243,3 +243,16 @@ mod tests {
         assert_eq!(ha.len(), 64);
     }
 }
+
+/// Publishing needs a verified email. The token says so when it was issued verified; a
+/// token issued before the user clicked the link is checked against the store, so nobody
+/// has to sign in again after verifying.
+pub async fn ensure_verified(state: &AppState, who: &AuthUser) -> Result<(), AppError> {
+    if who.verified {
+        return Ok(());
+    }
+    match crate::db::models::user::find(&state.store, who.id).await? {
+        Some(u) if u.verified() => Ok(()),
+        _ => Err(AppError::EmailUnverified),
+    }
+}

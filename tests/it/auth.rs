@@ -406,3 +406,58 @@ async fn concurrent_refreshes_of_one_token_have_one_winner_on_sqlite() {
 async fn concurrent_refreshes_of_one_token_have_one_winner_on_postgres() {
     concurrent_refresh_has_one_winner(&TestApp::postgres().await).await;
 }
+
+#[actix_web::test]
+async fn a_token_issued_before_verification_can_publish_once_the_email_is_verified() {
+    let app = TestApp::sqlite().await;
+    let (s, b) = register(&app, "fresh@example.com", "creator").await;
+    assert_eq!(s, 201);
+    let token = b["access_token"].as_str().unwrap().to_string();
+    let (_, sf) = app
+        .post(
+            "/api/storefronts",
+            Some(&token),
+            json!({"slug": "fresh-shop", "title": "Fresh"}),
+        )
+        .await;
+    let id = sf["id"].as_str().unwrap().to_string();
+    let (s, b) = app
+        .post(
+            &format!("/api/storefronts/{id}/publish"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!((s, code(&b)), (403, "email_unverified"));
+    // Verify through the mailed link (read from the outbox).
+    let outbox = app.dir.path().join("outbox");
+    let eml = std::fs::read_dir(&outbox)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .next()
+        .unwrap();
+    let text = std::fs::read_to_string(eml.path())
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=3D", "=");
+    let t = text
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, _) = app
+        .post("/api/auth/verify", None, json!({"token": t}))
+        .await;
+    assert_eq!(s, 200);
+    let (s, b) = app
+        .post(
+            &format!("/api/storefronts/{id}/publish"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!((s, b["status"].as_str()), (200, Some("published")), "{b}");
+}

@@ -25,9 +25,7 @@ pub async fn publish(
     if !owns(&state, &who, &drop).await? {
         return Err(AppError::NotFound);
     }
-    if !who.verified {
-        return Err(AppError::EmailUnverified);
-    }
+    crate::auth::ensure_verified(&state, &who).await?;
     let detail = serde_json::json!({"by": who.id});
     if !model::transition(
         &state.store,

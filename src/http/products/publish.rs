@@ -18,9 +18,7 @@ pub async fn publish(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mut p = owned(&state, &who, &id).await?;
-    if !who.verified {
-        return Err(AppError::EmailUnverified);
-    }
+    crate::auth::ensure_verified(&state, &who).await?;
     if p.status != "published" {
         p.status = "published".into();
         p.updated_at = now();

@@ -18,9 +18,7 @@ pub async fn publish(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mut row = owned(&state, &who, &id).await?;
-    if !who.verified {
-        return Err(AppError::EmailUnverified);
-    }
+    crate::auth::ensure_verified(&state, &who).await?;
     if row.status != "published" {
         row.status = "published".into();
         row.updated_at = now();
