@@ -208,6 +208,19 @@ impl FromRequest for MaybeAuth {
     }
 }
 
+/// Publishing needs a verified email. The token says so when it was issued verified; a
+/// token issued before the user clicked the link is checked against the store, so nobody
+/// has to sign in again after verifying.
+pub async fn ensure_verified(state: &AppState, who: &AuthUser) -> Result<(), AppError> {
+    if who.verified {
+        return Ok(());
+    }
+    match crate::db::models::user::find(&state.store, who.id).await? {
+        Some(u) if u.verified() => Ok(()),
+        _ => Err(AppError::EmailUnverified),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,18 +254,5 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(hash_token(&a), ha);
         assert_eq!(ha.len(), 64);
-    }
-}
-
-/// Publishing needs a verified email. The token says so when it was issued verified; a
-/// token issued before the user clicked the link is checked against the store, so nobody
-/// has to sign in again after verifying.
-pub async fn ensure_verified(state: &AppState, who: &AuthUser) -> Result<(), AppError> {
-    if who.verified {
-        return Ok(());
-    }
-    match crate::db::models::user::find(&state.store, who.id).await? {
-        Some(u) if u.verified() => Ok(()),
-        _ => Err(AppError::EmailUnverified),
     }
 }

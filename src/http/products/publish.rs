@@ -4,7 +4,7 @@ use super::{owned, ProductView};
 use crate::auth::AuthUser;
 use crate::db::models::now;
 use crate::db::models::product as model;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
 
 /// Show your product on your storefront. Needs a verified email.

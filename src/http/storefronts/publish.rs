@@ -4,7 +4,7 @@ use super::{owned, StorefrontView};
 use crate::auth::AuthUser;
 use crate::db::models::now;
 use crate::db::models::storefront as model;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
 
 /// Make your storefront public at `/s/{slug}`. Needs a verified email.
