@@ -16,8 +16,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures_util::{SinkExt, StreamExt};
 use livedrop::auth::{JwtKeys, Role};
 use livedrop::config::Config;
-use livedrop::db::models::{now, user};
-use livedrop::domain::ids::UserId;
 use livedrop::state::AppState;
 use serde_json::{json, Value};
 
@@ -152,65 +150,18 @@ fn start_server(dir: &std::path::Path) -> (String, AppState) {
 }
 
 async fn setup(url: &str, state: &AppState) -> (String, String, Vec<String>) {
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    use livedrop::db::schema::{products, storefronts};
     let keys = JwtKeys::new(SECRET.as_bytes());
-    let t = now();
-    let mk = |role: Role| {
-        let id = UserId::new();
-        let u = user::User {
-            id,
-            email: format!("{}@fanout.test", id.0.simple()),
-            password_hash: "!".into(),
-            role: role.as_str().into(),
-            email_verified_at: Some(t),
-            created_at: t,
-            updated_at: t,
-        };
-        (
-            u,
-            keys.issue(id, role, true, chrono::Utc::now().timestamp() + 7200)
-                .unwrap(),
-        )
+    let token = |id, role| {
+        keys.issue(id, role, true, chrono::Utc::now().timestamp() + 7200)
+            .unwrap()
     };
-    let (creator, creator_token) = mk(Role::Creator);
-    user::insert(&state.store, &creator).await.unwrap();
-    let sf = livedrop::domain::ids::StorefrontId::new();
-    let p = livedrop::domain::ids::ProductId::new();
-    let mut conn = state.store.write().await.unwrap();
-    livedrop::db_run!(conn, |c| {
-        diesel::insert_into(storefronts::table)
-            .values((
-                storefronts::id.eq(sf),
-                storefronts::owner_id.eq(creator.id),
-                storefronts::slug.eq("fanout"),
-                storefronts::title.eq("Fanout"),
-                storefronts::status.eq("published"),
-                storefronts::created_at.eq(t),
-                storefronts::updated_at.eq(t),
-            ))
-            .execute(c)
-            .await
-            .unwrap();
-        diesel::insert_into(products::table)
-            .values((
-                products::id.eq(p),
-                products::storefront_id.eq(sf),
-                products::kind.eq("service"),
-                products::title.eq("Thing"),
-                products::price_cents.eq(100i64),
-                products::currency.eq("USD"),
-                products::details.eq(r#"{"kind":"service","duration_minutes":null}"#),
-                products::status.eq("published"),
-                products::created_at.eq(t),
-                products::updated_at.eq(t),
-            ))
-            .execute(c)
-            .await
-            .unwrap();
-    });
-    drop(conn);
+    let creator = livedrop::demo::account(&state.store, Role::Creator)
+        .await
+        .unwrap();
+    let creator_token = token(creator.id, Role::Creator);
+    let (sf, p) = livedrop::demo::shop(&state.store, creator.id)
+        .await
+        .unwrap();
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{url}/api/drops"))
@@ -226,9 +177,10 @@ async fn setup(url: &str, state: &AppState) -> (String, String, Vec<String>) {
         .send()
         .await
         .unwrap();
-    let (buyer, buyer_token) = mk(Role::Buyer);
-    user::insert(&state.store, &buyer).await.unwrap();
-    (drop, variant, vec![buyer_token])
+    let buyer = livedrop::demo::account(&state.store, Role::Buyer)
+        .await
+        .unwrap();
+    (drop, variant, vec![token(buyer.id, Role::Buyer)])
 }
 
 fn main() {

@@ -21,10 +21,10 @@ use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
 use livedrop::auth::{AuthUser, JwtKeys, Role};
 use livedrop::config::Config;
 use livedrop::db::models::drop::HoldRow;
-use livedrop::db::models::{now, user};
+use livedrop::db::models::now;
 use livedrop::db::schema::{drop_variants, holds};
 use livedrop::db::{DbConn, Store};
-use livedrop::domain::ids::{DropId, HoldId, UserId, VariantId};
+use livedrop::domain::ids::{DropId, HoldId, VariantId};
 use livedrop::error::{AppError, AppResult};
 use livedrop::state::AppState;
 use serde_json::{json, Value};
@@ -182,62 +182,13 @@ fn start(database_url: &str, dir: &std::path::Path) -> Server {
 async fn setup(server: &Server) -> (DropId, VariantId, Vec<String>, i64) {
     let store = &server.state.store;
     let keys = JwtKeys::new(SECRET.as_bytes());
-    let t = now();
-    let mk = |role: Role| {
-        let id = UserId::new();
-        (
-            user::User {
-                id,
-                email: format!("{}@bench.test", id.0.simple()),
-                password_hash: "!".into(),
-                role: role.as_str().into(),
-                email_verified_at: Some(t),
-                created_at: t,
-                updated_at: t,
-            },
-            keys.issue(id, role, true, chrono::Utc::now().timestamp() + 3600)
-                .unwrap(),
-        )
+    let token = |id, role| {
+        keys.issue(id, role, true, chrono::Utc::now().timestamp() + 3600)
+            .unwrap()
     };
-    let (creator, creator_token) = mk(Role::Creator);
-    user::insert(store, &creator).await.unwrap();
-    let sf = livedrop::domain::ids::StorefrontId::new();
-    let p = livedrop::domain::ids::ProductId::new();
-    {
-        use livedrop::db::schema::{products, storefronts};
-        let mut conn = store.write().await.unwrap();
-        livedrop::db_run!(conn, |c| {
-            diesel::insert_into(storefronts::table)
-                .values((
-                    storefronts::id.eq(sf),
-                    storefronts::owner_id.eq(creator.id),
-                    storefronts::slug.eq(format!("b{}", &sf.0.simple().to_string()[20..])),
-                    storefronts::title.eq("Bench"),
-                    storefronts::status.eq("published"),
-                    storefronts::created_at.eq(t),
-                    storefronts::updated_at.eq(t),
-                ))
-                .execute(c)
-                .await
-                .unwrap();
-            diesel::insert_into(livedrop::db::schema::products::table)
-                .values((
-                    products::id.eq(p),
-                    products::storefront_id.eq(sf),
-                    products::kind.eq("service"),
-                    products::title.eq("Thing"),
-                    products::price_cents.eq(100i64),
-                    products::currency.eq("USD"),
-                    products::details.eq(r#"{"kind":"service","duration_minutes":null}"#),
-                    products::status.eq("published"),
-                    products::created_at.eq(t),
-                    products::updated_at.eq(t),
-                ))
-                .execute(c)
-                .await
-                .unwrap();
-        });
-    }
+    let creator = livedrop::demo::account(store, Role::Creator).await.unwrap();
+    let creator_token = token(creator.id, Role::Creator);
+    let (sf, p) = livedrop::demo::shop(store, creator.id).await.unwrap();
     let stock = 10_000_000i64;
     let http = reqwest::Client::new();
     let created: Value = http
@@ -262,9 +213,8 @@ async fn setup(server: &Server) -> (DropId, VariantId, Vec<String>, i64) {
     assert_eq!(r.status(), 200);
     let mut tokens = Vec::with_capacity(BUYERS);
     for _ in 0..BUYERS {
-        let (u, token) = mk(Role::Buyer);
-        user::insert(store, &u).await.unwrap();
-        tokens.push(token);
+        let u = livedrop::demo::account(store, Role::Buyer).await.unwrap();
+        tokens.push(token(u.id, Role::Buyer));
     }
     (drop, variant, tokens, stock)
 }

@@ -181,3 +181,60 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
     tracing::info!(storefront = %sf.id, drop = %id, "demo seeded");
     Ok(Some(id))
 }
+
+/// A verified account of `role` that has no password (it signs in only by token): for
+/// tests, benchmarks and fixtures.
+pub async fn account(state_store: &crate::db::Store, role: Role) -> AppResult<user::User> {
+    let t = now();
+    let id = UserId::new();
+    let u = user::User {
+        id,
+        email: format!("{}-{}@fixture.livedrop.local", role.as_str(), id.0.simple()),
+        // Not a PHC string: no password ever matches it.
+        password_hash: "!".into(),
+        role: role.as_str().into(),
+        email_verified_at: Some(t),
+        created_at: t,
+        updated_at: t,
+    };
+    user::insert(state_store, &u).await?;
+    Ok(u)
+}
+
+/// A published storefront of `owner` with one published service product: for tests,
+/// benchmarks and fixtures. Returns (storefront, product).
+pub async fn shop(store: &crate::db::Store, owner: UserId) -> AppResult<(StorefrontId, ProductId)> {
+    let t = now();
+    let sf = StorefrontRow {
+        id: StorefrontId::new(),
+        owner_id: owner,
+        slug: format!("shop-{}", &StorefrontId::new().0.simple().to_string()[16..]),
+        title: "Fixture shop".into(),
+        bio: String::new(),
+        avatar_url: None,
+        theme: "{}".into(),
+        links: "[]".into(),
+        socials: "{}".into(),
+        status: "published".into(),
+        created_at: t,
+        updated_at: t,
+    };
+    storefront::insert(store, &sf).await?;
+    let p = ProductRow {
+        id: ProductId::new(),
+        storefront_id: sf.id,
+        kind: Kind::Physical.as_str().into(),
+        title: "Hoodie".into(),
+        description: String::new(),
+        price_cents: 5000,
+        currency: "USD".into(),
+        details: r#"{"kind":"physical","stock":100,"requires_shipping":true,"weight_grams":null}"#
+            .into(),
+        status: "published".into(),
+        position: 0,
+        created_at: t,
+        updated_at: t,
+    };
+    product::insert(store, &p).await?;
+    Ok((sf.id, p.id))
+}

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use livedrop::auth::{JwtKeys, Role};
-use livedrop::db::models::{drop as drop_model, now, user};
+use livedrop::db::models::drop as drop_model;
 use livedrop::db::Store;
 use livedrop::domain::ids::{HoldId, UserId};
 use serde_json::{json, Value};
@@ -50,25 +50,10 @@ fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Node {
 }
 
 async fn user_token(store: &Store, keys: &JwtKeys, role: Role) -> (UserId, String) {
-    let t = now();
-    let id = UserId::new();
-    user::insert(
-        store,
-        &user::User {
-            id,
-            email: format!("{}@crash.test", id.0.simple()),
-            password_hash: "!".into(),
-            role: role.as_str().into(),
-            email_verified_at: Some(t),
-            created_at: t,
-            updated_at: t,
-        },
-    )
-    .await
-    .unwrap();
+    let u = livedrop::demo::account(store, role).await.unwrap();
     (
-        id,
-        keys.issue(id, role, true, chrono::Utc::now().timestamp())
+        u.id,
+        keys.issue(u.id, role, true, chrono::Utc::now().timestamp())
             .unwrap(),
     )
 }
@@ -85,47 +70,7 @@ async fn crash_and_recover(database_url: Option<String>) {
 
     // A creator's storefront and product, written to the store; the drop through the API.
     let (creator, creator_token) = user_token(&store, &keys, Role::Creator).await;
-    let (sf, product) = {
-        use diesel::prelude::*;
-        use diesel_async::RunQueryDsl;
-        use livedrop::db::schema::{products, storefronts};
-        let sf = livedrop::domain::ids::StorefrontId::new();
-        let p = livedrop::domain::ids::ProductId::new();
-        let t = now();
-        let mut conn = store.write().await.unwrap();
-        livedrop::db_run!(conn, |c| {
-            diesel::insert_into(storefronts::table)
-                .values((
-                    storefronts::id.eq(sf),
-                    storefronts::owner_id.eq(creator),
-                    storefronts::slug.eq("crash-shop"),
-                    storefronts::title.eq("Crash"),
-                    storefronts::status.eq("published"),
-                    storefronts::created_at.eq(t),
-                    storefronts::updated_at.eq(t),
-                ))
-                .execute(c)
-                .await
-                .unwrap();
-            diesel::insert_into(products::table)
-                .values((
-                    products::id.eq(p),
-                    products::storefront_id.eq(sf),
-                    products::kind.eq("service"),
-                    products::title.eq("Thing"),
-                    products::price_cents.eq(100i64),
-                    products::currency.eq("USD"),
-                    products::details.eq(r#"{"kind":"service","duration_minutes":null}"#),
-                    products::status.eq("published"),
-                    products::created_at.eq(t),
-                    products::updated_at.eq(t),
-                ))
-                .execute(c)
-                .await
-                .unwrap();
-        });
-        (sf, p)
-    };
+    let (sf, product) = livedrop::demo::shop(&store, creator).await.unwrap();
     let stock = 150;
     let created: Value = http
         .post(format!("{}/api/drops", node.url))

@@ -221,45 +221,7 @@ pub async fn storefront_with_product(
     livedrop::domain::ids::StorefrontId,
     livedrop::domain::ids::ProductId,
 ) {
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    use livedrop::db::schema::{products, storefronts};
-    let sf = livedrop::domain::ids::StorefrontId::new();
-    let p = livedrop::domain::ids::ProductId::new();
-    let t = livedrop::db::models::now();
-    let mut conn = app.state.store.write().await.unwrap();
-    livedrop::db_run!(conn, |c| {
-        diesel::insert_into(storefronts::table)
-            .values((
-                storefronts::id.eq(sf),
-                storefronts::owner_id.eq(owner),
-                storefronts::slug.eq(format!("s{}", &sf.0.simple().to_string()[20..])),
-                storefronts::title.eq("Test shop"),
-                storefronts::status.eq("published"),
-                storefronts::created_at.eq(t),
-                storefronts::updated_at.eq(t),
-            ))
-            .execute(c)
-            .await
-            .unwrap();
-        diesel::insert_into(products::table)
-            .values((
-                products::id.eq(p),
-                products::storefront_id.eq(sf),
-                products::kind.eq("physical"),
-                products::title.eq("Hoodie"),
-                products::price_cents.eq(5000i64),
-                products::currency.eq("USD"),
-                products::details.eq(r#"{"stock":100,"requires_shipping":true}"#),
-                products::status.eq("published"),
-                products::created_at.eq(t),
-                products::updated_at.eq(t),
-            ))
-            .execute(c)
-            .await
-            .unwrap();
-    });
-    (sf, p)
+    livedrop::demo::shop(&app.state.store, owner).await.unwrap()
 }
 
 /// Poll `check` until it returns `Some`, for at most `secs` seconds. For state that another
