@@ -32,8 +32,8 @@ fn epoch_us() -> u64 {
         .as_micros() as u64
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn rss_kib(path: &str) -> u64 {
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|s| {
             s.lines()
@@ -183,6 +183,156 @@ async fn setup(url: &str, state: &AppState) -> (String, String, Vec<String>) {
     (drop, variant, vec![token(buyer.id, Role::Buyer)])
 }
 
+/// What the watchers connect to, and how to make one change there.
+enum Target {
+    Livedrop {
+        url: String,
+        drop: String,
+        variant: String,
+        token: String,
+    },
+    Node {
+        url: String,
+        pid: u32,
+    },
+}
+
+impl Target {
+    fn ws_url(&self) -> String {
+        match self {
+            Target::Livedrop { url, .. } => format!("{}/ws", url.replace("http://", "ws://")),
+            Target::Node { url, .. } => url.replace("http://", "ws://"),
+        }
+    }
+
+    fn topic(&self) -> String {
+        match self {
+            Target::Livedrop { drop, .. } => format!("drop:{drop}"),
+            Target::Node { .. } => "drop:peer".into(),
+        }
+    }
+
+    /// The server's resident memory, KiB.
+    fn rss(&self) -> u64 {
+        match self {
+            Target::Livedrop { .. } => rss_kib("/proc/self/status"),
+            Target::Node { pid, .. } => rss_kib(&format!("/proc/{pid}/status")),
+        }
+    }
+
+    /// Make one change; returns the remaining count it produced.
+    fn change(&self, rt: &tokio::runtime::Runtime, http: &reqwest::Client) -> Option<i64> {
+        rt.block_on(async {
+            match self {
+                Target::Livedrop {
+                    url,
+                    drop,
+                    variant,
+                    token,
+                } => {
+                    let r = http
+                        .post(format!("{url}/api/drops/{drop}/holds"))
+                        .bearer_auth(token)
+                        .json(&json!({"variant_id": variant, "quantity": 1}))
+                        .send()
+                        .await
+                        .ok()?;
+                    if r.status().as_u16() != 201 {
+                        return None;
+                    }
+                    let s: Value = http
+                        .get(format!("{url}/api/drops/{drop}"))
+                        .send()
+                        .await
+                        .ok()?
+                        .json()
+                        .await
+                        .ok()?;
+                    s["variants"][0]["remaining"].as_i64()
+                }
+                Target::Node { url, .. } => {
+                    let v: Value = http
+                        .post(format!("{url}/change"))
+                        .send()
+                        .await
+                        .ok()?
+                        .json()
+                        .await
+                        .ok()?;
+                    v["remaining"].as_i64()
+                }
+            }
+        })
+    }
+}
+
+fn measure(
+    name: &str,
+    target: &Target,
+    n: usize,
+    rt: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+) {
+    let base = target.rss();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env("FANOUT_ROLE", "client")
+        .env("FANOUT_URL", target.ws_url())
+        .env("FANOUT_TOPIC", target.topic())
+        .env("FANOUT_N", n.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let connect_secs: f64 = line.trim().strip_prefix("ready ").unwrap().parse().unwrap();
+    let per_socket = target.rss().saturating_sub(base) as f64 / n as f64;
+    let mut sent = std::collections::HashMap::new();
+    for _ in 0..CHANGES {
+        let t = epoch_us();
+        if let Some(r) = target.change(rt, http) {
+            sent.insert(r, t);
+        }
+        std::thread::sleep(SPACING);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    writeln!(child.stdin.as_mut().unwrap(), "stop").unwrap();
+    let mut delays = Vec::new();
+    loop {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 || line.trim() == "done" {
+            break;
+        }
+        let mut it = line.split_whitespace();
+        let (r, at): (i64, u64) = (
+            it.next().unwrap().parse().unwrap(),
+            it.next().unwrap().parse().unwrap(),
+        );
+        if let Some(t) = sent.get(&r) {
+            delays.push(at.saturating_sub(*t));
+        }
+    }
+    child.wait().unwrap();
+    delays.sort_unstable();
+    let pct = |p: f64| {
+        delays
+            .get(((delays.len() as f64 * p) as usize).min(delays.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    let expected = sent.len() * n;
+    println!(
+        "| {name} | {n} | {:.0} | {per_socket:.1} | {:.1} | {:.1} | {:.1} | {} |",
+        n as f64 / connect_secs,
+        pct(0.5),
+        pct(0.99),
+        delays.last().copied().unwrap_or(0) as f64 / 1000.0,
+        expected.saturating_sub(delays.len())
+    );
+}
+
 fn main() {
     if std::env::var("FANOUT_ROLE").as_deref() == Ok("client") {
         return client();
@@ -202,83 +352,47 @@ fn main() {
     // One buyer makes every change: 30 per size stays under the per-buyer limit of 100.
     let (drop, variant, tokens) = rt.block_on(setup(&url, &state));
     let http = reqwest::Client::new();
-    let mut remaining = 1_000_000i64;
-    println!("fan-out: {CHANGES} changes {} ms apart, watchers in a separate process, server on 2 workers", SPACING.as_millis());
-    println!();
-    println!(
-        "| watchers | connect/s | server KiB per socket | p50 ms | p99 ms | max ms | missed |"
-    );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
-    for n in sizes {
-        let base = rss_kib();
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .env("FANOUT_ROLE", "client")
-            .env(
-                "FANOUT_URL",
-                format!("{}/ws", url.replace("http://", "ws://")),
-            )
-            .env("FANOUT_TOPIC", format!("drop:{drop}"))
-            .env("FANOUT_N", n.to_string())
-            .stdin(Stdio::piped())
+    let ours = Target::Livedrop {
+        url,
+        drop,
+        variant,
+        token: tokens[0].clone(),
+    };
+
+    let node_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/node");
+    let mut node = if node_dir.join("node_modules/ws").exists() {
+        Command::new("node")
+            .arg(node_dir.join("ws-broadcast.mjs"))
             .stdout(Stdio::piped())
             .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
+            .ok()
+    } else {
+        eprintln!("peer not measured: run `npm ci` in benches/node first");
+        None
+    };
+    let peer = node.as_mut().map(|c| {
         let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        let connect_secs: f64 = line.trim().strip_prefix("ready ").unwrap().parse().unwrap();
-        let per_socket = (rss_kib().saturating_sub(base)) as f64 / n as f64;
-        let mut sent = std::collections::HashMap::new();
-        for _ in 0..CHANGES {
-            let t = epoch_us();
-            let r = rt.block_on(
-                http.post(format!("{url}/api/drops/{drop}/holds"))
-                    .bearer_auth(&tokens[0])
-                    .json(&json!({"variant_id": variant, "quantity": 1}))
-                    .send(),
-            );
-            if r.map(|r| r.status().as_u16() == 201).unwrap_or(false) {
-                remaining -= 1;
-                sent.insert(remaining, t);
-            }
-            std::thread::sleep(SPACING);
+        BufReader::new(c.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().strip_prefix("listening ").unwrap().to_string();
+        Target::Node {
+            url: format!("http://127.0.0.1:{port}"),
+            pid: c.id(),
         }
-        std::thread::sleep(Duration::from_millis(500));
-        writeln!(child.stdin.as_mut().unwrap(), "stop").unwrap();
-        let mut delays = Vec::new();
-        let mut received = 0usize;
-        loop {
-            line.clear();
-            if out.read_line(&mut line).unwrap() == 0 || line.trim() == "done" {
-                break;
-            }
-            let mut it = line.split_whitespace();
-            let (r, at): (i64, u64) = (
-                it.next().unwrap().parse().unwrap(),
-                it.next().unwrap().parse().unwrap(),
-            );
-            if let Some(t) = sent.get(&r) {
-                delays.push(at.saturating_sub(*t));
-                received += 1;
-            }
+    });
+
+    println!("fan-out: {CHANGES} changes {} ms apart; watchers in a separate process; delay from the change request to receipt", SPACING.as_millis());
+    println!();
+    println!("| server | watchers | connects/s | server KiB per socket | p50 ms | p99 ms | max ms | missed |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in &sizes {
+        measure("livedrop (actix-ws, hub)", &ours, n, &rt, &http);
+        if let Some(p) = &peer {
+            measure("node ws broadcast", p, n, &rt, &http);
         }
-        child.wait().unwrap();
-        delays.sort_unstable();
-        let pct = |p: f64| {
-            delays
-                .get(((delays.len() as f64 * p) as usize).min(delays.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or(0) as f64
-                / 1000.0
-        };
-        let expected = sent.len() * n;
-        println!(
-            "| {n} | {:.0} | {per_socket:.1} | {:.1} | {:.1} | {:.1} | {} |",
-            n as f64 / connect_secs,
-            pct(0.5),
-            pct(0.99),
-            delays.last().copied().unwrap_or(0) as f64 / 1000.0,
-            expected.saturating_sub(received)
-        );
+    }
+    if let Some(mut c) = node {
+        let _ = c.kill();
     }
 }

@@ -30,7 +30,7 @@ use livedrop::state::AppState;
 use serde_json::{json, Value};
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-00";
-const BUYERS: usize = 3000;
+const BUYERS: usize = 6000;
 
 #[derive(serde::Deserialize)]
 struct HoldForm {
@@ -189,7 +189,7 @@ async fn setup(server: &Server) -> (DropId, VariantId, Vec<String>, i64) {
     let creator = livedrop::demo::account(store, Role::Creator).await.unwrap();
     let creator_token = token(creator.id, Role::Creator);
     let (sf, p) = livedrop::demo::shop(store, creator.id).await.unwrap();
-    let stock = 10_000_000i64;
+    let stock = 1_000_000i64;
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{}/api/drops", server.url))

@@ -247,6 +247,37 @@ macro_rules! place_holds_in {
                 NaiveDateTime,
                 &[HoldRequest],
             ) = ($drop, $per_buyer_limit, $expires_at, $now, $batch);
+            // Lock each variant row the batch touches (a no-op update takes the row lock on
+            // Postgres and is harmless on SQLite, whose writer already holds the database),
+            // then read what is left. Units are then decided in memory, in request order, and
+            // written back with ONE conditional update per variant at the end: updating the
+            // same row once per hold would build a chain of row versions within the
+            // transaction that every later update has to walk.
+            let mut variant_ids: Vec<VariantId> = batch.iter().map(|r| r.variant).collect();
+            variant_ids.sort();
+            variant_ids.dedup();
+            let mut left: std::collections::HashMap<VariantId, (i64, i64)> =
+                std::collections::HashMap::new();
+            for v in &variant_ids {
+                diesel::update(
+                    drop_variants::table
+                        .filter(drop_variants::id.eq(*v))
+                        .filter(drop_variants::drop_id.eq(drop)),
+                )
+                .set(drop_variants::remaining.eq(drop_variants::remaining))
+                .execute(c)
+                .await?;
+                let remaining: Option<i64> = drop_variants::table
+                    .filter(drop_variants::id.eq(*v))
+                    .filter(drop_variants::drop_id.eq(drop))
+                    .select(drop_variants::remaining)
+                    .first(c)
+                    .await
+                    .optional()?;
+                if let Some(r) = remaining {
+                    left.insert(*v, (r, 0));
+                }
+            }
             let mut out = Vec::with_capacity(batch.len());
             for req in batch {
                 // A retried request (same buyer, drop and key) gets the first answer.
@@ -264,30 +295,12 @@ macro_rules! place_holds_in {
                         continue;
                     }
                 }
-                let took = diesel::update(
-                    drop_variants::table
-                        .filter(drop_variants::id.eq(req.variant))
-                        .filter(drop_variants::drop_id.eq(drop))
-                        .filter(drop_variants::remaining.ge(req.quantity)),
-                )
-                .set((
-                    drop_variants::remaining.eq(drop_variants::remaining - req.quantity),
-                    drop_variants::held.eq(drop_variants::held + req.quantity),
-                ))
-                .execute(c)
-                .await?;
-                if took == 0 {
-                    let exists = drop_variants::table
-                        .filter(drop_variants::id.eq(req.variant))
-                        .filter(drop_variants::drop_id.eq(drop))
-                        .count()
-                        .get_result::<i64>(c)
-                        .await?;
-                    out.push(Err(if exists == 0 {
-                        HoldRefusal::UnknownVariant
-                    } else {
-                        HoldRefusal::SoldOut
-                    }));
+                let Some((remaining, taken)) = left.get_mut(&req.variant) else {
+                    out.push(Err(HoldRefusal::UnknownVariant));
+                    continue;
+                };
+                if *remaining < req.quantity {
+                    out.push(Err(HoldRefusal::SoldOut));
                     continue;
                 }
                 diesel::insert_into(drop_buyers::table)
@@ -309,17 +322,11 @@ macro_rules! place_holds_in {
                 .execute(c)
                 .await?;
                 if within == 0 {
-                    // Give the units back: this request takes nothing.
-                    diesel::update(drop_variants::table.find(req.variant))
-                        .set((
-                            drop_variants::remaining.eq(drop_variants::remaining + req.quantity),
-                            drop_variants::held.eq(drop_variants::held - req.quantity),
-                        ))
-                        .execute(c)
-                        .await?;
                     out.push(Err(HoldRefusal::LimitReached));
                     continue;
                 }
+                *remaining -= req.quantity;
+                *taken += req.quantity;
                 let hold = HoldRow {
                     id: HoldId::new(),
                     drop_id: drop,
@@ -347,6 +354,27 @@ macro_rules! place_holds_in {
                     .execute(c)
                     .await?;
                 out.push(Ok((hold, true)));
+            }
+            for (v, (_, taken)) in left {
+                if taken == 0 {
+                    continue;
+                }
+                // Still conditional: the row is locked, so this always holds; if it ever did
+                // not, the whole batch rolls back rather than oversell.
+                let n = diesel::update(
+                    drop_variants::table
+                        .filter(drop_variants::id.eq(v))
+                        .filter(drop_variants::remaining.ge(taken)),
+                )
+                .set((
+                    drop_variants::remaining.eq(drop_variants::remaining - taken),
+                    drop_variants::held.eq(drop_variants::held + taken),
+                ))
+                .execute(c)
+                .await?;
+                if n != 1 {
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
             }
             Ok::<_, diesel::result::Error>(out)
         }
