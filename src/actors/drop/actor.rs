@@ -29,6 +29,9 @@ pub const MAX_BATCH: usize = 1024;
 /// Pushes per drop are coalesced to at most one per this interval (~20 a second), always
 /// ending on the latest state: fan-out cost does not grow with the request rate.
 pub const PUSH_INTERVAL: Duration = Duration::from_millis(50);
+/// A change of the watcher count alone is pushed at most this often: on a drop with
+/// thousands of watchers, a push per join would be thousands of frames per join.
+pub const WATCHERS_PUSH_INTERVAL: Duration = Duration::from_secs(2);
 /// How often the actor looks at the clock (opening, closing) and at its idleness.
 pub const TICK: Duration = Duration::from_millis(250);
 /// An actor nobody asked anything for this long stops; the registry starts a new one on
@@ -61,6 +64,8 @@ pub struct DropActor {
     held_back: Vec<(HoldRequest, Reply)>,
     seq: u64,
     watchers: i64,
+    /// The watcher count changed since the last push.
+    watchers_dirty: bool,
     push_scheduled: bool,
     last_push: Option<Instant>,
     last_used: Instant,
@@ -94,6 +99,7 @@ impl DropActor {
             held_back: Vec::new(),
             seq: 1,
             watchers: 0,
+            watchers_dirty: false,
             push_scheduled: false,
             last_push: None,
             last_used: Instant::now(),
@@ -203,6 +209,7 @@ impl DropActor {
     /// The state changed: push it, coalesced to one push per [`PUSH_INTERVAL`].
     fn changed(&mut self, ctx: &mut Context<Self>) {
         self.seq += 1;
+        self.watchers_dirty = false;
         if self.push_scheduled {
             return;
         }
@@ -350,6 +357,13 @@ impl DropActor {
     /// Clock work: push when the clock changes the status (opening, closing), record the
     /// transition in the store (idempotent), stop when idle.
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.watchers_dirty
+            && self
+                .last_push
+                .is_none_or(|at| at.elapsed() >= WATCHERS_PUSH_INTERVAL)
+        {
+            self.changed(ctx);
+        }
         let status = self.status();
         if matches!(status, DropStatus::Live | DropStatus::SoldOut) && !self.admitted {
             self.admit_queue(ctx);
@@ -425,9 +439,10 @@ impl Handler<Refresh> for DropActor {
 impl Handler<Watchers> for DropActor {
     type Result = ();
 
-    fn handle(&mut self, msg: Watchers, ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: Watchers, _: &mut Self::Context) {
         self.last_used = Instant::now();
         self.watchers = (self.watchers + msg.delta).max(0);
-        self.changed(ctx);
+        // Shown by GetState at once; pushed with the next change or by the tick.
+        self.watchers_dirty = true;
     }
 }
