@@ -25,7 +25,7 @@ export async function run({ browser, baseURL, screenshot }) {
   const creator = await json(baseURL, 'POST', '/api/auth/login', { email: 'creator@demo.livedrop.local', password: 'demo-password-1' });
   const shop = await json(baseURL, 'GET', '/api/storefronts/demo');
   const product = shop.products.find((p) => p.kind === 'physical');
-  const opensAt = new Date(Date.now() + 5000).toISOString();
+  const opensAt = new Date(Date.now() + 8000).toISOString();
   const drop = await json(baseURL, 'POST', '/api/drops', {
     storefront_id: shop.id, product_id: product.id, title: 'Browser test drop', price_cents: 2500,
     currency: 'USD', variants: [{ name: 'One size', stock: 2 }], opens_at: opensAt, waiting_room_seconds: 0,
@@ -47,13 +47,13 @@ export async function run({ browser, baseURL, screenshot }) {
   await b.goto(`${baseURL}/d/${drop.id}`);
   await a.waitForSelector('[data-testid=status][data-status=scheduled]');
   assert.match(await a.textContent('[data-testid=countdown]'), /opens in \d+s/);
+  await a.screenshot({ path: screenshot('drop-countdown.png'), fullPage: true });
   await signIn(a, 'buyer@demo.livedrop.local', 'demo-password-1');
   await signIn(b, email2, 'second buyer pw');
-  await a.screenshot({ path: screenshot('drop-countdown.png'), fullPage: true });
 
   // The countdown reaches zero and the drop opens without a reload.
-  await a.waitForSelector('[data-testid=status][data-status=live]', { timeout: 10000 });
-  await b.waitForSelector('[data-testid=status][data-status=live]', { timeout: 10000 });
+  await a.waitForSelector('[data-testid=status][data-status=live]', { timeout: 15000 });
+  await b.waitForSelector('[data-testid=status][data-status=live]', { timeout: 15000 });
   const remainingB = b.locator('[data-testid="remaining-One size"]');
   assert.equal(await remainingB.textContent(), '2 of 2 left');
 
