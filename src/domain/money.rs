@@ -56,12 +56,6 @@ impl Currency {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Money {
-    pub cents: i64,
-    pub currency: Currency,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use livedrop::config::Config;
 use livedrop::state::AppState;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub struct TestApp {
     pub url: String,
@@ -170,11 +170,6 @@ pub async fn into(res: reqwest::Response) -> (u16, Value) {
 /// The stable error code of an error body.
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no code>")
-}
-
-#[allow(dead_code)]
-pub fn j(v: Value) -> Value {
-    json!(v)
 }
 
 /// A user of `role` ("buyer" | "creator" | "admin") with a verified email, written straight

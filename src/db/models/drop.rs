@@ -11,7 +11,7 @@ use crate::db::Store;
 use crate::db_run;
 use crate::domain::drop::{DropStatus, Schedule};
 use crate::domain::ids::{DropId, HoldId, LogId, ProductId, StorefrontId, UserId, VariantId};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = drops)]
@@ -501,26 +501,6 @@ pub async fn due_holds(
             .await
     });
     Ok(r?)
-}
-
-/// The earliest expiry among a drop's active holds.
-pub async fn next_expiry(store: &Store, drop: DropId) -> AppResult<Option<NaiveDateTime>> {
-    let mut conn = store.read().await?;
-    let r = db_run!(conn, |c| {
-        holds::table
-            .filter(holds::drop_id.eq(drop))
-            .filter(holds::status.eq("active"))
-            .select(diesel::dsl::min(holds::expires_at))
-            .first::<Option<NaiveDateTime>>(c)
-            .await
-    });
-    Ok(r?)
-}
-
-/// Refuse an unknown status string coming back from the store as a bug, not a 500 panic.
-pub fn status_of(row: &DropRow) -> AppResult<DropStatus> {
-    DropStatus::parse(&row.status)
-        .ok_or_else(|| AppError::internal(format!("bad drop status {}", row.status)))
 }
 
 /// The owner of a storefront, if it exists.

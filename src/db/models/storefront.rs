@@ -103,12 +103,3 @@ pub async fn list_by_owner(store: &Store, owner: UserId) -> AppResult<Vec<Storef
     });
     Ok(r?)
 }
-
-pub async fn count(store: &Store) -> AppResult<i64> {
-    let mut conn = store.read().await?;
-    let r = db_run!(conn, |c| storefronts::table
-        .count()
-        .get_result::<i64>(c)
-        .await);
-    Ok(r?)
-}
