@@ -303,22 +303,25 @@ macro_rules! place_holds_in {
                     out.push(Err(HoldRefusal::SoldOut));
                     continue;
                 }
-                diesel::insert_into(drop_buyers::table)
+                // One statement for the buyer's running total: insert it, or add to it only
+                // while it stays within the limit (0 rows = over the limit).
+                if req.quantity > per_buyer_limit {
+                    out.push(Err(HoldRefusal::LimitReached));
+                    continue;
+                }
+                let upsert = diesel::insert_into(drop_buyers::table)
                     .values((
                         drop_buyers::drop_id.eq(drop),
                         drop_buyers::buyer_id.eq(req.buyer),
-                        drop_buyers::taken.eq(0i64),
+                        drop_buyers::taken.eq(req.quantity),
                     ))
-                    .on_conflict_do_nothing()
-                    .execute(c)
-                    .await?;
-                let within = diesel::update(
-                    drop_buyers::table
-                        .filter(drop_buyers::drop_id.eq(drop))
-                        .filter(drop_buyers::buyer_id.eq(req.buyer))
-                        .filter(drop_buyers::taken.le(per_buyer_limit - req.quantity)),
+                    .on_conflict((drop_buyers::drop_id, drop_buyers::buyer_id))
+                    .do_update()
+                    .set(drop_buyers::taken.eq(drop_buyers::taken + req.quantity));
+                let within = diesel::query_dsl::methods::FilterDsl::filter(
+                    upsert,
+                    drop_buyers::taken.le(per_buyer_limit - req.quantity),
                 )
-                .set(drop_buyers::taken.eq(drop_buyers::taken + req.quantity))
                 .execute(c)
                 .await?;
                 if within == 0 {
