@@ -162,6 +162,7 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
         queue_seed: None,
         created_at: t,
         updated_at: t,
+        raffle_id: None,
     };
     let variants: Vec<VariantRow> = [("S", 10), ("M", 20), ("L", 20), ("XL", 10)]
         .into_iter()

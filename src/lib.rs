@@ -35,6 +35,7 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod payments;
+pub mod raffle;
 pub mod ratelimit;
 pub mod server;
 pub mod state;

@@ -18,10 +18,18 @@ pub const SWEEP_BATCH: i64 = 500;
 pub async fn run(state: AppState) {
     let mut every = tokio::time::interval(SWEEP_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
     loop {
         every.tick().await;
         if let Err(e) = sweep(&state).await {
             tracing::warn!(error = %e, "hold sweep failed; retrying");
+        }
+        // Raffles need less: closing, interrupted offers, the monthly raffle, once a second.
+        ticks += 1;
+        if ticks % 4 == 1 {
+            if let Err(e) = crate::raffle::sweep(&state).await {
+                tracing::warn!(error = %e, "raffle sweep failed; retrying");
+            }
         }
     }
 }
@@ -36,6 +44,8 @@ pub async fn sweep(state: &AppState) -> crate::error::AppResult<usize> {
         if model::end_hold(&state.store, hold, "expired", now).await? {
             expired += 1;
             touched.insert(hold.drop_id);
+            // A lapsed raffle offer passes to the next alternate.
+            crate::raffle::hold_ended(state, hold).await?;
         }
     }
     for id in touched {

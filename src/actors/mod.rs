@@ -5,4 +5,5 @@
 
 pub mod drop;
 pub mod janitor;
+pub mod raffle;
 pub mod registry;

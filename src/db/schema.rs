@@ -94,6 +94,7 @@ diesel::table! {
         queue_seed -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        raffle_id -> Nullable<Text>,
     }
 }
 
@@ -179,6 +180,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     drop_log,
     payment_events,
     queue_tickets,
+    raffles,
+    raffle_entrants,
+    raffle_tickets,
+    raffle_picks,
     storefronts,
     products,
     users
@@ -205,5 +210,74 @@ diesel::table! {
         hold_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    raffles (id) {
+        id -> Text,
+        storefront_id -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        title -> Text,
+        description -> Text,
+        prizes -> Text,
+        alternates -> BigInt,
+        entry -> Text,
+        tickets_per_dollar -> BigInt,
+        opens_at -> Timestamp,
+        closes_at -> Timestamp,
+        status -> Text,
+        month -> Nullable<Text>,
+        seed -> Text,
+        commitment -> Text,
+        entrants -> BigInt,
+        tickets -> BigInt,
+        entries_digest -> Nullable<Text>,
+        entries_blob -> Nullable<Text>,
+        result -> Nullable<Text>,
+        drop_id -> Nullable<Text>,
+        claim_seconds -> BigInt,
+        closed_at -> Nullable<Timestamp>,
+        drawn_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    raffle_entrants (raffle_id, user_id) {
+        raffle_id -> Text,
+        user_id -> Text,
+        pseudonym -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    raffle_tickets (id) {
+        id -> Text,
+        raffle_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        tickets -> BigInt,
+        order_id -> Nullable<Text>,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    raffle_picks (raffle_id, position) {
+        raffle_id -> Text,
+        position -> BigInt,
+        kind -> Text,
+        rank -> BigInt,
+        user_id -> Text,
+        pseudonym -> Text,
+        tickets -> BigInt,
+        prize -> Text,
+        state -> Text,
+        hold_id -> Nullable<Text>,
+        offered_at -> Nullable<Timestamp>,
     }
 }

@@ -89,6 +89,8 @@ id_type!(
     OrderId,
     TicketId,
     LogId,
+    RaffleId,
+    LedgerId,
 );
 
 #[cfg(test)]

@@ -4,4 +4,5 @@ pub mod drop;
 pub mod ids;
 pub mod money;
 pub mod product;
+pub mod raffle;
 pub mod validate;

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod pages;
 pub mod products;
 pub mod queue;
+pub mod raffles;
 pub mod render;
 pub mod storefronts;
 
@@ -91,6 +92,20 @@ routes! {
     "/api/holds/{id}/checkout" => { post: orders::checkout::checkout },
     "/api/orders/{id}" => { get: orders::show::show },
     "/api/payments/webhook" => { post: orders::webhook::webhook },
+    "/api/orders/{id}/refund" => { post: orders::refund::refund },
+
+    // Raffles
+    "/api/raffles" => { get: raffles::show::list, post: raffles::create::create },
+    "/api/raffles/{id}" => { get: raffles::show::show },
+    "/api/raffles/{id}/publish" => { post: raffles::create::publish },
+    "/api/raffles/{id}/cancel" => { post: raffles::create::cancel },
+    "/api/raffles/{id}/entries" => { post: raffles::enter::enter },
+    "/api/raffles/{id}/bonus" => { post: raffles::enter::bonus },
+    "/api/raffles/{id}/me" => { get: raffles::show::me },
+    "/api/raffles/{id}/proof" => { get: raffles::show::proof },
+    "/api/me/tickets" => { get: raffles::show::my_tickets },
+    "/api/admin/raffles" => { get: raffles::draw::list },
+    "/api/admin/raffles/{id}/draw" => { post: raffles::draw::draw },
 
     // Live feed.
     "/ws" => { get: crate::ws::upgrade },
@@ -100,6 +115,8 @@ routes! {
     "/s/{slug}" => { get: pages::storefront },
     "/s/{slug}/theme.css" => { get: pages::theme },
     "/d/{id}" => { get: pages::drop_page },
+    "/r/{id}" => { get: pages::raffle_page },
+    "/admin" => { get: pages::admin_page },
     "/verify" => { get: pages::verify },
     "/reset" => { get: pages::reset },
     "/api/docs" => { get: pages::api_docs },

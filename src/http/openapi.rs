@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, drops, holds, ops, orders, pages, products, queue, storefronts};
+use super::{auth, drops, holds, ops, orders, pages, products, queue, raffles, storefronts};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,9 +21,13 @@ use super::{auth, drops, holds, ops, orders, pages, products, queue, storefronts
         drops::create::create, drops::show::show, drops::publish::publish, drops::log::log,
         drops::update::update, drops::status::pause, drops::status::resume, drops::status::cancel,
         holds::create::create, holds::delete::delete, queue::join::join, queue::show::show,
-        orders::checkout::checkout, orders::show::show, orders::webhook::webhook,
+        orders::checkout::checkout, orders::show::show, orders::webhook::webhook, orders::refund::refund,
+        raffles::create::create, raffles::create::publish, raffles::create::cancel,
+        raffles::show::show, raffles::show::list, raffles::show::me, raffles::show::my_tickets,
+        raffles::show::proof, raffles::enter::enter, raffles::enter::bonus,
+        raffles::draw::draw, raffles::draw::list,
         crate::ws::upgrade,
-        pages::index, pages::storefront, pages::theme, pages::drop_page, pages::verify, pages::reset, pages::api_docs, pages::asset,
+        pages::index, pages::storefront, pages::theme, pages::drop_page, pages::raffle_page, pages::admin_page, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -32,6 +36,8 @@ use super::{auth, drops, holds, ops, orders, pages, products, queue, storefronts
         (name = "storefronts", description = "Creators' storefronts"),
         (name = "products", description = "Products of every kind"),
         (name = "drops", description = "Live drops and holds"),
+        (name = "raffles", description = "Raffles with commit-reveal draws anyone can verify"),
+        (name = "admin", description = "Platform administration"),
         (name = "live", description = "The WebSocket feed"),
         (name = "pages", description = "HTML pages served by the same binary"),
     )

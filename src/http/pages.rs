@@ -77,6 +77,21 @@ pub async fn drop_page(_id: web::Path<String>) -> HttpResponse {
     html(include_str!("../../static/drop.html"))
 }
 
+/// A raffle: countdown, enter, your tickets, live totals, the commitment; then the
+/// results with the proof.
+#[utoipa::path(get, path = "/r/{id}", tag = "pages", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn raffle_page(_id: web::Path<String>) -> HttpResponse {
+    html(include_str!("../../static/raffle.html"))
+}
+
+/// The admin console: raffles with live entry counts, draws, winners, proofs.
+#[utoipa::path(get, path = "/admin", tag = "pages",
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn admin_page() -> HttpResponse {
+    html(include_str!("../../static/admin.html"))
+}
+
 /// The page behind the verification mail's link.
 #[utoipa::path(get, path = "/verify", tag = "pages", params(("token" = String, Query)),
     responses((status = 200, content_type = "text/html", body = String)))]
@@ -108,6 +123,8 @@ pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
         "account.js" => (include_str!("../../static/account.js"), JS),
         "docs.js" => (include_str!("../../static/docs.js"), JS),
         "drop.js" => (include_str!("../../static/drop.js"), JS),
+        "raffle.js" => (include_str!("../../static/raffle.js"), JS),
+        "admin.js" => (include_str!("../../static/admin.js"), JS),
         _ => return Err(AppError::NotFound),
     };
     Ok(HttpResponse::Ok()

@@ -29,6 +29,8 @@ pub async fn settle(
     match &applied {
         Applied::Paid(o) => {
             state.registry.refresh(o.drop_id).await?;
+            // The sale may have earned raffle tickets.
+            state.registry.reload_raffles().await;
             confirm_by_mail(state, o).await;
         }
         Applied::MustRefund(o) => {

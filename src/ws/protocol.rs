@@ -51,6 +51,7 @@ pub enum Topic {
     Drop(crate::domain::ids::DropId),
     User(crate::domain::ids::UserId),
     Dashboard(crate::domain::ids::StorefrontId),
+    Raffle(crate::domain::ids::RaffleId),
 }
 
 impl Topic {
@@ -60,6 +61,7 @@ impl Topic {
             "drop" => crate::domain::ids::DropId::parse(id).map(Topic::Drop),
             "user" => crate::domain::ids::UserId::parse(id).map(Topic::User),
             "dashboard" => crate::domain::ids::StorefrontId::parse(id).map(Topic::Dashboard),
+            "raffle" => crate::domain::ids::RaffleId::parse(id).map(Topic::Raffle),
             _ => None,
         }
     }
@@ -69,6 +71,7 @@ impl Topic {
             Topic::Drop(id) => format!("drop:{id}"),
             Topic::User(id) => format!("user:{id}"),
             Topic::Dashboard(id) => format!("dashboard:{id}"),
+            Topic::Raffle(id) => format!("raffle:{id}"),
         }
     }
 }

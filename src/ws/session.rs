@@ -30,6 +30,7 @@ pub const MAX_TOPICS: usize = 32;
 struct Subscription {
     forwarder: JoinHandle<()>,
     drop: Option<crate::domain::ids::DropId>,
+    raffle: Option<crate::domain::ids::RaffleId>,
 }
 
 pub async fn run(state: AppState, mut session: Session, mut stream: MessageStream) {
@@ -97,6 +98,9 @@ fn unsubscribe(state: &AppState, sub: Subscription) {
         if let Some(addr) = state.registry.loaded(id) {
             addr.do_send(Watchers { delta: -1 });
         }
+    }
+    if let Some(id) = sub.raffle {
+        state.registry.raffle_watchers(id, -1);
     }
 }
 
@@ -178,7 +182,7 @@ async fn handle(
             let Some(topic) = Topic::parse(&name) else {
                 return err(
                     "unknown_topic",
-                    "topics are drop:<id>, user:<id> or dashboard:<storefront id>",
+                    "topics are drop:<id>, raffle:<id>, user:<id> or dashboard:<storefront id>",
                 );
             };
             if subs.contains_key(&name) {
@@ -200,6 +204,13 @@ async fn handle(
                         Some(serde_json::to_value(s).unwrap_or_default())
                     }
                     Ok(_) | Err(AppError::NotFound) => return err("not_found", "no such drop"),
+                    Err(_) => return err("service_unavailable", "try again shortly"),
+                },
+                Topic::Raffle(id) => match state.registry.raffle_state(*id).await {
+                    Ok(s) if s.status != crate::domain::raffle::RaffleStatus::Draft => {
+                        Some(serde_json::to_value(s).unwrap_or_default())
+                    }
+                    Ok(_) | Err(AppError::NotFound) => return err("not_found", "no such raffle"),
                     Err(_) => return err("service_unavailable", "try again shortly"),
                 },
                 Topic::User(id) => {
@@ -261,7 +272,21 @@ async fn handle(
                 }
                 _ => None,
             };
-            subs.insert(name.clone(), Subscription { forwarder, drop });
+            let raffle = match topic {
+                Topic::Raffle(id) => {
+                    state.registry.raffle_watchers(id, 1);
+                    Some(id)
+                }
+                _ => None,
+            };
+            subs.insert(
+                name.clone(),
+                Subscription {
+                    forwarder,
+                    drop,
+                    raffle,
+                },
+            );
             Some(
                 Reply::Ack {
                     op: "subscribe",

@@ -16,5 +16,6 @@ mod live;
 mod models;
 mod ops;
 mod queue;
+mod raffles;
 mod recovery;
 mod storefronts;

@@ -134,6 +134,7 @@ impl DropActor {
             currency: self.drop.currency.clone(),
             per_buyer_limit: self.drop.per_buyer_limit,
             hold_seconds: self.drop.hold_seconds,
+            raffle_id: self.drop.raffle_id,
             variants: self
                 .variants
                 .iter()
@@ -296,6 +297,14 @@ impl DropActor {
                 Some(AppError::conflict("drop_closed", "the drop has closed"))
             }
         };
+        let refusal = refusal.or_else(|| {
+            self.drop.raffle_id.map(|r| {
+                AppError::conflict(
+                    "raffle_required",
+                    format!("units of this drop go to the winners of raffle {r}"),
+                )
+            })
+        });
         if let Some(e) = refusal {
             let _ = reply.send(Err(e));
             return;

@@ -67,6 +67,8 @@ pub struct DropState {
     pub currency: String,
     pub per_buyer_limit: i64,
     pub hold_seconds: i64,
+    /// A raffle-gated drop: its units go to this raffle's winners, by offered holds.
+    pub raffle_id: Option<crate::domain::ids::RaffleId>,
     pub variants: Vec<VariantState>,
     /// Sockets watching this drop on this node.
     pub watchers: i64,

@@ -31,6 +31,8 @@ pub struct DropRow {
     pub queue_seed: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set on a raffle-gated drop: only that raffle's picks get units.
+    pub raffle_id: Option<crate::domain::ids::RaffleId>,
 }
 
 impl DropRow {

@@ -5,6 +5,7 @@ pub mod drop;
 pub mod order;
 pub mod product;
 pub mod queue;
+pub mod raffle;
 pub mod storefront;
 pub mod token;
 pub mod user;

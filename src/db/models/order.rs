@@ -7,7 +7,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::drop::{DropRow, HoldRow, LogRow};
-use crate::db::schema::{drop_log, drop_variants, drops, holds, orders, payment_events};
+use crate::db::schema::{
+    drop_log, drop_variants, drops, holds, orders, payment_events, raffle_picks,
+};
 use crate::db::Store;
 use crate::db_run;
 use crate::domain::ids::{DropId, HoldId, LogId, OrderId, UserId, VariantId};
@@ -255,6 +257,16 @@ pub async fn apply_outcome(
                     .execute(c)
                     .await?;
                 insert_log!(c, &o, "sale", now)?;
+                // A raffle pick's offered unit is now claimed.
+                diesel::update(
+                    raffle_picks::table
+                        .filter(raffle_picks::hold_id.eq(o.hold_id))
+                        .filter(raffle_picks::state.eq("offered")),
+                )
+                .set(raffle_picks::state.eq("claimed"))
+                .execute(c)
+                .await?;
+                crate::db::models::raffle::credit_purchase_in!(&mut *c, &o, now).await?;
                 Ok(Applied::Paid(o))
             } else {
                 // Its units went back on sale when it lapsed; they may be someone else's now.
@@ -297,4 +309,39 @@ pub async fn mark_refunded(store: &Store, o: &OrderRow, now: NaiveDateTime) -> A
         .await
     })?;
     Ok(())
+}
+
+/// A paid order is refunded by the storefront (or an admin): `paid → refund_pending`,
+/// logged, and every raffle ticket it earned reversed, in one transaction. The provider's
+/// refund follows, then [`mark_refunded`]. `None` if the order is not paid.
+pub async fn start_refund(
+    store: &Store,
+    id: OrderId,
+    now: NaiveDateTime,
+) -> AppResult<Option<OrderRow>> {
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = diesel::update(orders::table.find(id).filter(orders::status.eq("paid")))
+                .set((
+                    orders::status.eq("refund_pending"),
+                    orders::updated_at.eq(now),
+                ))
+                .execute(c)
+                .await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let o = orders::table
+                .find(id)
+                .select(OrderRow::as_select())
+                .first(c)
+                .await?;
+            insert_log!(c, &o, "refund_requested", now)?;
+            crate::db::models::raffle::reverse_purchase_in!(&mut *c, id, now).await?;
+            Ok(Some(o))
+        })
+        .await
+    })?;
+    Ok(r)
 }

@@ -142,6 +142,7 @@ pub async fn create(
         queue_seed: None,
         created_at: t,
         updated_at: t,
+        raffle_id: None,
     };
     let variants: Vec<VariantRow> = f
         .variants

@@ -24,6 +24,7 @@ pub async fn delete(
     }
     if model::end_hold(&state.store, &hold, "released", state.clock.now()).await? {
         state.registry.refresh(hold.drop_id).await?;
+        crate::raffle::hold_ended(&state, &hold).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }

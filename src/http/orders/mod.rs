@@ -1,6 +1,7 @@
 //! Checkout, orders and the payment provider's webhook.
 
 pub mod checkout;
+pub mod refund;
 pub mod show;
 pub mod webhook;
 

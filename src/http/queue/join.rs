@@ -43,6 +43,12 @@ pub async fn join(
             format!("one buyer may take at most {}", drop.per_buyer_limit),
         ));
     }
+    if let Some(r) = drop.raffle_id {
+        return Err(AppError::conflict(
+            "raffle_required",
+            format!("units of this drop go to the winners of raffle {r}"),
+        ));
+    }
     let now = state.clock.now();
     let sched = drop.schedule();
     match sched.status_at(drop.stored_status(), now, i64::MAX) {

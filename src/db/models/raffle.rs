@@ -1,0 +1,885 @@
+//! Raffles in the store: creation, the batched entry transaction the raffle actor commits,
+//! the ticket ledger (credits and reversals), closing (freezing the entry list) and the
+//! draw (once, whatever the number of requests or nodes: a conditional update).
+//!
+//! The rules of the draw itself live in [`crate::raffle::proof`]; this file only keeps its
+//! inputs and its result.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::{raffle_entrants, raffle_picks, raffle_tickets, raffles};
+use crate::db::Store;
+use crate::db_run;
+use crate::domain::ids::{DropId, HoldId, LedgerId, OrderId, RaffleId, StorefrontId, UserId};
+use crate::error::{AppError, AppResult};
+use crate::raffle::proof::{self, Alternate, Entry, Prize, Winner};
+
+/// A raffle without its (possibly large) frozen entry list.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = raffles)]
+pub struct RaffleRow {
+    pub id: RaffleId,
+    pub storefront_id: Option<StorefrontId>,
+    pub created_by: Option<UserId>,
+    pub title: String,
+    pub description: String,
+    /// JSON `[{rank_from, rank_to, description}]`.
+    pub prizes: String,
+    pub alternates: i64,
+    /// `free` (one entry per account) or `tickets` (entry plus purchases and bonuses).
+    pub entry: String,
+    pub tickets_per_dollar: i64,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: NaiveDateTime,
+    pub status: String,
+    pub month: Option<String>,
+    /// Hex; secret until the draw.
+    pub seed: String,
+    pub commitment: String,
+    pub entrants: i64,
+    pub tickets: i64,
+    pub entries_digest: Option<String>,
+    /// JSON `{winners, alternates}` once drawn.
+    pub result: Option<String>,
+    pub drop_id: Option<DropId>,
+    pub claim_seconds: i64,
+    pub closed_at: Option<NaiveDateTime>,
+    pub drawn_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl RaffleRow {
+    pub fn prizes(&self) -> Vec<Prize> {
+        serde_json::from_str(&self.prizes).unwrap_or_default()
+    }
+
+    pub fn drawn(&self) -> Option<DrawResult> {
+        self.result
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+    }
+
+    pub fn seed_bytes(&self) -> AppResult<[u8; 32]> {
+        let v = hex::decode(&self.seed).map_err(AppError::internal)?;
+        v.try_into()
+            .map_err(|_| AppError::internal("raffle seed is not 32 bytes"))
+    }
+}
+
+/// What a draw decided, as stored and as the proof states it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct DrawResult {
+    #[schema(value_type = Vec<Object>)]
+    pub winners: Vec<Winner>,
+    #[schema(value_type = Vec<Object>)]
+    pub alternates: Vec<Alternate>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = raffle_tickets)]
+pub struct LedgerRow {
+    pub id: LedgerId,
+    pub raffle_id: RaffleId,
+    pub user_id: UserId,
+    /// `entry`, `purchase`, `reversal` or `bonus`.
+    pub kind: String,
+    /// Negative for a reversal.
+    pub tickets: i64,
+    pub order_id: Option<OrderId>,
+    pub note: String,
+    #[schema(value_type = String)]
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = raffle_picks)]
+pub struct PickRow {
+    pub raffle_id: RaffleId,
+    /// 1-based, in draw order: winners first, then alternates.
+    pub position: i64,
+    pub kind: String,
+    /// The winner's rank, or the alternate's position among alternates.
+    pub rank: i64,
+    pub user_id: UserId,
+    pub pseudonym: String,
+    pub tickets: i64,
+    pub prize: String,
+    /// `picked` (a winner), `waiting` (an alternate), `offered` (holds a unit of the
+    /// gated drop), `claimed` (bought it), `lapsed` (let the offer pass).
+    pub state: String,
+    pub hold_id: Option<HoldId>,
+    pub offered_at: Option<NaiveDateTime>,
+}
+
+/// A new per-raffle pseudonym: random, so entrants cannot be followed across raffles.
+pub fn new_pseudonym() -> String {
+    let b: [u8; 8] = rand::random();
+    format!("e-{}", hex::encode(b))
+}
+
+pub async fn insert(store: &Store, row: &RaffleRow) -> AppResult<()> {
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            diesel::insert_into(raffles::table)
+                .values(row)
+                .execute(c)
+                .await?;
+            if let Some(d) = row.drop_id {
+                use crate::db::schema::drops;
+                let n = diesel::update(
+                    drops::table
+                        .find(d)
+                        .filter(drops::raffle_id.is_null())
+                        .filter(drops::status.eq_any(["draft", "scheduled"])),
+                )
+                .set(drops::raffle_id.eq(Some(row.id)))
+                .execute(c)
+                .await?;
+                if n == 0 {
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
+            }
+            Ok(())
+        })
+        .await
+    });
+    match r {
+        Ok(()) => Ok(()),
+        Err(diesel::result::Error::RollbackTransaction) => Err(AppError::field(
+            "drop_id",
+            "must be a draft or scheduled drop of this storefront no other raffle gates",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn find(store: &Store, id: RaffleId) -> AppResult<Option<RaffleRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        raffles::table
+            .find(id)
+            .select(RaffleRow::as_select())
+            .first(c)
+            .await
+            .optional()
+    });
+    Ok(r?)
+}
+
+/// Raffles for a list: a storefront's, the platform's (`None`), or all (admins).
+pub async fn list(
+    store: &Store,
+    storefront: Option<Option<StorefrontId>>,
+    limit: i64,
+) -> AppResult<Vec<RaffleRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        let mut q = raffles::table.into_boxed();
+        match storefront {
+            Some(Some(sf)) => q = q.filter(raffles::storefront_id.eq(sf)),
+            Some(None) => q = q.filter(raffles::storefront_id.is_null()),
+            None => {}
+        }
+        q.order(raffles::closes_at.desc())
+            .limit(limit)
+            .select(RaffleRow::as_select())
+            .load(c)
+            .await
+    });
+    Ok(r?)
+}
+
+/// `draft → published` (or `→ cancelled`), conditional on the current status.
+pub async fn set_status(
+    store: &Store,
+    id: RaffleId,
+    from: &[&str],
+    to: &str,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let mut conn = store.write().await?;
+    let n = db_run!(conn, |c| {
+        diesel::update(raffles::table.find(id).filter(raffles::status.eq_any(from)))
+            .set((raffles::status.eq(to), raffles::updated_at.eq(now)))
+            .execute(c)
+            .await
+    })?;
+    Ok(n == 1)
+}
+
+/// One request of an entry batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryOutcome {
+    /// Entered; the entrant now holds this many tickets in the raffle.
+    Entered {
+        tickets: i64,
+    },
+    AlreadyEntered,
+}
+
+/// Why a whole batch was refused (the raffle's state is one for all its requests).
+fn refusal(row: Option<&RaffleRow>, now: NaiveDateTime) -> AppError {
+    match row {
+        None => AppError::NotFound,
+        Some(r) if r.status == "draft" => AppError::NotFound,
+        Some(r) if r.status == "published" && now < r.opens_at => {
+            AppError::conflict("not_open", "the raffle is not open yet")
+        }
+        Some(_) => AppError::conflict("raffle_closed", "the raffle has closed"),
+    }
+}
+
+/// Enter every user of `batch` in one transaction. The raffle row is locked first with a
+/// conditional update (open at `now`), so closing, which takes the same lock, sees either
+/// all of a batch or none of it.
+pub async fn enter_batch(
+    store: &Store,
+    raffle: RaffleId,
+    batch: &[UserId],
+    now: NaiveDateTime,
+) -> AppResult<Vec<EntryOutcome>> {
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let open = diesel::update(
+                raffles::table
+                    .find(raffle)
+                    .filter(raffles::status.eq("published"))
+                    .filter(raffles::opens_at.le(now))
+                    .filter(raffles::closes_at.gt(now)),
+            )
+            .set(raffles::updated_at.eq(now))
+            .execute(c)
+            .await?;
+            if open == 0 {
+                let row = raffles::table
+                    .find(raffle)
+                    .select(RaffleRow::as_select())
+                    .first(c)
+                    .await
+                    .optional()?;
+                return Ok(Err(refusal(row.as_ref(), now)));
+            }
+            let entry: String = raffles::table
+                .find(raffle)
+                .select(raffles::entry)
+                .first(c)
+                .await?;
+            let (mut new_entrants, mut new_tickets) = (0i64, 0i64);
+            let mut out = Vec::with_capacity(batch.len());
+            for user in batch {
+                let joined = diesel::insert_into(raffle_entrants::table)
+                    .values((
+                        raffle_entrants::raffle_id.eq(raffle),
+                        raffle_entrants::user_id.eq(*user),
+                        raffle_entrants::pseudonym.eq(new_pseudonym()),
+                        raffle_entrants::created_at.eq(now),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c)
+                    .await?;
+                let credited = diesel::insert_into(raffle_tickets::table)
+                    .values(&LedgerRow {
+                        id: LedgerId::new(),
+                        raffle_id: raffle,
+                        user_id: *user,
+                        kind: "entry".into(),
+                        tickets: 1,
+                        order_id: None,
+                        note: "free entry".into(),
+                        created_at: now,
+                    })
+                    .on_conflict_do_nothing()
+                    .execute(c)
+                    .await?;
+                if credited == 0 {
+                    out.push(EntryOutcome::AlreadyEntered);
+                    continue;
+                }
+                new_entrants += joined as i64;
+                new_tickets += 1;
+                let tickets = if entry == "free" {
+                    1
+                } else {
+                    raffle_tickets::table
+                        .filter(raffle_tickets::raffle_id.eq(raffle))
+                        .filter(raffle_tickets::user_id.eq(*user))
+                        .select(raffle_tickets::tickets)
+                        .load::<i64>(c)
+                        .await?
+                        .into_iter()
+                        .sum()
+                };
+                out.push(EntryOutcome::Entered { tickets });
+            }
+            if new_tickets > 0 {
+                diesel::update(raffles::table.find(raffle))
+                    .set((
+                        raffles::entrants.eq(raffles::entrants + new_entrants),
+                        raffles::tickets.eq(raffles::tickets + new_tickets),
+                    ))
+                    .execute(c)
+                    .await?;
+            }
+            Ok(Ok(out))
+        })
+        .await
+    });
+    r?
+}
+
+/// Ledger rows crediting a paid order to every open `tickets` raffle it counts for (the
+/// platform's, and its storefront's), inside the caller's transaction on `$c`. Whole units
+/// of the currency only; nothing for less than one. Idempotent per order and raffle.
+macro_rules! credit_purchase_in {
+    ($c:expr, $order:expr, $now:expr) => {
+        async {
+            use $crate::db::schema::{drops, raffle_entrants, raffle_tickets, raffles};
+            let c = $c;
+            let (o, now): (&$crate::db::models::order::OrderRow, chrono::NaiveDateTime) =
+                ($order, $now);
+            let storefront: $crate::domain::ids::StorefrontId = drops::table
+                .find(o.drop_id)
+                .select(drops::storefront_id)
+                .first(c)
+                .await?;
+            let units = $crate::domain::money::Currency::parse(&o.currency)
+                .map(|cur| o.amount_cents / cur.minor_per_major())
+                .unwrap_or(0);
+            let open: Vec<($crate::domain::ids::RaffleId, i64)> = raffles::table
+                .filter(raffles::entry.eq("tickets"))
+                .filter(raffles::status.eq("published"))
+                .filter(raffles::opens_at.le(now))
+                .filter(raffles::closes_at.gt(now))
+                .filter(raffles::tickets_per_dollar.gt(0))
+                .filter(
+                    raffles::storefront_id
+                        .is_null()
+                        .or(raffles::storefront_id.eq(storefront)),
+                )
+                .select((raffles::id, raffles::tickets_per_dollar))
+                .load(c)
+                .await?;
+            for (raffle, per) in open {
+                let tickets = units.saturating_mul(per);
+                if tickets <= 0 {
+                    continue;
+                }
+                let joined = diesel::insert_into(raffle_entrants::table)
+                    .values((
+                        raffle_entrants::raffle_id.eq(raffle),
+                        raffle_entrants::user_id.eq(o.buyer_id),
+                        raffle_entrants::pseudonym.eq($crate::db::models::raffle::new_pseudonym()),
+                        raffle_entrants::created_at.eq(now),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c)
+                    .await?;
+                let credited = diesel::insert_into(raffle_tickets::table)
+                    .values(&$crate::db::models::raffle::LedgerRow {
+                        id: $crate::domain::ids::LedgerId::new(),
+                        raffle_id: raffle,
+                        user_id: o.buyer_id,
+                        kind: "purchase".into(),
+                        tickets,
+                        order_id: Some(o.id),
+                        note: format!("order {}", o.id),
+                        created_at: now,
+                    })
+                    .on_conflict_do_nothing()
+                    .execute(c)
+                    .await?;
+                if credited == 1 {
+                    diesel::update(raffles::table.find(raffle))
+                        .set((
+                            raffles::entrants.eq(raffles::entrants + joined as i64),
+                            raffles::tickets.eq(raffles::tickets + tickets),
+                        ))
+                        .execute(c)
+                        .await?;
+                }
+            }
+            Ok::<(), diesel::result::Error>(())
+        }
+    };
+}
+pub(crate) use credit_purchase_in;
+
+/// A reversal row for each credit of a refunded order, inside the caller's transaction.
+/// An open raffle's live total drops with it; a closed one's frozen list does not change.
+macro_rules! reverse_purchase_in {
+    ($c:expr, $order:expr, $now:expr) => {
+        async {
+            use $crate::db::schema::{raffle_tickets, raffles};
+            let c = $c;
+            let (order, now): ($crate::domain::ids::OrderId, chrono::NaiveDateTime) =
+                ($order, $now);
+            let credits: Vec<$crate::db::models::raffle::LedgerRow> = raffle_tickets::table
+                .filter(raffle_tickets::order_id.eq(order))
+                .filter(raffle_tickets::kind.eq("purchase"))
+                .select($crate::db::models::raffle::LedgerRow::as_select())
+                .load(c)
+                .await?;
+            for credit in credits {
+                let n = diesel::insert_into(raffle_tickets::table)
+                    .values(&$crate::db::models::raffle::LedgerRow {
+                        id: $crate::domain::ids::LedgerId::new(),
+                        raffle_id: credit.raffle_id,
+                        user_id: credit.user_id,
+                        kind: "reversal".into(),
+                        tickets: -credit.tickets,
+                        order_id: Some(order),
+                        note: format!("refund of order {order}"),
+                        created_at: now,
+                    })
+                    .on_conflict_do_nothing()
+                    .execute(c)
+                    .await?;
+                if n == 1 {
+                    diesel::update(
+                        raffles::table
+                            .find(credit.raffle_id)
+                            .filter(raffles::status.eq("published")),
+                    )
+                    .set(raffles::tickets.eq(raffles::tickets - credit.tickets))
+                    .execute(c)
+                    .await?;
+                }
+            }
+            Ok::<(), diesel::result::Error>(())
+        }
+    };
+}
+pub(crate) use reverse_purchase_in;
+
+/// Bonus tickets (a referral, a giveaway), credited while the raffle is open.
+pub async fn credit_bonus(
+    store: &Store,
+    raffle: RaffleId,
+    user: UserId,
+    tickets: i64,
+    note: &str,
+    now: NaiveDateTime,
+) -> AppResult<LedgerRow> {
+    let row = LedgerRow {
+        id: LedgerId::new(),
+        raffle_id: raffle,
+        user_id: user,
+        kind: "bonus".into(),
+        tickets,
+        order_id: None,
+        note: note.to_string(),
+        created_at: now,
+    };
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let open = diesel::update(
+                raffles::table
+                    .find(raffle)
+                    .filter(raffles::status.eq("published"))
+                    .filter(raffles::entry.eq("tickets"))
+                    .filter(raffles::closes_at.gt(now)),
+            )
+            .set(raffles::updated_at.eq(now))
+            .execute(c)
+            .await?;
+            if open == 0 {
+                return Ok(false);
+            }
+            let joined = diesel::insert_into(raffle_entrants::table)
+                .values((
+                    raffle_entrants::raffle_id.eq(raffle),
+                    raffle_entrants::user_id.eq(user),
+                    raffle_entrants::pseudonym.eq(new_pseudonym()),
+                    raffle_entrants::created_at.eq(now),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await?;
+            diesel::insert_into(raffle_tickets::table)
+                .values(&row)
+                .execute(c)
+                .await?;
+            diesel::update(raffles::table.find(raffle))
+                .set((
+                    raffles::entrants.eq(raffles::entrants + joined as i64),
+                    raffles::tickets.eq(raffles::tickets + tickets),
+                ))
+                .execute(c)
+                .await?;
+            Ok(true)
+        })
+        .await
+    })?;
+    if !r {
+        return Err(AppError::conflict(
+            "raffle_closed",
+            "bonus tickets go to an open tickets raffle",
+        ));
+    }
+    Ok(row)
+}
+
+/// One entrant's view of a raffle: their pseudonym and ledger rows.
+pub async fn entrant(
+    store: &Store,
+    raffle: RaffleId,
+    user: UserId,
+) -> AppResult<(Option<String>, Vec<LedgerRow>)> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        async {
+            let pseudonym = raffle_entrants::table
+                .find((raffle, user))
+                .select(raffle_entrants::pseudonym)
+                .first::<String>(c)
+                .await
+                .optional()?;
+            let rows = raffle_tickets::table
+                .filter(raffle_tickets::raffle_id.eq(raffle))
+                .filter(raffle_tickets::user_id.eq(user))
+                .order(raffle_tickets::created_at.asc())
+                .select(LedgerRow::as_select())
+                .load(c)
+                .await?;
+            Ok::<_, diesel::result::Error>((pseudonym, rows))
+        }
+        .await
+    })?;
+    Ok(r)
+}
+
+/// Every ledger row of a user, newest first.
+pub async fn ledger_of(store: &Store, user: UserId, limit: i64) -> AppResult<Vec<LedgerRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        raffle_tickets::table
+            .filter(raffle_tickets::user_id.eq(user))
+            .order(raffle_tickets::created_at.desc())
+            .limit(limit)
+            .select(LedgerRow::as_select())
+            .load(c)
+            .await
+    })?;
+    Ok(r)
+}
+
+/// Published raffles whose closing time has passed (for the timer).
+pub async fn due_to_close(store: &Store, now: NaiveDateTime) -> AppResult<Vec<RaffleId>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        raffles::table
+            .filter(raffles::status.eq("published"))
+            .filter(raffles::closes_at.le(now))
+            .select(raffles::id)
+            .limit(100)
+            .load(c)
+            .await
+    })?;
+    Ok(r)
+}
+
+/// Close a raffle whose time is up and freeze its entry list: every entrant with a
+/// positive ledger sum, in canonical order, its serialisation and digest stored with the
+/// raffle. Conditional (`published → closed`), so timers on every node may race; one
+/// freezes. Returns whether this call closed it.
+pub async fn close(store: &Store, id: RaffleId, now: NaiveDateTime) -> AppResult<bool> {
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = diesel::update(
+                raffles::table
+                    .find(id)
+                    .filter(raffles::status.eq("published"))
+                    .filter(raffles::closes_at.le(now)),
+            )
+            .set((
+                raffles::status.eq("closed"),
+                raffles::closed_at.eq(Some(now)),
+                raffles::updated_at.eq(now),
+            ))
+            .execute(c)
+            .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let names: Vec<(UserId, String)> = raffle_entrants::table
+                .filter(raffle_entrants::raffle_id.eq(id))
+                .select((raffle_entrants::user_id, raffle_entrants::pseudonym))
+                .load(c)
+                .await?;
+            let rows: Vec<(UserId, i64)> = raffle_tickets::table
+                .filter(raffle_tickets::raffle_id.eq(id))
+                .select((raffle_tickets::user_id, raffle_tickets::tickets))
+                .load(c)
+                .await?;
+            let mut sums: std::collections::HashMap<UserId, i64> =
+                std::collections::HashMap::with_capacity(names.len());
+            for (u, t) in rows {
+                *sums.entry(u).or_default() += t;
+            }
+            let mut entries: Vec<Entry> = names
+                .into_iter()
+                .filter_map(|(u, p)| {
+                    let t = sums.get(&u).copied().unwrap_or(0);
+                    (t > 0).then_some(Entry {
+                        entrant: p,
+                        tickets: t as u64,
+                    })
+                })
+                .collect();
+            proof::sort_entries(&mut entries);
+            let blob = String::from_utf8(proof::canonical_bytes(&entries)).unwrap_or_default();
+            let digest = proof::entries_digest(&entries);
+            let total: u64 = entries.iter().map(|e| e.tickets).sum();
+            diesel::update(raffles::table.find(id))
+                .set((
+                    raffles::entries_blob.eq(Some(blob)),
+                    raffles::entries_digest.eq(Some(digest)),
+                    raffles::entrants.eq(entries.len() as i64),
+                    raffles::tickets.eq(total as i64),
+                ))
+                .execute(c)
+                .await?;
+            Ok(true)
+        })
+        .await
+    })?;
+    Ok(r)
+}
+
+/// The frozen entry list of a closed raffle, parsed from its canonical serialisation.
+pub async fn frozen_entries(store: &Store, id: RaffleId) -> AppResult<Vec<Entry>> {
+    let mut conn = store.read().await?;
+    let blob: Option<String> = db_run!(conn, |c| {
+        raffles::table
+            .find(id)
+            .select(raffles::entries_blob)
+            .first::<Option<String>>(c)
+            .await
+            .optional()
+    })?
+    .flatten();
+    let blob = blob.unwrap_or_default();
+    let mut out = Vec::new();
+    for line in blob.lines() {
+        let (name, n) = line
+            .rsplit_once(':')
+            .ok_or_else(|| AppError::internal("malformed frozen entry line"))?;
+        out.push(Entry {
+            entrant: name.to_string(),
+            tickets: n.parse().map_err(AppError::internal)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Store a draw's result and its picks, once: `closed → drawn` is conditional, so of two
+/// concurrent draws (two requests, two nodes) one writes and both return what was written.
+pub async fn record_draw(
+    store: &Store,
+    id: RaffleId,
+    result: &DrawResult,
+    picks: &[PickRow],
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let text = serde_json::to_string(result).map_err(AppError::internal)?;
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = diesel::update(raffles::table.find(id).filter(raffles::status.eq("closed")))
+                .set((
+                    raffles::status.eq("drawn"),
+                    raffles::result.eq(Some(&text)),
+                    raffles::drawn_at.eq(Some(now)),
+                    raffles::updated_at.eq(now),
+                ))
+                .execute(c)
+                .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            for p in picks {
+                diesel::insert_into(raffle_picks::table)
+                    .values(p)
+                    .execute(c)
+                    .await?;
+            }
+            Ok(true)
+        })
+        .await
+    })?;
+    Ok(r)
+}
+
+/// The entrants behind some pseudonyms of a raffle.
+pub async fn users_of(
+    store: &Store,
+    raffle: RaffleId,
+    pseudonyms: &[String],
+) -> AppResult<Vec<(String, UserId)>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        raffle_entrants::table
+            .filter(raffle_entrants::raffle_id.eq(raffle))
+            .filter(raffle_entrants::pseudonym.eq_any(pseudonyms))
+            .select((raffle_entrants::pseudonym, raffle_entrants::user_id))
+            .load(c)
+            .await
+    })?;
+    Ok(r)
+}
+
+/// Every entrant of a raffle (for the result mails).
+pub async fn entrant_users(store: &Store, raffle: RaffleId) -> AppResult<Vec<UserId>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        raffle_entrants::table
+            .filter(raffle_entrants::raffle_id.eq(raffle))
+            .select(raffle_entrants::user_id)
+            .load(c)
+            .await
+    })?;
+    Ok(r)
+}
+
+pub async fn picks(store: &Store, raffle: RaffleId) -> AppResult<Vec<PickRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        raffle_picks::table
+            .filter(raffle_picks::raffle_id.eq(raffle))
+            .order(raffle_picks::position.asc())
+            .select(PickRow::as_select())
+            .load(c)
+            .await
+    })?;
+    Ok(r)
+}
+
+/// Mark a pick offered before its hold is placed (`picked|waiting → offered`). The hold
+/// is then placed with an idempotency key of the pick, so a retry after a crash between
+/// the two finds the same hold.
+pub async fn mark_offered(
+    store: &Store,
+    raffle: RaffleId,
+    position: i64,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let mut conn = store.write().await?;
+    let n = db_run!(conn, |c| {
+        diesel::update(
+            raffle_picks::table
+                .find((raffle, position))
+                .filter(raffle_picks::state.eq_any(["picked", "waiting"])),
+        )
+        .set((
+            raffle_picks::state.eq("offered"),
+            raffle_picks::offered_at.eq(Some(now)),
+        ))
+        .execute(c)
+        .await
+    })?;
+    Ok(n == 1)
+}
+
+pub async fn set_pick_hold(
+    store: &Store,
+    raffle: RaffleId,
+    position: i64,
+    hold: Option<HoldId>,
+    state: &str,
+) -> AppResult<()> {
+    let mut conn = store.write().await?;
+    db_run!(conn, |c| {
+        diesel::update(raffle_picks::table.find((raffle, position)))
+            .set((
+                raffle_picks::hold_id.eq(hold),
+                raffle_picks::state.eq(state),
+            ))
+            .execute(c)
+            .await
+    })?;
+    Ok(())
+}
+
+/// An offered hold ended unbought: `offered → lapsed`, once. Returns the pick if this call
+/// lapsed it.
+pub async fn lapse(store: &Store, hold: HoldId) -> AppResult<Option<PickRow>> {
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let pick = raffle_picks::table
+                .filter(raffle_picks::hold_id.eq(hold))
+                .filter(raffle_picks::state.eq("offered"))
+                .select(PickRow::as_select())
+                .first(c)
+                .await
+                .optional()?;
+            let Some(mut pick) = pick else {
+                return Ok(None);
+            };
+            let n = diesel::update(
+                raffle_picks::table
+                    .find((pick.raffle_id, pick.position))
+                    .filter(raffle_picks::state.eq("offered")),
+            )
+            .set(raffle_picks::state.eq("lapsed"))
+            .execute(c)
+            .await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            pick.state = "lapsed".into();
+            Ok(Some(pick))
+        })
+        .await
+    })?;
+    Ok(r)
+}
+
+/// Picks marked offered whose hold was never recorded (a crash between the two steps).
+pub async fn offers_without_hold(store: &Store) -> AppResult<Vec<PickRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        raffle_picks::table
+            .filter(raffle_picks::state.eq("offered"))
+            .filter(raffle_picks::hold_id.is_null())
+            .limit(100)
+            .select(PickRow::as_select())
+            .load(c)
+            .await
+    })?;
+    Ok(r)
+}
+
+/// The platform's raffle for a calendar month (`YYYY-MM`), created if missing. Unique on
+/// the month, so every node may try at once.
+pub async fn ensure_monthly(store: &Store, row: &RaffleRow) -> AppResult<bool> {
+    let mut conn = store.write().await?;
+    let n = db_run!(conn, |c| {
+        diesel::insert_into(raffles::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)
+            .await
+    })?;
+    Ok(n == 1)
+}
+
+pub async fn monthly_exists(store: &Store, month: &str) -> AppResult<bool> {
+    let mut conn = store.read().await?;
+    let n: i64 = db_run!(conn, |c| {
+        raffles::table
+            .filter(raffles::month.eq(month))
+            .count()
+            .get_result(c)
+            .await
+    })?;
+    Ok(n > 0)
+}

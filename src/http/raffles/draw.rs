@@ -1,0 +1,56 @@
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::raffle_id;
+use crate::actors::raffle::RaffleState;
+use crate::auth::AuthUser;
+use crate::db::models::raffle::{self as model, DrawResult};
+use crate::error::AppResult;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Drawn {
+    #[serde(flatten)]
+    pub result: DrawResult,
+    /// Where anyone can fetch the proof.
+    pub proof_url: String,
+}
+
+/// Draw a closed raffle (admins). Once: repeating it, here or on another node, returns the
+/// same winners and alternates. The seed is revealed in the proof.
+#[utoipa::path(post, path = "/api/admin/raffles/{id}/draw", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Drawn), (status = 403, description = "`forbidden`"),
+        (status = 409, description = "`raffle_open`, `raffle_cancelled`")))]
+pub async fn draw(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    who.require_admin()?;
+    let id = raffle_id(&id)?;
+    let result = crate::raffle::draw(&state, id).await?;
+    Ok(HttpResponse::Ok().json(Drawn {
+        result,
+        proof_url: format!("{}/api/raffles/{id}/proof", state.config.public_url),
+    }))
+}
+
+/// Every raffle (admins), newest closing first, with live totals.
+#[utoipa::path(get, path = "/api/admin/raffles", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Vec<RaffleState>), (status = 403, description = "`forbidden`")))]
+pub async fn list(state: web::Data<AppState>, who: AuthUser) -> AppResult<HttpResponse> {
+    who.require_admin()?;
+    let rows = model::list(&state.store, None, 200).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        // Open raffles through their actor (live totals), the rest from the row.
+        let s = match state.registry.raffle_loaded(r.id) {
+            Some(_) => state.registry.raffle_state(r.id).await?,
+            None => RaffleState::of(r, state.clock.now(), 0, 0),
+        };
+        out.push(s);
+    }
+    Ok(HttpResponse::Ok().json(out))
+}

@@ -1,0 +1,96 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{manages, raffle_id};
+use crate::auth::AuthUser;
+use crate::db::models::raffle::{self as model, EntryOutcome, LedgerRow};
+use crate::db::models::user;
+use crate::error::{AppError, AppResult};
+use crate::ratelimit;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Entered {
+    /// Your tickets in this raffle now.
+    pub tickets: i64,
+}
+
+/// Enter a raffle (your one free entry). Answered after the entry has committed.
+#[utoipa::path(post, path = "/api/raffles/{id}/entries", tag = "raffles", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 201, body = Entered),
+        (status = 409, description = "`already_entered`, `not_open`, `raffle_closed`"),
+        (status = 429, description = "`rate_limited`")))]
+pub async fn enter(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = raffle_id(&id)?;
+    let limits = &state.config.rate_limits;
+    let ip = crate::http::auth::client_ip(&req, &state);
+    ratelimit::check(
+        state.limiter.as_ref(),
+        &format!("entry:user:{}", who.id),
+        limits.hold_account,
+    )
+    .await?;
+    ratelimit::check(
+        state.limiter.as_ref(),
+        &format!("entry:ip:{ip}"),
+        limits.hold_ip,
+    )
+    .await?;
+    match state.registry.enter(id, who.id).await? {
+        EntryOutcome::Entered { tickets } => Ok(HttpResponse::Created().json(Entered { tickets })),
+        EntryOutcome::AlreadyEntered => Err(AppError::conflict(
+            "already_entered",
+            "you have already entered this raffle",
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BonusForm {
+    /// The account credited, by email.
+    pub email: String,
+    pub tickets: i64,
+    /// Why, e.g. "referral".
+    pub note: String,
+}
+
+/// Credit bonus tickets (a referral, a giveaway) in an open `tickets` raffle you manage.
+#[utoipa::path(post, path = "/api/raffles/{id}/bonus", tag = "raffles", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = BonusForm,
+    responses((status = 201, body = LedgerRow), (status = 409, description = "`raffle_closed`")))]
+pub async fn bonus(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Json<BonusForm>,
+) -> AppResult<HttpResponse> {
+    let id = raffle_id(&id)?;
+    let row = model::find(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !manages(&state, &who, &row).await? {
+        return Err(AppError::NotFound);
+    }
+    if !(1..=1000).contains(&form.tickets) {
+        return Err(AppError::field("tickets", "must be from 1 to 1000"));
+    }
+    let note = crate::domain::validate::text(&form.note, 1, 200, false)
+        .map_err(|m| AppError::field("note", m))?;
+    let email =
+        crate::domain::validate::email(&form.email).map_err(|m| AppError::field("email", m))?;
+    let target = user::find_by_email(&state.store, &email)
+        .await?
+        .ok_or_else(|| AppError::field("email", "no account has this email"))?;
+    let now = state.clock.now();
+    let line = model::credit_bonus(&state.store, id, target.id, form.tickets, &note, now).await?;
+    state.registry.raffle_reload(id).await?;
+    Ok(HttpResponse::Created().json(line))
+}
