@@ -28,6 +28,9 @@ pub enum AppError {
     /// A query string or other non-body input could not be read.
     #[error("{0}")]
     BadRequest(String),
+    /// Input refused with a code of its own, as a 400 (`invalid_event`, `event_too_large`).
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
     /// The input is well-formed but some fields are not acceptable.
     #[error("validation failed")]
     Validation(FieldErrors),
@@ -75,6 +78,7 @@ impl AppError {
         match self {
             AppError::InvalidJson(_) => "invalid_json",
             AppError::BadRequest(_) => "bad_request",
+            AppError::Invalid { code, .. } => code,
             AppError::Validation(_) => "validation_failed",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
@@ -135,7 +139,9 @@ struct ErrorDetail<'a> {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::InvalidJson(_) | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::InvalidJson(_) | AppError::BadRequest(_) | AppError::Invalid { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::InvalidToken => StatusCode::BAD_REQUEST,

@@ -9,9 +9,10 @@
 //! * [`telemetry`] – logging and Prometheus metrics.
 //! * [`http`]      – the route table (`http/mod.rs`) and one file per endpoint.
 //! * [`auth`]      – password hashing, JWT access tokens, request extractors.
-//! * [`domain`]    – pure logic: ids, money, validation, product kinds.
+//! * [`domain`]    – pure logic: ids, money, validation, product kinds, draws, analytics.
 //! * [`db`]        – connection pools, migrations, `schema.rs`, and the model functions.
-//! * [`actors`]    – per-drop actors (write-combiners) and their registry.
+//! * [`actors`]    – per-drop, per-raffle and per-storefront actors and their registry.
+//! * [`analytics`] – the events the server records itself (holds, checkouts, purchases).
 //! * [`clock`]     – the business clock (system time; tests move it forward).
 //! * [`bus`]       – event fan-out: in-process or Redis pub/sub.
 //! * [`mail`]      – outgoing mail: `.eml` outbox or SMTP.
@@ -24,6 +25,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod actors;
+pub mod analytics;
 pub mod auth;
 pub mod bus;
 pub mod clock;

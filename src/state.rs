@@ -60,14 +60,20 @@ impl AppState {
         };
         let clock = Clock::default();
         let config_public_url = config.public_url.clone();
-        let registry = Arc::new(Registry::new(store.clone(), bus.clone(), clock.clone()));
+        let hub = Arc::new(Hub::default());
+        let registry = Arc::new(Registry::new(
+            store.clone(),
+            bus.clone(),
+            hub.clone(),
+            clock.clone(),
+        ));
         Ok(AppState {
             config: Arc::new(config),
             store,
             bus,
             clock,
             registry,
-            hub: Arc::new(Hub::default()),
+            hub,
             payments: Arc::new(TestProvider::new(
                 webhook_secret(&secret),
                 &config_public_url,

@@ -15,6 +15,9 @@ pub const SWEEP_EVERY: Duration = Duration::from_millis(250);
 /// Holds handled per sweep; a backlog drains over consecutive sweeps.
 pub const SWEEP_BATCH: i64 = 500;
 
+/// Ticks between two prunes of old analytics (about a minute).
+const PRUNE_EVERY_TICKS: u64 = 60_000 / SWEEP_EVERY.as_millis() as u64;
+
 pub async fn run(state: AppState) {
     let mut every = tokio::time::interval(SWEEP_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -29,6 +32,14 @@ pub async fn run(state: AppState) {
         if ticks % 4 == 1 {
             if let Err(e) = crate::raffle::sweep(&state).await {
                 tracing::warn!(error = %e, "raffle sweep failed; retrying");
+            }
+        }
+        // Analytics past their keeping time and old visitor salts: about once a minute.
+        if ticks % PRUNE_EVERY_TICKS == 2 {
+            if let Err(e) =
+                crate::db::models::analytics::prune(&state.store, state.clock.now()).await
+            {
+                tracing::warn!(error = %e, "analytics prune failed; retrying");
             }
         }
     }

@@ -7,3 +7,4 @@ pub mod drop;
 pub mod janitor;
 pub mod raffle;
 pub mod registry;
+pub mod storefront;

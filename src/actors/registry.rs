@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
@@ -12,29 +13,54 @@ use crate::actors::drop::{DropActor, DropState, GetState, PlaceHold, Refresh};
 use crate::actors::raffle::{
     Enter, GetRaffle, RaffleActor, RaffleState, RaffleWatchers, ReloadRaffle,
 };
+use crate::actors::storefront::{
+    Dashboard, FlushNow, Forget, GetDashboard, Record, StorefrontActor, Track, Tracked,
+};
 use crate::bus::Bus;
 use crate::clock::Clock;
+use crate::db::models::analytics as analytics_model;
 use crate::db::models::drop::{self as model, HoldOutcome, HoldRequest};
 use crate::db::models::raffle::{self as raffle_model, EntryOutcome};
 use crate::db::Store;
-use crate::domain::ids::{DropId, RaffleId, UserId};
+use crate::domain::analytics::Event as AnalyticsEvent;
+use crate::domain::ids::{DropId, RaffleId, StorefrontId, UserId};
 use crate::error::{AppError, AppResult};
+use crate::ws::hub::Hub;
 
 pub struct Registry {
     drops: Mutex<HashMap<DropId, Addr<DropActor>>>,
     raffles: Mutex<HashMap<RaffleId, Addr<RaffleActor>>>,
+    storefronts: Mutex<HashMap<StorefrontId, Addr<StorefrontActor>>>,
+    /// Published storefronts by slug, for `POST /api/events` (which names the slug), with
+    /// when each was read; unknown slugs are remembered too, so junk costs no query.
+    slugs: Mutex<HashMap<String, (Option<StorefrontId>, Instant)>>,
+    /// Today's visitor salt.
+    salt: std::sync::RwLock<Option<(chrono::NaiveDate, Arc<[u8]>)>>,
+    /// Held while today's salt is fetched, so one request per node asks the store.
+    salt_fetch: tokio::sync::Mutex<()>,
     store: Store,
     bus: Arc<dyn Bus>,
+    hub: Arc<Hub>,
     clock: Clock,
 }
 
+/// How long a slug's storefront is remembered by [`Registry::storefront_by_slug`].
+const SLUG_TTL: Duration = Duration::from_secs(30);
+/// At most this many slugs are remembered; the map is emptied when it is full.
+const MAX_SLUGS: usize = 10_000;
+
 impl Registry {
-    pub fn new(store: Store, bus: Arc<dyn Bus>, clock: Clock) -> Self {
+    pub fn new(store: Store, bus: Arc<dyn Bus>, hub: Arc<Hub>, clock: Clock) -> Self {
         Registry {
             drops: Mutex::new(HashMap::new()),
             raffles: Mutex::new(HashMap::new()),
+            storefronts: Mutex::new(HashMap::new()),
+            slugs: Mutex::new(HashMap::new()),
+            salt: std::sync::RwLock::new(None),
+            salt_fetch: tokio::sync::Mutex::new(()),
             store,
             bus,
+            hub,
             clock,
         }
     }
@@ -220,5 +246,184 @@ impl Registry {
                 let _ = applied.await;
             }
         }
+    }
+
+    /// The storefront's analytics actor, started from today's committed figures if needed.
+    pub async fn storefront_actor(&self, id: StorefrontId) -> AppResult<Addr<StorefrontActor>> {
+        if let Some(a) = self
+            .storefronts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).filter(|a| a.connected()).cloned())
+        {
+            return Ok(a);
+        }
+        let live = analytics_model::live(&self.store, id, self.clock.now()).await?;
+        let mut map = self.storefronts.lock().map_err(|_| AppError::Internal)?;
+        if let Some(a) = map.get(&id).filter(|a| a.connected()) {
+            return Ok(a.clone());
+        }
+        let addr = StorefrontActor::new(
+            id,
+            self.store.clone(),
+            self.hub.clone(),
+            self.clock.clone(),
+            live,
+        )
+        .start();
+        map.insert(id, addr.clone());
+        Ok(addr)
+    }
+
+    fn forget_storefront(&self, id: StorefrontId) {
+        if let Ok(mut map) = self.storefronts.lock() {
+            if map.get(&id).is_some_and(|a| !a.connected()) {
+                map.remove(&id);
+            }
+        }
+    }
+
+    /// Count a page's event (`POST /api/events`).
+    pub async fn track(&self, id: StorefrontId, event: AnalyticsEvent) -> AppResult<Tracked> {
+        for _ in 0..2 {
+            let addr = self.storefront_actor(id).await?;
+            match addr
+                .send(Track {
+                    event: event.clone(),
+                })
+                .await
+            {
+                Ok(t) => return Ok(t),
+                Err(_) => self.forget_storefront(id),
+            }
+        }
+        Err(AppError::Unavailable)
+    }
+
+    /// Record an event the server itself saw (after its write committed). Best effort:
+    /// analytics never fail the request that caused them.
+    pub async fn record(&self, id: StorefrontId, event: AnalyticsEvent) {
+        for _ in 0..2 {
+            match self.storefront_actor(id).await {
+                Ok(addr) => match addr
+                    .send(Record {
+                        event: event.clone(),
+                    })
+                    .await
+                {
+                    Ok(()) => return,
+                    Err(_) => self.forget_storefront(id),
+                },
+                Err(e) => {
+                    tracing::warn!(storefront = %id, error = %e, "analytics event not recorded");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The storefront's live dashboard figures.
+    pub async fn dashboard(&self, id: StorefrontId) -> AppResult<Dashboard> {
+        for _ in 0..2 {
+            let addr = self.storefront_actor(id).await?;
+            match addr.send(GetDashboard).await {
+                Ok(d) => return Ok(d),
+                Err(_) => self.forget_storefront(id),
+            }
+        }
+        Err(AppError::Unavailable)
+    }
+
+    /// Write the storefront's pending analytics now (if this node has any).
+    pub async fn flush_analytics(&self, id: StorefrontId) -> AppResult<()> {
+        let Some(addr) = self
+            .storefronts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).filter(|a| a.connected()).cloned())
+        else {
+            return Ok(());
+        };
+        let (done, flushed) = oneshot::channel();
+        if addr.send(FlushNow { done }).await.is_err() {
+            return Ok(());
+        }
+        flushed.await.map_err(|_| AppError::Unavailable)?
+    }
+
+    /// Write every storefront's pending analytics (graceful shutdown).
+    pub async fn flush_all_analytics(&self) {
+        let ids: Vec<StorefrontId> = match self.storefronts.lock() {
+            Ok(m) => m.keys().copied().collect(),
+            Err(_) => return,
+        };
+        for id in ids {
+            if let Err(e) = self.flush_analytics(id).await {
+                tracing::warn!(storefront = %id, error = %e, "analytics not flushed at shutdown");
+            }
+        }
+    }
+
+    /// The storefront's analytics were deleted: drop this node's unwritten events.
+    pub async fn forget_analytics(&self, id: StorefrontId) {
+        let addr = self
+            .storefronts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).filter(|a| a.connected()).cloned());
+        if let Some(addr) = addr {
+            let (done, forgotten) = oneshot::channel();
+            if addr.send(Forget { done }).await.is_ok() {
+                let _ = forgotten.await;
+            }
+        }
+    }
+
+    /// The published storefront with this slug (remembered for [`SLUG_TTL`]).
+    pub async fn storefront_by_slug(&self, slug: &str) -> AppResult<Option<StorefrontId>> {
+        if let Ok(map) = self.slugs.lock() {
+            if let Some((id, at)) = map.get(slug) {
+                if at.elapsed() < SLUG_TTL {
+                    return Ok(*id);
+                }
+            }
+        }
+        let id = crate::db::models::storefront::find_by_slug(&self.store, slug)
+            .await?
+            .filter(|s| s.status == "published")
+            .map(|s| s.id);
+        if let Ok(mut map) = self.slugs.lock() {
+            if map.len() >= MAX_SLUGS {
+                map.clear();
+            }
+            map.insert(slug.to_string(), (id, Instant::now()));
+        }
+        Ok(id)
+    }
+
+    /// The visitor salt of `now`'s UTC day (the same on every node: kept in the store).
+    pub async fn visitor_salt(&self, now: chrono::NaiveDateTime) -> AppResult<Arc<[u8]>> {
+        let day = now.date();
+        let cached = || {
+            self.salt.read().ok().and_then(|s| {
+                s.as_ref()
+                    .filter(|(d, _)| *d == day)
+                    .map(|(_, s)| s.clone())
+            })
+        };
+        if let Some(s) = cached() {
+            return Ok(s);
+        }
+        let _one = self.salt_fetch.lock().await;
+        if let Some(s) = cached() {
+            return Ok(s);
+        }
+        let s: Arc<[u8]> = analytics_model::salt_for(&self.store, day, now)
+            .await?
+            .into();
+        if let Ok(mut slot) = self.salt.write() {
+            *slot = Some((day, s.clone()));
+        }
+        Ok(s)
     }
 }

@@ -184,6 +184,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     raffle_entrants,
     raffle_tickets,
     raffle_picks,
+    analytics_salts,
+    analytics_events,
+    analytics_rollups,
+    analytics_top,
     storefronts,
     products,
     users
@@ -279,5 +283,61 @@ diesel::table! {
         state -> Text,
         hold_id -> Nullable<Text>,
         offered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    analytics_salts (day) {
+        day -> Text,
+        salt -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    analytics_events (id) {
+        id -> Text,
+        storefront_id -> Text,
+        at -> Timestamp,
+        kind -> Text,
+        visitor -> BigInt,
+        path -> Text,
+        referrer -> Text,
+        utm_source -> Text,
+        utm_medium -> Text,
+        utm_campaign -> Text,
+        device -> Text,
+        country -> Text,
+        bot -> Bool,
+        amount_cents -> BigInt,
+        ref_id -> Text,
+    }
+}
+
+diesel::table! {
+    analytics_rollups (storefront_id, grain, bucket) {
+        storefront_id -> Text,
+        grain -> Text,
+        bucket -> Timestamp,
+        pageviews -> BigInt,
+        clicks -> BigInt,
+        bots -> BigInt,
+        holds -> BigInt,
+        checkouts -> BigInt,
+        purchases -> BigInt,
+        revenue_cents -> BigInt,
+        visitors -> BigInt,
+        sketch -> Binary,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    analytics_top (storefront_id, day, dim, value) {
+        storefront_id -> Text,
+        day -> Timestamp,
+        dim -> Text,
+        value -> Text,
+        hits -> BigInt,
     }
 }

@@ -4,6 +4,7 @@
 //! builds [`ROUTES`], the list the OpenAPI test compares with `/api/openapi.json`. A method
 //! a path does not have gets a JSON 405; a path nobody has gets a JSON 404.
 
+pub mod analytics;
 pub mod auth;
 pub mod drops;
 pub mod extract;
@@ -57,7 +58,8 @@ routes! {
     "/api/auth/verify/resend" => { post: auth::verify::resend },
     "/api/auth/password/forgot" => { post: auth::reset::forgot },
     "/api/auth/password/reset" => { post: auth::reset::reset },
-    "/api/me" => { get: auth::me::me },
+    "/api/me" => { get: auth::me::me, delete: auth::account::delete },
+    "/api/me/export" => { get: auth::account::export },
 
     // Storefronts and products.
     "/api/storefronts" => { get: storefronts::list::list_mine, post: storefronts::create::create },
@@ -107,6 +109,15 @@ routes! {
     "/api/admin/raffles" => { get: raffles::draw::list },
     "/api/admin/raffles/{id}/draw" => { post: raffles::draw::draw },
 
+    // Analytics and privacy.
+    "/api/events" => { post: analytics::events::track },
+    "/api/storefronts/{id}/analytics" => {
+        get: analytics::report::report,
+        delete: analytics::privacy::delete,
+    },
+    "/api/storefronts/{id}/analytics.csv" => { get: analytics::report::csv },
+    "/api/storefronts/{id}/analytics/export" => { get: analytics::report::export },
+
     // Live feed.
     "/ws" => { get: crate::ws::upgrade },
 
@@ -117,6 +128,7 @@ routes! {
     "/d/{id}" => { get: pages::drop_page },
     "/r/{id}" => { get: pages::raffle_page },
     "/admin" => { get: pages::admin_page },
+    "/dashboard" => { get: pages::dashboard_page },
     "/verify" => { get: pages::verify },
     "/reset" => { get: pages::reset },
     "/api/docs" => { get: pages::api_docs },

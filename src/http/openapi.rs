@@ -4,7 +4,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, drops, holds, ops, orders, pages, products, queue, raffles, storefronts};
+use super::{
+    analytics, auth, drops, holds, ops, orders, pages, products, queue, raffles, storefronts,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,8 +28,11 @@ use super::{auth, drops, holds, ops, orders, pages, products, queue, raffles, st
         raffles::show::show, raffles::show::list, raffles::show::me, raffles::show::my_tickets,
         raffles::show::proof, raffles::enter::enter, raffles::enter::bonus,
         raffles::draw::draw, raffles::draw::list,
+        analytics::events::track, analytics::report::report, analytics::report::csv,
+        analytics::report::export, analytics::privacy::delete,
+        auth::account::export, auth::account::delete,
         crate::ws::upgrade,
-        pages::index, pages::storefront, pages::theme, pages::drop_page, pages::raffle_page, pages::admin_page, pages::verify, pages::reset, pages::api_docs, pages::asset,
+        pages::index, pages::storefront, pages::theme, pages::drop_page, pages::raffle_page, pages::admin_page, pages::dashboard_page, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -37,6 +42,7 @@ use super::{auth, drops, holds, ops, orders, pages, products, queue, raffles, st
         (name = "products", description = "Products of every kind"),
         (name = "drops", description = "Live drops and holds"),
         (name = "raffles", description = "Raffles with commit-reveal draws anyone can verify"),
+        (name = "analytics", description = "Storefront traffic and sales, without cookies"),
         (name = "admin", description = "Platform administration"),
         (name = "live", description = "The WebSocket feed"),
         (name = "pages", description = "HTML pages served by the same binary"),

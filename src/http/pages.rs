@@ -92,6 +92,14 @@ pub async fn admin_page() -> HttpResponse {
     html(include_str!("../../static/admin.html"))
 }
 
+/// A creator's live dashboard: visitors, views, the funnel and sales over the WebSocket
+/// feed, and the history of a storefront from the analytics endpoint.
+#[utoipa::path(get, path = "/dashboard", tag = "pages", params(("storefront" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn dashboard_page() -> HttpResponse {
+    html(include_str!("../../static/dashboard.html"))
+}
+
 /// The page behind the verification mail's link.
 #[utoipa::path(get, path = "/verify", tag = "pages", params(("token" = String, Query)),
     responses((status = 200, content_type = "text/html", body = String)))]
@@ -118,6 +126,7 @@ pub async fn api_docs() -> HttpResponse {
 pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
     const CSS: &str = "text/css; charset=utf-8";
     const JS: &str = "text/javascript; charset=utf-8";
+    const TEXT: &str = "text/plain; charset=utf-8";
     let (body, mime): (&'static str, &str) = match file.as_str() {
         "app.css" => (include_str!("../../static/app.css"), CSS),
         "account.js" => (include_str!("../../static/account.js"), JS),
@@ -125,6 +134,13 @@ pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
         "drop.js" => (include_str!("../../static/drop.js"), JS),
         "raffle.js" => (include_str!("../../static/raffle.js"), JS),
         "admin.js" => (include_str!("../../static/admin.js"), JS),
+        "dashboard.js" => (include_str!("../../static/dashboard.js"), JS),
+        "beacon.js" => (include_str!("../../static/beacon.js"), JS),
+        // uPlot, vendored (static/vendor/README.md): served flat, since `{file}` is one
+        // path segment.
+        "uPlot.iife.min.js" => (include_str!("../../static/vendor/uPlot.iife.min.js"), JS),
+        "uPlot.min.css" => (include_str!("../../static/vendor/uPlot.min.css"), CSS),
+        "uPlot.LICENSE.txt" => (include_str!("../../static/vendor/uPlot.LICENSE"), TEXT),
         _ => return Err(AppError::NotFound),
     };
     Ok(HttpResponse::Ok()

@@ -75,6 +75,8 @@ pub fn storefront(
   <meta name="description" content="{bio}">
   <link rel="stylesheet" href="/static/app.css">
   <link rel="stylesheet" href="/s/{slug}/theme.css">
+  <meta name="livedrop-storefront" content="{slug}">
+  <script type="module" src="/static/beacon.js"></script>
 </head>
 <body class="storefront">
   <header class="sf-header">

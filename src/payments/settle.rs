@@ -29,6 +29,13 @@ pub async fn settle(
     match &applied {
         Applied::Paid(o) => {
             state.registry.refresh(o.drop_id).await?;
+            crate::analytics::record(
+                state,
+                o.drop_id,
+                crate::domain::analytics::Kind::Purchase,
+                o.amount_cents,
+                o.id.to_string(),
+            );
             // The sale may have earned raffle tickets.
             state.registry.reload_raffles().await;
             confirm_by_mail(state, o).await;

@@ -802,11 +802,420 @@ mod tests {
         .unwrap()
     }
 
+    // The values below were printed by this code and are reproduced independently by
+    // docs/raffle_proof_reference.py; docs/raffle-proof.md states them as its test vector.
+    const VECTOR_COMMITMENT: &str =
+        "630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd";
+    const VECTOR_CANONICAL: &str = "e-0001:1\ne-0002:2\ne-0003:3\ne-0004:4\ne-0005:10\n";
+    const VECTOR_DIGEST: &str = "7c7b8fd114446dbf9b3ee32fba03483ae34335034da6ebfe8f78dab7a7aff6c0";
+    const VECTOR_KEY: &str = "5ea50dd923efbaf7e84a207a4f7766dd32bac6dcdc995fc7620045ef45796268";
+    const VECTOR_U64S: [u64; 6] = [
+        12408601620328265437,
+        1509505858462035249,
+        11984061767888636775,
+        5310785779300879250,
+        13998912598382099427,
+        1865962521324620303,
+    ];
+
     #[test]
-    fn print_vector() {
+    fn the_documented_test_vector_is_reproduced() {
         let p = vector_proof();
+        assert_eq!(p.commitment, VECTOR_COMMITMENT);
+        assert_eq!(canonical_bytes(&p.entries), VECTOR_CANONICAL.as_bytes());
+        assert_eq!(p.entries_digest, VECTOR_DIGEST);
         let digest: [u8; 32] = hex::decode(&p.entries_digest).unwrap().try_into().unwrap();
         let key = draw_key(&vector_seed(), &digest);
+        assert_eq!(hex::encode(key), VECTOR_KEY);
+
+        // The stream: ChaCha20 keystream bytes 8k..8k+8 as a little-endian u64.
+        let mut rng = ChaCha20Rng::from_seed(key);
+        assert_eq!(VECTOR_U64S.map(|_| rng.next_u64()), VECTOR_U64S);
+
+        // Each pick: r = uniform(T) on the remaining tickets T (no rejection here), and the
+        // index it lands on.
+        let mut rng = ChaCha20Rng::from_seed(key);
+        let rs: Vec<u64> = [20, 10, 6, 3].map(|t| uniform(&mut rng, t)).to_vec();
+        assert_eq!(rs, [17, 9, 3, 2]);
+        assert_eq!(draw(&vector_seed(), &digest, &p.entries, 4), [4, 3, 2, 1]);
+
+        let winners: Vec<_> = p
+            .winners
+            .iter()
+            .map(|w| (w.rank, w.entrant.as_str(), w.tickets, w.prize.as_str()))
+            .collect();
+        assert_eq!(
+            winners,
+            [
+                (1, "e-0005", 10, "Grand prize"),
+                (2, "e-0004", 4, "Runner-up")
+            ]
+        );
+        let alternates: Vec<_> = p
+            .alternates
+            .iter()
+            .map(|a| (a.position, a.entrant.as_str(), a.tickets))
+            .collect();
+        assert_eq!(alternates, [(1, "e-0003", 3), (2, "e-0002", 2)]);
+
+        let json = serde_json::to_vec(&p).unwrap();
+        let summary = verify_json(&json).unwrap();
+        assert_eq!(
+            summary,
+            VerifiedSummary {
+                entries: 5,
+                tickets: 20,
+                winners: 2,
+                alternates: 2
+            }
+        );
+    }
+
+    #[test]
+    fn the_document_states_the_vector() {
+        let doc = include_str!("../../docs/raffle-proof.md");
+        let json = doc
+            .split("```json\n")
+            .nth(1)
+            .and_then(|s| s.split("```").next())
+            .expect("a JSON block in the document");
+        let stated: Proof = serde_json::from_str(json).unwrap();
+        assert_eq!(stated, vector_proof());
+        for value in [
+            VECTOR_COMMITMENT,
+            VECTOR_DIGEST,
+            VECTOR_KEY,
+            &VECTOR_CANONICAL.replace('\n', "\\n"),
+        ] {
+            assert!(doc.contains(value), "{value} is not in the document");
+        }
+        for value in VECTOR_U64S {
+            assert!(
+                doc.contains(&format!("| {value} |")),
+                "{value} is not in the document"
+            );
+        }
+    }
+
+    /// A deterministic 32-byte seed for draw number `k`: SHA-256 of its little-endian bytes.
+    fn nth_seed(k: u64) -> [u8; 32] {
+        Sha256::digest(k.to_le_bytes()).into()
+    }
+
+    /// `count` as a share of `n`, checked against `p` within `sigmas` binomial standard
+    /// deviations sqrt(p(1-p)/n).
+    fn assert_share(what: &str, count: u64, n: u64, p: f64, sigmas: f64) {
+        let share = count as f64 / n as f64;
+        let tolerance = sigmas * (p * (1.0 - p) / n as f64).sqrt();
+        assert!(
+            (share - p).abs() <= tolerance,
+            "{what}: {count} of {n} = {share:.4}, expected {p:.4} ± {tolerance:.4}"
+        );
+    }
+
+    #[test]
+    fn picks_follow_the_ticket_weights() {
+        // Tickets 1, 2 and 7 of 10: the first pick is each entrant with probability 0.1,
+        // 0.2, 0.7. After the 7-ticket entrant, the second pick is among 1 and 2 tickets:
+        // 1/3 and 2/3.
+        //
+        // Tolerance: 5 binomial standard deviations per share. With N = 20,000 draws that
+        // is ±0.0106 on 0.1, ±0.0141 on 0.2, ±0.0162 on 0.7 and, over the ~14,000 draws
+        // whose first pick holds 7 tickets, ±0.020 on 1/3. A correct draw leaves that
+        // band with probability under 6e-7 per share; the seeds are fixed, so the test is
+        // deterministic either way. A draw ignoring the weights (1/3 each) or off by one
+        // ticket (e.g. 2/10 instead of 1/10) is far outside.
+        const DRAWS: u64 = 20_000;
+        const SIGMAS: f64 = 5.0;
+        let entries: Vec<Entry> = [("e-a", 1), ("e-b", 2), ("e-c", 7)]
+            .into_iter()
+            .map(|(e, t)| Entry {
+                entrant: e.to_string(),
+                tickets: t,
+            })
+            .collect();
+        let digest = digest_of(&entries);
+        let mut first = [0u64; 3];
+        let mut second_after_c = [0u64; 3];
+        for k in 0..DRAWS {
+            let picks = draw(&nth_seed(k), &digest, &entries, 2);
+            assert_eq!(picks.len(), 2);
+            assert_ne!(picks[0], picks[1], "picked twice");
+            first[picks[0]] += 1;
+            if picks[0] == 2 {
+                second_after_c[picks[1]] += 1;
+            }
+        }
+        for (i, p) in [0.1, 0.2, 0.7].into_iter().enumerate() {
+            assert_share(&format!("first pick {i}"), first[i], DRAWS, p, SIGMAS);
+        }
+        assert_eq!(second_after_c[2], 0);
+        let after_c = first[2];
+        assert_share(
+            "second pick 0 after 2",
+            second_after_c[0],
+            after_c,
+            1.0 / 3.0,
+            SIGMAS,
+        );
+        assert_share(
+            "second pick 1 after 2",
+            second_after_c[1],
+            after_c,
+            2.0 / 3.0,
+            SIGMAS,
+        );
+    }
+
+    /// The draw as docs/raffle-proof.md states it, without the Fenwick tree: a linear
+    /// running sum over the not-yet-picked entries.
+    fn draw_by_running_sum(seed: &[u8; 32], digest: &[u8; 32], entries: &[Entry]) -> Vec<usize> {
+        let mut rng = ChaCha20Rng::from_seed(draw_key(seed, digest));
+        let mut picked = vec![false; entries.len()];
+        let mut remaining: u64 = entries.iter().map(|e| e.tickets).sum();
+        let mut out = Vec::new();
+        while remaining > 0 {
+            let r = uniform(&mut rng, remaining);
+            let mut sum = 0;
+            let i = (0..entries.len())
+                .filter(|&i| !picked[i])
+                .find(|&i| {
+                    sum += entries[i].tickets;
+                    sum > r
+                })
+                .unwrap();
+            picked[i] = true;
+            remaining -= entries[i].tickets;
+            out.push(i);
+        }
+        out
+    }
+
+    #[test]
+    fn the_tree_picks_as_the_running_sum_does() {
+        for case in 0..200u64 {
+            let seed = nth_seed(case);
+            // Sizes 1 to 40 and ticket counts 1 to 50 (some up to 2^40), from the seed.
+            let mut gen = ChaCha20Rng::from_seed(nth_seed(case + 1_000_000));
+            let n = 1 + (gen.next_u64() % 40) as usize;
+            let mut entries: Vec<Entry> = (0..n)
+                .map(|i| Entry {
+                    entrant: format!("e-{i:04}"),
+                    tickets: if case % 10 == 0 {
+                        1 + gen.next_u64() % (1 << 40)
+                    } else {
+                        1 + gen.next_u64() % 50
+                    },
+                })
+                .collect();
+            sort_entries(&mut entries);
+            let digest = digest_of(&entries);
+            let picks = draw(&seed, &digest, &entries, n);
+            assert_eq!(
+                picks,
+                draw_by_running_sum(&seed, &digest, &entries),
+                "case {case}"
+            );
+            // A full draw is a permutation.
+            let mut sorted = picks.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "case {case}");
+        }
+    }
+
+    /// Yields the given values, then panics.
+    struct Scripted(std::vec::IntoIter<u64>);
+
+    impl RngCore for Scripted {
+        fn next_u32(&mut self) -> u32 {
+            unreachable!("the draw reads u64s only")
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.0.next().expect("read more values than scripted")
+        }
+        fn fill_bytes(&mut self, _: &mut [u8]) {
+            unreachable!("the draw reads u64s only")
+        }
+        fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), rand::Error> {
+            unreachable!("the draw reads u64s only")
+        }
+    }
+
+    #[test]
+    fn uniform_rejects_exactly_the_incomplete_last_range() {
+        // n = 3: 2^64 mod 3 = 1, so only u64::MAX is redrawn.
+        let mut rng = Scripted(vec![u64::MAX, u64::MAX - 1].into_iter());
+        assert_eq!(uniform(&mut rng, 3), (u64::MAX - 1) % 3);
+        // n = 2^63 + 1: 2^64 mod n = 2^63 - 1, so values from n up are redrawn.
+        let n = (1u64 << 63) + 1;
+        let mut rng = Scripted(vec![n, u64::MAX, n - 1].into_iter());
+        assert_eq!(uniform(&mut rng, n), n - 1);
+        // Powers of two and n = 1 never redraw, but still read one value.
+        let mut rng = Scripted(vec![u64::MAX, 7].into_iter());
+        assert_eq!(uniform(&mut rng, 1 << 32), u64::from(u32::MAX));
+        assert_eq!(uniform(&mut rng, 1), 0);
+        assert!(rng.0.next().is_none());
+    }
+
+    #[test]
+    fn uniform_stays_below_n() {
+        let mut rng = ChaCha20Rng::from_seed(nth_seed(0));
+        let mut seen = [0u32; 3];
+        for _ in 0..30_000 {
+            let x = uniform(&mut rng, 3);
+            assert!(x < 3, "uniform(3) gave {x}");
+            seen[x as usize] += 1;
+        }
+        // Each about 10,000; sd ≈ 82, so ±1,000 is over 12 sd.
+        assert!(
+            seen.iter().all(|&c| (9_000..=11_000).contains(&c)),
+            "{seen:?}"
+        );
+    }
+
+    fn mismatches(p: &Proof) -> Vec<String> {
+        verify(p).expect_err("a changed proof verified")
+    }
+
+    // A changed ticket count, a changed seed and swapped winners are covered end to end in
+    // tests/it/raffles.rs; these are the other ways to change a proof.
+
+    #[test]
+    fn a_removed_entry_is_caught_by_the_digest() {
+        let p = vector_proof();
+        // Removing an entrant who did not place: the winners may well stay the same, the
+        // digest does not.
+        let mut t = p.clone();
+        t.entries.retain(|e| e.entrant != "e-0001");
+        let problems = mismatches(&t);
+        assert!(
+            problems.iter().any(|m| m.contains("entries_digest")),
+            "{problems:?}"
+        );
+        // And with the digest recomputed to match, the draw changes with it.
+        t.entries_digest = entries_digest(&t.entries);
+        let problems = mismatches(&t);
+        assert!(
+            problems
+                .iter()
+                .any(|m| m.contains("winner") || m.contains("alternate")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn reordered_entries_are_caught() {
+        let mut t = vector_proof();
+        t.entries.swap(0, 4);
+        let problems = mismatches(&t);
+        assert!(
+            problems.iter().any(|m| m.contains("canonical order")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|m| m.contains("not checked")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_duplicated_entrant_is_caught() {
+        let mut t = vector_proof();
+        let copy = t.entries[1].clone();
+        t.entries.insert(1, copy);
+        let problems = mismatches(&t);
+        assert!(
+            problems.iter().any(|m| m.contains("duplicate")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_prize_moved_to_another_rank_is_caught() {
+        let mut t = vector_proof();
+        let (a, b) = (t.winners[0].prize.clone(), t.winners[1].prize.clone());
+        t.winners[0].prize = b;
+        t.winners[1].prize = a;
+        let problems = mismatches(&t);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().all(|m| m.contains("prize")), "{problems:?}");
+    }
+
+    #[test]
+    fn unreadable_proofs_are_told_apart_from_wrong_ones() {
+        let json = serde_json::to_vec(&vector_proof()).unwrap();
+        for cut in [0, 1, json.len() / 2, json.len() - 1] {
+            assert!(
+                matches!(verify_json(&json[..cut]), Err(VerifyError::Malformed(_))),
+                "cut at {cut}"
+            );
+        }
+        assert!(matches!(
+            verify_json(b"\xff\xfe not json"),
+            Err(VerifyError::Malformed(_))
+        ));
+        for other in [&br#"{"hello": "world"}"#[..], b"[1, 2, 3]", b"null", b"42"] {
+            assert!(
+                matches!(verify_json(other), Err(VerifyError::NotAProof(_))),
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+        // A proof-shaped document with a wrongly typed field is not a proof either.
+        let mut v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        v["entries"][0]["tickets"] = serde_json::json!("1");
+        let e = verify_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(matches!(e, VerifyError::NotAProof(_)), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        // Unknown fields are ignored (later versions may add informational ones).
+        v["entries"][0]["tickets"] = serde_json::json!(1);
+        v["note"] = serde_json::json!("informational");
+        assert!(verify_json(&serde_json::to_vec(&v).unwrap()).is_ok());
+    }
+}
+#[cfg(test)]
+mod tmp_scratch_dump {
+    use super::*;
+    #[test]
+    fn tmp_dump() {
+        let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let entries: Vec<Entry> = [
+            ("e-0003", 3),
+            ("e-0005", 10),
+            ("e-0001", 1),
+            ("e-0004", 4),
+            ("e-0002", 2),
+        ]
+        .into_iter()
+        .map(|(e, t)| Entry {
+            entrant: e.to_string(),
+            tickets: t,
+        })
+        .collect();
+        let prizes = vec![
+            Prize {
+                rank_from: 1,
+                rank_to: 1,
+                description: "Grand prize".to_string(),
+            },
+            Prize {
+                rank_from: 2,
+                rank_to: 2,
+                description: "Runner-up".to_string(),
+            },
+        ];
+        let p = build_proof(
+            "0190f5a0-7c1e-7a3b-9d2e-4f5a6b7c8d9e",
+            "Test vector",
+            &seed,
+            prizes,
+            2,
+            entries,
+            "2025-01-01T00:00:00+00:00",
+        )
+        .unwrap();
+        let digest: [u8; 32] = hex::decode(&p.entries_digest).unwrap().try_into().unwrap();
+        let key = draw_key(&seed, &digest);
         let mut rng = ChaCha20Rng::from_seed(key);
         println!("commitment {}", p.commitment);
         println!(
@@ -815,9 +1224,49 @@ mod tests {
         );
         println!("digest {}", p.entries_digest);
         println!("key {}", hex::encode(key));
-        for _ in 0..4 {
+        for _ in 0..6 {
             println!("u64 {}", rng.next_u64());
         }
-        println!("{}", serde_json::to_string_pretty(&p).unwrap());
+        println!("picks {:?}", draw(&seed, &digest, &p.entries, 4));
+        std::fs::write(
+            "/tmp/raffle-vector-proof.json",
+            serde_json::to_string_pretty(&p).unwrap(),
+        )
+        .unwrap();
+        // A larger, realistic proof for the Python reference.
+        let mut gen = ChaCha20Rng::from_seed([7u8; 32]);
+        let entries: Vec<Entry> = (0..20_000)
+            .map(|_| Entry {
+                entrant: format!("e-{:016x}", gen.next_u64()),
+                tickets: 1 + gen.next_u64() % 50,
+            })
+            .collect();
+        let prizes = vec![
+            Prize {
+                rank_from: 1,
+                rank_to: 1,
+                description: "Grand prize".to_string(),
+            },
+            Prize {
+                rank_from: 2,
+                rank_to: 10,
+                description: "Signed print".to_string(),
+            },
+        ];
+        let p = build_proof(
+            "r",
+            "Big",
+            &[9u8; 32],
+            prizes,
+            50,
+            entries,
+            "2025-01-01T00:00:00+00:00",
+        )
+        .unwrap();
+        std::fs::write(
+            "/tmp/raffle-big-proof.json",
+            serde_json::to_vec(&p).unwrap(),
+        )
+        .unwrap();
     }
 }

@@ -33,6 +33,15 @@ impl Hub {
         Some(tx.subscribe())
     }
 
+    /// Whether a socket on this node watches `topic`.
+    pub fn watching(&self, topic: &str) -> bool {
+        self.topics
+            .lock()
+            .ok()
+            .and_then(|m| m.get(topic).map(|tx| tx.receiver_count() > 0))
+            .unwrap_or(false)
+    }
+
     /// Publish an event's payload to this node's subscribers of `topic`.
     pub fn deliver(&self, topic: &str, payload: &serde_json::Value) {
         let Ok(mut map) = self.topics.lock() else {

@@ -230,7 +230,10 @@ async fn handle(
                         }
                         Err(_) => return err("service_unavailable", "try again shortly"),
                     }
-                    None
+                    match state.registry.dashboard(*sf).await {
+                        Ok(d) => Some(serde_json::to_value(d).unwrap_or_default()),
+                        Err(_) => return err("service_unavailable", "try again shortly"),
+                    }
                 }
             };
             let Some(mut rx) = state.hub.watch(&name) else {

@@ -123,6 +123,7 @@ impl DropActor {
         let sched = self.drop.schedule();
         DropState {
             id: self.drop.id,
+            storefront_id: self.drop.storefront_id,
             title: self.drop.title.clone(),
             status: self.status(),
             opens_at: self.drop.opens_at.and_utc(),

@@ -55,6 +55,7 @@ pub struct VariantState {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DropState {
     pub id: DropId,
+    pub storefront_id: crate::domain::ids::StorefrontId,
     pub title: String,
     pub status: DropStatus,
     pub opens_at: DateTime<Utc>,

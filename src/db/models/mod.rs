@@ -1,8 +1,10 @@
 //! Model functions: plain reads and writes, each written once for both backends with
 //! [`crate::db_run!`]. Handlers call these; no SQL lives in handlers.
 
+pub mod analytics;
 pub mod drop;
 pub mod order;
+pub mod privacy;
 pub mod product;
 pub mod queue;
 pub mod raffle;

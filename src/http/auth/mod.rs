@@ -1,5 +1,6 @@
 //! Accounts: register, login, refresh, logout, email verification, password reset.
 
+pub mod account;
 pub mod login;
 pub mod logout;
 pub mod me;

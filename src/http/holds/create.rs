@@ -97,7 +97,18 @@ pub async fn create(
         idempotency_key: key,
     };
     match state.registry.hold(id, request).await? {
-        Ok((hold, _new)) => Ok(HttpResponse::Created().json(HoldView::from(&hold))),
+        Ok((hold, new)) => {
+            if new {
+                crate::analytics::record(
+                    &state,
+                    id,
+                    crate::domain::analytics::Kind::Hold,
+                    0,
+                    hold.drop_id.to_string(),
+                );
+            }
+            Ok(HttpResponse::Created().json(HoldView::from(&hold)))
+        }
         Err(HoldRefusal::SoldOut) => Err(AppError::conflict(
             "sold_out",
             "no units of this variant are left",

@@ -44,6 +44,13 @@ pub async fn checkout(
         return Err(AppError::field("card", "is too long"));
     }
     let o = order::start_checkout(&state.store, hold, who.id, state.clock.now()).await?;
+    crate::analytics::record(
+        &state,
+        o.drop_id,
+        crate::domain::analytics::Kind::Checkout,
+        0,
+        o.id.to_string(),
+    );
     let charge = Charge {
         order: o.id,
         amount_cents: o.amount_cents,

@@ -59,6 +59,16 @@ pub struct StorefrontView {
     /// With `GET /api/storefronts/{id_or_slug}`: the published products (all, for the owner).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub products: Option<Vec<ProductView>>,
+    /// With `GET /api/storefronts/{id_or_slug}`: page views and link clicks of the last
+    /// 30 days, from the daily rollups (bots not counted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<StorefrontStats>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct StorefrontStats {
+    pub views_30d: i64,
+    pub clicks_30d: i64,
 }
 
 impl StorefrontView {
@@ -77,6 +87,7 @@ impl StorefrontView {
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
             products,
+            stats: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 use actix_web::{web, HttpResponse};
 
-use super::{visible, StorefrontView};
+use super::{visible, StorefrontStats, StorefrontView};
 use crate::auth::MaybeAuth;
+use crate::db::models::analytics;
 use crate::db::models::product;
 use crate::error::AppResult;
 use crate::http::products::ProductView;
@@ -24,5 +25,12 @@ pub async fn show(
         .iter()
         .map(|p| ProductView::new(p, owner))
         .collect();
-    Ok(HttpResponse::Ok().json(StorefrontView::new(&row, Some(views))))
+    let (views_30d, clicks_30d) =
+        analytics::views_and_clicks(&state.store, row.id, state.clock.now()).await?;
+    let mut view = StorefrontView::new(&row, Some(views));
+    view.stats = Some(StorefrontStats {
+        views_30d,
+        clicks_30d,
+    });
+    Ok(HttpResponse::Ok().json(view))
 }
