@@ -6,6 +6,7 @@
 mod smtp;
 mod support;
 
+mod analytics;
 mod auth;
 mod binary;
 mod checkout;
