@@ -35,8 +35,12 @@ pub async fn prepare(config: Config, migrate: bool) -> Result<AppState, String> 
     Ok(state)
 }
 
-/// Start serving on `listener`. The returned server handles SIGTERM/SIGINT gracefully.
+/// Start serving on `listener`. The returned server handles SIGTERM/SIGINT gracefully:
+/// the storefront actors write the analytics they hold (the only state acknowledged
+/// before it is written, see actors::storefront), then in-flight requests get
+/// [`SHUTDOWN_GRACE_SECS`] to finish.
 pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let registry = state.registry.clone();
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -53,7 +57,47 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     })
     .workers(workers.max(1))
     .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+    .disable_signals()
     .listen(listener)?
     .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: writing pending analytics, then draining requests");
+        // Bounded: under a steady stream of events "nothing pending" may never come.
+        let flushed = tokio::time::timeout(
+            std::time::Duration::from_secs(SHUTDOWN_GRACE_SECS / 2),
+            registry.flush_all_analytics(),
+        )
+        .await;
+        if flushed.is_err() {
+            tracing::warn!("analytics still pending at shutdown; the last events may be lost");
+        }
+        handle.stop(true).await;
+    });
     Ok(server)
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
