@@ -19,4 +19,5 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { echo "server not ready"; cat "$work/server.log"; exit 1; }
-BASE_URL="http://127.0.0.1:$port" node "$here/run.mjs" "$@"
+# OUTBOX_DIR: where the server writes mail (embedded mode), for tests that follow a link.
+BASE_URL="http://127.0.0.1:$port" OUTBOX_DIR="$work/data/outbox" node "$here/run.mjs" "$@"

@@ -187,7 +187,7 @@ async fn bad_events_are_refused_and_nothing_is_stored() {
         json!({"storefront": slug, "type": "pageview", "path": "no-slash"}),
         json!({"storefront": slug, "type": "pageview"}),
         json!({"storefront": slug, "type": "pageview", "path": "/", "visitor": "me"}),
-        json!({"storefront": slug, "type": "pageview", "path": "/", "utm_source": "x".repeat(200)}),
+        json!({"storefront": slug, "type": "pageview", "path": "/", "utm_source": "x".repeat(300)}),
         json!({"storefront": slug, "type": "pageview", "path": "/\u{7}"}),
         json!({"storefront": "", "type": "pageview", "path": "/"}),
         json!(["pageview"]),

@@ -14,7 +14,7 @@ use crate::state::AppState;
 pub const MAX_EVENT_BYTES: usize = 4096;
 /// Longest referrer URL and UTM value read (longer ones are refused, not cut).
 const MAX_REFERRER: usize = 2048;
-const MAX_UTM: usize = 128;
+const MAX_UTM: usize = 256;
 const MAX_PATH: usize = 1024;
 
 /// A page's event, sent with `navigator.sendBeacon`. The visitor is derived from the
