@@ -68,6 +68,8 @@ function apply(next) {
 
 function renderStatic() {
   document.title = `${state.title} · livedrop`;
+  // The beacon (beacon.js) counts this page view for the storefront once it is named.
+  if (state.storefront_id) document.documentElement.dataset.storefront = state.storefront_id;
   $('#title').textContent = state.title;
   $('#price').textContent = money(state.price_cents, state.currency);
   const q = $('#quantity');

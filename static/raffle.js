@@ -70,6 +70,8 @@ function apply(next, snapshot = false) {
 
 function renderStatic() {
   document.title = `${state.title} · livedrop`;
+  // The beacon (beacon.js) counts this page view for the storefront once it is named.
+  if (state.storefront_id) document.documentElement.dataset.storefront = state.storefront_id;
   $('#title').textContent = state.title;
   $('#description').textContent = state.description;
   const list = $('#prizes');

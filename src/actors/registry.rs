@@ -379,7 +379,7 @@ impl Registry {
         }
     }
 
-    /// The published storefront with this slug (remembered for [`SLUG_TTL`]).
+    /// The published storefront with this slug or id (remembered for [`SLUG_TTL`]).
     pub async fn storefront_by_slug(&self, slug: &str) -> AppResult<Option<StorefrontId>> {
         if let Ok(map) = self.slugs.lock() {
             if let Some((id, at)) = map.get(slug) {
@@ -388,10 +388,12 @@ impl Registry {
                 }
             }
         }
-        let id = crate::db::models::storefront::find_by_slug(&self.store, slug)
-            .await?
-            .filter(|s| s.status == "published")
-            .map(|s| s.id);
+        // Pages that know their storefront by id (drop and raffle pages) send the id.
+        let row = match StorefrontId::parse(slug) {
+            Some(id) => crate::db::models::storefront::find(&self.store, id).await?,
+            None => crate::db::models::storefront::find_by_slug(&self.store, slug).await?,
+        };
+        let id = row.filter(|s| s.status == "published").map(|s| s.id);
         if let Ok(mut map) = self.slugs.lock() {
             if map.len() >= MAX_SLUGS {
                 map.clear();

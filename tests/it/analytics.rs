@@ -276,7 +276,11 @@ async fn funnel_and_rollups(app: TestApp) {
     )
     .await;
     assert_eq!(s, 202);
-    assert_eq!(view(&app, FIREFOX, &slug, &format!("/d/{drop}")).await, 202);
+    // The drop page knows its storefront by id.
+    assert_eq!(
+        view(&app, FIREFOX, &sf.to_string(), &format!("/d/{drop}")).await,
+        202
+    );
     // The hold, the checkout, the purchase.
     let (s, h) = app
         .post(

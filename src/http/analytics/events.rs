@@ -22,7 +22,7 @@ const MAX_PATH: usize = 1024;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventForm {
-    /// The storefront's slug.
+    /// The storefront's slug (or its id).
     pub storefront: String,
     /// `pageview` or `click`.
     #[serde(rename = "type")]
@@ -101,7 +101,7 @@ pub async fn track(
     let utm_campaign = utm(&form.utm_campaign, "utm_campaign")?;
     let slug = form.storefront.trim().to_lowercase();
     if slug.is_empty() || slug.len() > 64 {
-        return Err(invalid("storefront is a storefront's slug"));
+        return Err(invalid("storefront is a storefront's slug or id"));
     }
     let sf = state
         .registry
