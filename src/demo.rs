@@ -1,6 +1,6 @@
 //! The demo storefront seeded in embedded mode, so `cargo run --release` shows something:
 //! a verified creator and buyer, a published storefront with links and one product of each
-//! kind, and a drop opening a few minutes after start.
+//! kind, a drop opening a few minutes after start and an open giveaway raffle.
 
 use chrono::Duration;
 use serde_json::json;
@@ -179,7 +179,52 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
         })
         .collect();
     drop_model::create(&state.store, &drop, &variants).await?;
-    tracing::info!(storefront = %sf.id, drop = %id, "demo seeded");
+
+    // A free-entry giveaway, open now, so the raffle page and its live totals show too.
+    let (seed, commitment) = crate::raffle::new_seed();
+    let prizes = vec![
+        crate::raffle::proof::Prize {
+            rank_from: 1,
+            rank_to: 1,
+            description: "A Midnight hoodie".into(),
+        },
+        crate::raffle::proof::Prize {
+            rank_from: 2,
+            rank_to: 3,
+            description: "A Nova Threads sticker pack".into(),
+        },
+    ];
+    let raffle = crate::db::models::raffle::RaffleRow {
+        id: crate::domain::ids::RaffleId::new(),
+        storefront_id: Some(sf.id),
+        created_by: Some(creator),
+        title: "Nova Threads launch giveaway".into(),
+        description: "One free entry per account. Winners are drawn by a commit-reveal draw \
+            anyone can verify with `livedrop raffle verify`."
+            .into(),
+        prizes: serde_json::to_string(&prizes).map_err(AppError::internal)?,
+        alternates: 2,
+        entry: "free".into(),
+        tickets_per_dollar: 0,
+        opens_at: t,
+        closes_at: t + Duration::days(2),
+        status: "published".into(),
+        month: None,
+        seed,
+        commitment,
+        entrants: 0,
+        tickets: 0,
+        entries_digest: None,
+        result: None,
+        drop_id: None,
+        claim_seconds: 600,
+        closed_at: None,
+        drawn_at: None,
+        created_at: t,
+        updated_at: t,
+    };
+    crate::db::models::raffle::insert(&state.store, &raffle).await?;
+    tracing::info!(storefront = %sf.id, drop = %id, raffle = %raffle.id, "demo seeded");
     Ok(Some(id))
 }
 

@@ -173,6 +173,7 @@ async fn serve(config: Config, migrate: bool) -> Result<(), String> {
 
 fn print_demo(public: &str) {
     println!("  storefront:   {public}/s/{}", livedrop::demo::SLUG);
+    println!("  dashboard:    {public}/dashboard   (sign in as the demo creator)");
     println!(
         "  demo creator: {} / {}",
         livedrop::demo::CREATOR_EMAIL,

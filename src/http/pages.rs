@@ -35,14 +35,24 @@ pub async fn storefront(
     }
     let products = product::list(&state.store, sf.id, false).await?;
     let drops = drop_model::list_for_storefront(&state.store, sf.id).await?;
+    let raffles: Vec<_> = crate::db::models::raffle::list(&state.store, Some(Some(sf.id)), 20)
+        .await?
+        .into_iter()
+        .filter(|r| r.status != "draft" && r.status != "cancelled")
+        .collect();
+    let now = state.clock.now();
+    let (views_30d, clicks_30d) =
+        crate::db::models::analytics::views_and_clicks(&state.store, sf.id, now).await?;
+    let page = render::StorefrontPage {
+        products: &products,
+        drops: &drops,
+        raffles: &raffles,
+        views_30d,
+        clicks_30d,
+    };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(render::storefront(
-            &sf,
-            &products,
-            &drops,
-            state.clock.now(),
-        )))
+        .body(render::storefront(&sf, &page, now)))
 }
 
 /// The storefront's theme colours as a stylesheet (the CSP allows no inline styles). The

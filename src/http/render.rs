@@ -53,12 +53,18 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-pub fn storefront(
-    sf: &StorefrontRow,
-    products: &[ProductRow],
-    drops: &[DropRow],
-    now: NaiveDateTime,
-) -> String {
+/// What a storefront page shows besides its own row: products, drops, raffles, and its
+/// page views and link clicks of the last 30 days (from the analytics rollups).
+pub struct StorefrontPage<'a> {
+    pub products: &'a [ProductRow],
+    pub drops: &'a [DropRow],
+    pub raffles: &'a [crate::db::models::raffle::RaffleRow],
+    pub views_30d: i64,
+    pub clicks_30d: i64,
+}
+
+pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateTime) -> String {
+    let (products, drops) = (page.products, page.drops);
     let links: Vec<Link> = serde_json::from_str(&sf.links).unwrap_or_default();
     let socials: std::collections::BTreeMap<String, String> =
         serde_json::from_str(&sf.socials).unwrap_or_default();
@@ -145,6 +151,26 @@ pub fn storefront(
         }
         let _ = writeln!(h, "    </ul></section>");
     }
+    if !page.raffles.is_empty() {
+        let _ = writeln!(
+            h,
+            r#"    <section aria-labelledby="raffles-h"><h2 id="raffles-h">Raffles</h2><ul class="drops">"#
+        );
+        for r in page.raffles {
+            let status =
+                crate::domain::raffle::RaffleStatus::at(&r.status, r.opens_at, r.closes_at, now);
+            let _ = writeln!(
+                h,
+                r#"      <li><a data-testid="raffle" href="/r/{}">{}</a> <span class="status">{}</span> <time datetime="{}">closes {}</time></li>"#,
+                r.id,
+                esc(&r.title),
+                esc(status.as_str()),
+                r.closes_at.and_utc().to_rfc3339(),
+                r.closes_at.and_utc().format("%Y-%m-%d %H:%M UTC"),
+            );
+        }
+        let _ = writeln!(h, "    </ul></section>");
+    }
     let _ = writeln!(
         h,
         r#"    <section aria-labelledby="products-h"><h2 id="products-h">Products</h2>"#
@@ -178,9 +204,11 @@ pub fn storefront(
         h,
         r#"    </div></section>
   </main>
-  <footer><p>Powered by <a href="/">livedrop</a></p></footer>
+  <footer><p class="stats" data-testid="stats">{views} views · {clicks} link clicks in the last 30 days</p><p>Powered by <a href="/">livedrop</a></p></footer>
 </body>
-</html>"#
+</html>"#,
+        views = page.views_30d,
+        clicks = page.clicks_30d,
     );
     h
 }

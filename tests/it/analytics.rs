@@ -365,6 +365,16 @@ async fn funnel_and_rollups(app: TestApp) {
     let (s, page) = app.get(&format!("/api/storefronts/{slug}"), None).await;
     assert_eq!(s, 200);
     assert_eq!(page["stats"], json!({"views_30d": 2, "clicks_30d": 1}));
+    let html = app
+        .client
+        .get(app.at(&format!("/s/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("2 views · 1 link clicks in the last 30 days"), "{html}");
     app.stop().await;
 }
 
