@@ -169,7 +169,10 @@ async fn accounts(store: &Store, n: usize) -> Vec<String> {
         livedrop::db_run!(conn, |c| {
             c.transaction::<_, diesel::result::Error, _>(async |c| {
                 for u in chunk {
-                    diesel::insert_into(users::table).values(u).execute(c).await?;
+                    diesel::insert_into(users::table)
+                        .values(u)
+                        .execute(c)
+                        .await?;
                 }
                 Ok(())
             })
@@ -179,8 +182,13 @@ async fn accounts(store: &Store, n: usize) -> Vec<String> {
     }
     rows.iter()
         .map(|u| {
-            keys.issue(u.id, Role::Buyer, true, chrono::Utc::now().timestamp() + 3600)
-                .unwrap()
+            keys.issue(
+                u.id,
+                Role::Buyer,
+                true,
+                chrono::Utc::now().timestamp() + 3600,
+            )
+            .unwrap()
         })
         .collect()
 }
@@ -191,9 +199,11 @@ async fn open_raffle(server: &Server, token: &str) -> String {
     let created: Value = http
         .post(format!("{}/api/raffles", server.url))
         .bearer_auth(token)
-        .json(&json!({"title": "Bench raffle", "alternates": 0, "entry": "free",
+        .json(
+            &json!({"title": "Bench raffle", "alternates": 0, "entry": "free",
             "prizes": [{"rank_from": 1, "rank_to": 1, "description": "A"}],
-            "opens_at": opens, "closes_at": opens + chrono::Duration::hours(1)}))
+            "opens_at": opens, "closes_at": opens + chrono::Duration::hours(1)}),
+        )
         .send()
         .await
         .unwrap()
@@ -303,7 +313,9 @@ async fn check(store: &Store, raffle: &str, expected: usize) -> String {
     if entrants == people && tickets == rows && rows as usize == expected {
         "ok".into()
     } else {
-        format!("MISMATCH entrants={entrants}/{people} tickets={tickets}/{rows} expected={expected}")
+        format!(
+            "MISMATCH entrants={entrants}/{people} tickets={tickets}/{rows} expected={expected}"
+        )
     }
 }
 
@@ -345,7 +357,9 @@ fn main() {
     }
     println!("raffle entries: {n} accounts enter once each per run, HTTP keep-alive, client and server on this machine");
     println!();
-    println!("| store | mechanism | clients | entries/s | p50 ms | p99 ms | errors | count check |");
+    println!(
+        "| store | mechanism | clients | entries/s | p50 ms | p99 ms | errors | count check |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|---|");
     for (name, url) in backends {
         let sub = tempfile::tempdir().unwrap();
@@ -355,7 +369,12 @@ fn main() {
                 .await
                 .unwrap();
             JwtKeys::new(SECRET.as_bytes())
-                .issue(a.id, Role::Admin, true, chrono::Utc::now().timestamp() + 3600)
+                .issue(
+                    a.id,
+                    Role::Admin,
+                    true,
+                    chrono::Utc::now().timestamp() + 3600,
+                )
                 .unwrap()
         });
         for &c in &levels {

@@ -147,7 +147,8 @@ pub fn is_valid_entrant(s: &str) -> bool {
 
 /// Put entries in canonical order: by entrant, ascending by bytes.
 pub fn sort_entries(entries: &mut [Entry]) {
-    entries.sort_by(|a, b| a.entrant.as_bytes().cmp(b.entrant.as_bytes()));
+    // Unstable is enough: pseudonyms are unique (a duplicate is refused right after).
+    entries.sort_unstable_by(|a, b| a.entrant.as_bytes().cmp(b.entrant.as_bytes()));
 }
 
 /// The canonical serialisation of entries, in the order given (which should be the

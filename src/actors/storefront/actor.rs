@@ -365,7 +365,7 @@ impl StorefrontActor {
                 views: r.map_or(0, |r| r.counts.pageviews),
             });
         }
-        acc.sales.sort_by(|a, b| b.at.cmp(&a.at));
+        acc.sales.sort_by_key(|s| std::cmp::Reverse(s.at));
         acc.sales.truncate(TICKER);
         let c = acc.today.counts;
         Dashboard {
