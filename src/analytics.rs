@@ -19,21 +19,7 @@ pub fn record(state: &AppState, drop: DropId, kind: Kind, amount_cents: i64, ref
                 return;
             }
         };
-        let event = Event {
-            at,
-            kind,
-            visitor: 0,
-            path: String::new(),
-            referrer: String::new(),
-            utm_source: String::new(),
-            utm_medium: String::new(),
-            utm_campaign: String::new(),
-            device: "",
-            country: String::new(),
-            bot: false,
-            amount_cents,
-            ref_id,
-        };
+        let event = Event::server(kind, at, amount_cents, ref_id);
         state.registry.record(sf, event).await;
     });
 }

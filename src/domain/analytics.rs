@@ -87,6 +87,27 @@ pub struct Event {
     pub ref_id: String,
 }
 
+impl Event {
+    /// An event the server records itself: no visitor, no page.
+    pub fn server(kind: Kind, at: NaiveDateTime, amount_cents: i64, ref_id: String) -> Event {
+        Event {
+            at,
+            kind,
+            visitor: 0,
+            path: String::new(),
+            referrer: String::new(),
+            utm_source: String::new(),
+            utm_medium: String::new(),
+            utm_campaign: String::new(),
+            device: "",
+            country: String::new(),
+            bot: false,
+            amount_cents,
+            ref_id,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Visitors.
 

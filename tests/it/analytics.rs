@@ -7,14 +7,17 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use livedrop::db::models::analytics as model;
 use livedrop::domain::analytics::{Counts, Grain};
 use livedrop::domain::ids::StorefrontId;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{code, eventually, storefront_with_product, user_with_token, TestApp};
+use crate::support::{
+    code, eventually, live_drop, next_frame, socket, storefront_with_product, user_with_token,
+    TestApp, Ws,
+};
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
 const IPHONE: &str =
@@ -230,41 +233,9 @@ async fn bad_events_are_refused_and_nothing_is_stored() {
     app.stop().await;
 }
 
-/// A live drop of the creator at `price` cents; returns (drop, variant).
-async fn live_drop(
-    app: &TestApp,
-    token: &str,
-    sf: StorefrontId,
-    product: &str,
-    price: i64,
-) -> (String, String) {
-    let (s, b) = app
-        .post(
-            "/api/drops",
-            Some(token),
-            json!({"storefront_id": sf, "product_id": product,
-            "title": "Analytics drop", "price_cents": price, "currency": "USD",
-            "variants": [{"name": "One", "stock": 5}], "opens_at": app.state.clock.now().and_utc(),
-            "waiting_room_seconds": 0, "per_buyer_limit": 5}),
-        )
-        .await;
-    assert_eq!(s, 201, "{b}");
-    let drop = b["id"].as_str().unwrap().to_string();
-    let variant = b["variants"][0]["id"].as_str().unwrap().to_string();
-    let (s, b) = app
-        .post(
-            &format!("/api/drops/{drop}/publish"),
-            Some(token),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    (drop, variant)
-}
-
 async fn funnel_and_rollups(app: TestApp) {
     let (token, sf, slug, product) = shop(&app).await;
-    let (drop, variant) = live_drop(&app, &token, sf, &product, 2500).await;
+    let (drop, variant) = live_drop(&app, &token, &sf.to_string(), &product, 2500, 5).await;
     let (_, buyer) = user_with_token(&app, "buyer").await;
 
     // The visit: the storefront, a click to the drop, the drop page.
@@ -374,7 +345,10 @@ async fn funnel_and_rollups(app: TestApp) {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("2 views · 1 link clicks in the last 30 days"), "{html}");
+    assert!(
+        html.contains("2 views · 1 link clicks in the last 30 days"),
+        "{html}"
+    );
     app.stop().await;
 }
 
@@ -390,34 +364,8 @@ async fn a_visit_a_hold_and_a_purchase_make_the_funnel_and_the_rollups_equal_the
     funnel_and_rollups(TestApp::postgres().await).await;
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn socket(app: &TestApp, token: Option<&str>) -> Ws {
-    let url = app.url.replace("http://", "ws://") + "/ws";
-    let mut ws = tokio_tungstenite::connect_async(url).await.unwrap().0;
-    if let Some(t) = token {
-        ws.send(Message::text(json!({"op": "auth", "token": t}).to_string()))
-            .await
-            .unwrap();
-        let ack = next(&mut ws, StdDuration::from_secs(5)).await;
-        assert_eq!(ack["op"].as_str(), Some("auth"), "{ack}");
-    }
-    ws
-}
-
 async fn next(ws: &mut Ws, within: StdDuration) -> Value {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let msg = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .expect("no frame in time")
-            .expect("socket closed")
-            .unwrap();
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(&t).unwrap();
-        }
-    }
+    next_frame(ws, within).await
 }
 
 async fn subscribe(ws: &mut Ws, topic: &str) -> Value {
@@ -539,7 +487,7 @@ async fn creators_export_and_delete_analytics_and_people_export_and_delete_their
     assert_eq!(live.today.counts, Counts::default());
 
     // A buyer with a password, an order, then the export and the deletion of the account.
-    let (drop, variant) = live_drop(&app, &token, sf, &product, 1200).await;
+    let (drop, variant) = live_drop(&app, &token, &sf.to_string(), &product, 1200, 5).await;
     let email = format!(
         "leaving-{}@test.livedrop.local",
         uuid::Uuid::new_v4().simple()

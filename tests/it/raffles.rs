@@ -6,12 +6,15 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use livedrop::raffle::proof::{self, Proof};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{code, eventually, storefront_with_product, user_with_token, TestApp};
+use crate::support::{
+    code, eventually, live_drop, next_frame, socket, storefront_with_product, user_with_token,
+    TestApp, Ws,
+};
 
 /// A creator's storefront and a raffle on it opening `opens_in` seconds from the test
 /// clock's now and closing 60 s after that. Returns (creator token, storefront, raffle).
@@ -321,35 +324,6 @@ async fn concurrent_entries_by_one_account_enter_it_once() {
     app.stop().await;
 }
 
-/// A live drop of the creator (`token`) on storefront `sf` at `price` cents with `stock`.
-async fn live_drop(
-    app: &TestApp,
-    token: &str,
-    sf: &str,
-    product: &str,
-    price: i64,
-    stock: i64,
-) -> (String, String) {
-    let (s, b) = app
-        .post("/api/drops", Some(token), json!({"storefront_id": sf, "product_id": product,
-            "title": "Tickets drop", "price_cents": price, "currency": "USD",
-            "variants": [{"name": "One", "stock": stock}], "opens_at": app.state.clock.now().and_utc(),
-            "waiting_room_seconds": 0, "per_buyer_limit": 5}))
-        .await;
-    assert_eq!(s, 201, "{b}");
-    let drop = b["id"].as_str().unwrap().to_string();
-    let variant = b["variants"][0]["id"].as_str().unwrap().to_string();
-    let (s, b) = app
-        .post(
-            &format!("/api/drops/{drop}/publish"),
-            Some(token),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    (drop, variant)
-}
-
 /// Hold one unit and pay for it; returns the order id.
 async fn buy(app: &TestApp, drop: &str, variant: &str, buyer: &str) -> String {
     let (s, h) = app
@@ -520,34 +494,8 @@ async fn paid_orders_earn_monthly_tickets_and_a_refund_reverses_them_in_the_ledg
     app.stop().await;
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn socket(app: &TestApp, token: Option<&str>) -> Ws {
-    let url = app.url.replace("http://", "ws://") + "/ws";
-    let mut ws = tokio_tungstenite::connect_async(url).await.unwrap().0;
-    if let Some(t) = token {
-        ws.send(Message::text(json!({"op": "auth", "token": t}).to_string()))
-            .await
-            .unwrap();
-        let ack = next(&mut ws).await;
-        assert_eq!(ack["op"].as_str(), Some("auth"), "{ack}");
-    }
-    ws
-}
-
 async fn next(ws: &mut Ws) -> Value {
-    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(10);
-    loop {
-        let msg = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .expect("no frame in time")
-            .expect("socket closed")
-            .unwrap();
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(&t).unwrap();
-        }
-    }
+    next_frame(ws, StdDuration::from_secs(10)).await
 }
 
 #[actix_web::test]

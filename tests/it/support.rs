@@ -239,3 +239,68 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A published drop of the creator (`token`) on storefront `sf`, open now, one variant of
+/// `stock` units at `price` cents. Returns (drop id, variant id).
+pub async fn live_drop(
+    app: &TestApp,
+    token: &str,
+    sf: &str,
+    product: &str,
+    price: i64,
+    stock: i64,
+) -> (String, String) {
+    let (s, b) = app
+        .post("/api/drops", Some(token), serde_json::json!({"storefront_id": sf, "product_id": product,
+            "title": "Test drop", "price_cents": price, "currency": "USD",
+            "variants": [{"name": "One", "stock": stock}], "opens_at": app.state.clock.now().and_utc(),
+            "waiting_room_seconds": 0, "per_buyer_limit": 5}))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let drop = b["id"].as_str().unwrap().to_string();
+    let variant = b["variants"][0]["id"].as_str().unwrap().to_string();
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{drop}/publish"),
+            Some(token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    (drop, variant)
+}
+
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A socket to the app, authenticated as `token`'s user when given.
+pub async fn socket(app: &TestApp, token: Option<&str>) -> Ws {
+    use futures_util::SinkExt;
+    let url = app.url.replace("http://", "ws://") + "/ws";
+    let mut ws = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    if let Some(t) = token {
+        let auth = serde_json::json!({"op": "auth", "token": t}).to_string();
+        ws.send(tokio_tungstenite::tungstenite::Message::text(auth))
+            .await
+            .unwrap();
+        let ack = next_frame(&mut ws, std::time::Duration::from_secs(10)).await;
+        assert_eq!(ack["op"].as_str(), Some("auth"), "{ack}");
+    }
+    ws
+}
+
+/// The next text frame, as JSON; fails the test if none comes `within`.
+pub async fn next_frame(ws: &mut Ws, within: std::time::Duration) -> Value {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("no frame in time")
+            .expect("socket closed")
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+}

@@ -615,21 +615,9 @@ pub async fn raw_counts(store: &Store, sf: StorefrontId, from: NaiveDateTime) ->
             "checkout" => Kind::Checkout,
             _ => Kind::Purchase,
         };
-        counts.add_event(&Event {
-            at: from,
-            kind,
-            visitor: 0,
-            path: String::new(),
-            referrer: String::new(),
-            utm_source: String::new(),
-            utm_medium: String::new(),
-            utm_campaign: String::new(),
-            device: "",
-            country: String::new(),
-            bot,
-            amount_cents: amount,
-            ref_id: String::new(),
-        });
+        let mut e = Event::server(kind, from, amount, String::new());
+        e.bot = bot;
+        counts.add_event(&e);
     }
     Ok(counts)
 }
