@@ -28,7 +28,10 @@ CREATE TABLE analytics_events (
     amount_cents BIGINT NOT NULL,
     ref_id TEXT NOT NULL
 );
-CREATE INDEX analytics_events_storefront ON analytics_events (storefront_id, at);
+-- The live view re-reads today's last purchases after every flush: by kind, so it does not
+-- scan the day's page views. Pruning deletes by age alone.
+CREATE INDEX analytics_events_storefront ON analytics_events (storefront_id, kind, at);
+CREATE INDEX analytics_events_at ON analytics_events (at);
 
 -- Rollups per minute, hour and day, written from the same batch as the raw events.
 -- `sketch` is a HyperLogLog of the bucket's visitors (src/domain/analytics.rs): visitors
