@@ -12,8 +12,8 @@ pub fn record(state: &AppState, drop: DropId, kind: Kind, amount_cents: i64, ref
     let state = state.clone();
     let at = state.clock.now();
     actix_web::rt::spawn(async move {
-        let sf = match state.registry.state(drop).await {
-            Ok(s) => s.storefront_id,
+        let sf = match state.registry.storefront_of(drop).await {
+            Ok(sf) => sf,
             Err(e) => {
                 tracing::warn!(drop = %drop, error = %e, "analytics event not recorded");
                 return;

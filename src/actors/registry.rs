@@ -31,6 +31,9 @@ pub struct Registry {
     drops: Mutex<HashMap<DropId, Addr<DropActor>>>,
     raffles: Mutex<HashMap<RaffleId, Addr<RaffleActor>>>,
     storefronts: Mutex<HashMap<StorefrontId, Addr<StorefrontActor>>>,
+    /// Each drop's storefront, learnt when its actor starts (it never changes), so the
+    /// analytics of a hold need no message to the busy drop actor.
+    drop_storefronts: Mutex<HashMap<DropId, StorefrontId>>,
     /// Published storefronts by slug, for `POST /api/events` (which names the slug), with
     /// when each was read; unknown slugs are remembered too, so junk costs no query.
     slugs: Mutex<HashMap<String, (Option<StorefrontId>, Instant)>>,
@@ -55,6 +58,7 @@ impl Registry {
             drops: Mutex::new(HashMap::new()),
             raffles: Mutex::new(HashMap::new()),
             storefronts: Mutex::new(HashMap::new()),
+            drop_storefronts: Mutex::new(HashMap::new()),
             slugs: Mutex::new(HashMap::new()),
             salt: std::sync::RwLock::new(None),
             salt_fetch: tokio::sync::Mutex::new(()),
@@ -83,6 +87,9 @@ impl Registry {
         // Another request may have started it while we read the store.
         if let Some(a) = map.get(&id).filter(|a| a.connected()) {
             return Ok(a.clone());
+        }
+        if let Ok(mut sfs) = self.drop_storefronts.lock() {
+            sfs.insert(id, row.storefront_id);
         }
         let actor = DropActor::new(
             self.store.clone(),
@@ -122,6 +129,20 @@ impl Registry {
             }
         }
         Err(AppError::Unavailable)
+    }
+
+    /// The storefront a drop belongs to.
+    pub async fn storefront_of(&self, id: DropId) -> AppResult<StorefrontId> {
+        if let Some(sf) = self
+            .drop_storefronts
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&id).copied())
+        {
+            return Ok(sf);
+        }
+        // Starting the drop's actor (from its row) records it.
+        Ok(self.state(id).await?.storefront_id)
     }
 
     /// The drop's live state.
