@@ -179,8 +179,10 @@ pub struct StorefrontActor {
     clock: Clock,
     /// Today as committed, read after the last flush or reload.
     base: Tally,
-    /// The batch being written.
+    /// The tally of the batch being written (its events went to the writing task).
     in_flight: Option<Pending>,
+    /// How many events that batch holds.
+    in_flight_events: usize,
     pending: Pending,
     /// A flush or reload is running.
     busy: bool,
@@ -216,6 +218,7 @@ impl StorefrontActor {
             clock,
             base: Tally::from_live(live),
             in_flight: None,
+            in_flight_events: 0,
             pending: Pending::new(day),
             busy: false,
             flush_waiters: Vec::new(),
@@ -270,7 +273,7 @@ impl StorefrontActor {
     }
 
     fn unwritten(&self) -> usize {
-        self.pending.events.len() + self.in_flight.as_ref().map_or(0, |p| p.events.len())
+        self.pending.events.len() + self.in_flight_events
     }
 
     /// Start writing `pending`, or re-reading `base`, unless one of them runs already.
@@ -284,9 +287,14 @@ impl StorefrontActor {
         }
         self.busy = true;
         let now = self.clock.now();
-        let batch =
+        let mut batch =
             flushing.then(|| std::mem::replace(&mut self.pending, Pending::new(now.date())));
-        let events: Vec<Event> = batch.as_ref().map(|b| b.events.clone()).unwrap_or_default();
+        // The events move to the writing task, which hands them back if the write fails.
+        let events: Vec<Event> = batch
+            .as_mut()
+            .map(|b| std::mem::take(&mut b.events))
+            .unwrap_or_default();
+        self.in_flight_events = events.len();
         self.in_flight = batch;
         let (store, id) = (self.store.clone(), self.id);
         let addr = ctx.address();
@@ -296,23 +304,28 @@ impl StorefrontActor {
                 tracing::warn!(storefront = %id, error = %e, "analytics flush failed; retried");
             }
             let flushed = flushing && written.is_ok();
-            let result = match written {
-                Ok(()) => model::live(&store, id, now).await,
-                Err(e) => Err(e),
+            let (result, unwritten) = match written {
+                Ok(()) => (model::live(&store, id, now).await, Vec::new()),
+                Err(e) => (Err(e), events),
             };
-            addr.do_send(Loaded { result, flushed });
+            addr.do_send(Loaded {
+                result,
+                flushed,
+                unwritten,
+            });
         });
     }
 
     fn loaded(&mut self, msg: Loaded, ctx: &mut Context<Self>) {
         self.busy = false;
         self.last_load = Instant::now();
+        self.in_flight_events = 0;
         if msg.flushed {
             self.in_flight = None;
         } else if let Some(batch) = self.in_flight.take() {
             // The write failed and rolled back: the batch goes back in front of what came
             // since, and is written with the next flush.
-            let mut events = batch.events;
+            let mut events = msg.unwritten;
             let mut tally = batch.tally;
             tally.absorb(&self.pending.tally);
             events.append(&mut self.pending.events);

@@ -61,6 +61,8 @@ pub struct Forget {
 pub(super) struct Loaded {
     pub result: AppResult<Live>,
     pub flushed: bool,
+    /// The batch's events when its write failed (empty otherwise).
+    pub unwritten: Vec<Event>,
 }
 
 /// Views in one minute of the live chart.
