@@ -1,38 +1,61 @@
 //! Hot drop: one drop with ample stock, N concurrent buyers over HTTP keep-alive, each
-//! request one hold. Measures holds/s, p50 and p99 for livedrop's write-combining actor
-//! and, in the same run, through the same HTTP stack and store, for the mechanism the
-//! commerce engines we compare with use: one transaction per request that locks the
-//! stock row (`SELECT … FOR UPDATE`, update, insert). Ends each run with an oversell check.
+//! request one hold (`POST /api/drops/{id}/holds`). One run prints one table:
+//!
+//! * the HTTP ceiling: a bare actix-web server (2 workers, no middleware) whose one
+//!   handler has the hold endpoint's shape (the `AuthUser` bearer check with the same
+//!   keys, the JSON body in, `201` and a small JSON body out) and touches no state;
+//! * livedrop's write-combining drop actor behind the real endpoint, on SQLite and on
+//!   Postgres, at each client count;
+//! * at the largest count, for the same HTTP stack and store, the mechanism the commerce
+//!   engines we compare with use: one transaction per request that locks the stock row
+//!   (`SELECT … FOR UPDATE`, update, insert);
+//! * at the largest count, two livedrop nodes (two `server::serve` in this process, two
+//!   workers each) sharing one Postgres database, the clients split across both.
+//!
+//! Every livedrop and row-lock run ends with a stock check (nothing oversold, the counters
+//! match the hold rows). The load generator is this executable started again as a process
+//! of its own (see `common`): a minimal HTTP/1.1 client on a single-threaded runtime, one
+//! connection per buyer, so the server's process does no client work (the machine's cores
+//! are still shared; the CPU each side used is printed under the table).
 //!
 //! Run: `cargo bench --bench hot_drop` (SQLite and, when reachable, Postgres at
-//! `BENCH_PG_URL`, default `postgres://postgres@127.0.0.1:5432`). `BENCH_SECS` sets the
-//! length of each run (default 5), `BENCH_CONCURRENCY` the list (default `16,64,256`).
+//! `BENCH_PG_URL`, default `postgres://postgres@127.0.0.1:5432`, a fresh database per
+//! run). `BENCH_SECS` sets the length of each run (default 5), `BENCH_CONCURRENCY` the
+//! list of client counts (default `16,64,256`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use futures_util::StreamExt;
 use livedrop::auth::{AuthUser, JwtKeys, Role};
-use livedrop::config::Config;
 use livedrop::db::models::drop::HoldRow;
 use livedrop::db::models::now;
 use livedrop::db::schema::{drop_variants, holds};
 use livedrop::db::{DbConn, Store};
-use livedrop::domain::ids::{DropId, HoldId, VariantId};
+use livedrop::domain::ids::{DropId, HoldId, UserId, VariantId};
 use livedrop::error::{AppError, AppResult};
 use livedrop::state::AppState;
 use serde_json::{json, Value};
 
+use common::{LoadSpec, Node, Outcome};
+
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-00";
 const BUYERS: usize = 6000;
+/// Workers per HTTP server (the ceiling, each livedrop node, the row-lock peer).
+const WORKERS: usize = 2;
 
+/// The hold endpoint's form (its `CreateHoldForm`).
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct HoldForm {
     variant_id: VariantId,
     quantity: i64,
@@ -126,174 +149,208 @@ async fn row_lock_hold(
     }
 }
 
-struct Server {
-    url: String,
-    peer_url: String,
-    state: AppState,
+/// The ceiling's answer: the shape of livedrop's `HoldView`.
+#[derive(serde::Serialize)]
+struct CeilingHold {
+    id: HoldId,
+    variant_id: VariantId,
+    quantity: i64,
+    status: &'static str,
+    expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Start livedrop (and the peer endpoint on a second port) in a System of its own.
-fn start(database_url: &str, dir: &std::path::Path) -> Server {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let env = [
-        ("DATABASE_URL", database_url.to_string()),
-        ("DATA_DIR", dir.display().to_string()),
-        ("JWT_SECRET", SECRET.to_string()),
-        ("RATE_LIMITS", "off".to_string()),
-        ("SEED_DEMO", "false".to_string()),
-        ("DB_POOL_SIZE", "32".to_string()),
-        ("RUST_LOG", "warn".to_string()),
-    ];
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let config =
-                Config::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-                    .unwrap();
-            let state = livedrop::server::prepare(config, true).await.unwrap();
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            let url = format!("http://{}", l.local_addr().unwrap());
-            let server = livedrop::server::serve(state.clone(), l, 2).unwrap();
-            let data = web::Data::new(state.clone());
-            let pl = TcpListener::bind("127.0.0.1:0").unwrap();
-            let peer_url = format!("http://{}", pl.local_addr().unwrap());
-            let peer = HttpServer::new(move || {
-                App::new()
-                    .app_data(data.clone())
-                    .app_data(livedrop::http::extract::json_config())
-                    .route("/peer/drops/{id}/holds", web::post().to(row_lock_hold))
-                    .wrap(from_fn(livedrop::http::middleware::observe))
-            })
-            .workers(2)
-            .listen(pl)
-            .unwrap()
-            .run();
-            tx.send(Server {
-                url,
-                peer_url,
-                state,
-            })
-            .unwrap();
-            let _ = futures_util::future::join(server, peer).await;
-        });
-    });
-    rx.recv().unwrap()
+/// The HTTP ceiling: what the hold endpoint costs before it does anything.
+async fn ceiling_hold(
+    who: AuthUser,
+    drop: web::Path<String>,
+    form: web::Json<HoldForm>,
+) -> AppResult<HttpResponse> {
+    let _ = (who.id, DropId::parse(&drop).ok_or(AppError::NotFound)?);
+    Ok(HttpResponse::Created().json(CeilingHold {
+        id: HoldId::new(),
+        variant_id: form.variant_id,
+        quantity: form.quantity,
+        status: "active",
+        expires_at: chrono::Utc::now() + chrono::Duration::seconds(600),
+    }))
 }
 
-async fn setup(server: &Server) -> (DropId, VariantId, Vec<String>, i64) {
-    let store = &server.state.store;
+/// The ceiling's server: an `AppState` only because `AuthUser` reads the keys from it.
+fn start_ceiling(dir: &Path) -> Node {
+    let env = common::bench_env(
+        &format!("sqlite://{}", dir.join("ceiling.db").display()),
+        dir,
+        SECRET,
+    );
+    common::start_node(env, None, |state| {
+        let data = web::Data::new(state.clone());
+        let (l, url) = common::bind();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(livedrop::http::extract::json_config())
+                .app_data(livedrop::http::extract::path_config())
+                .route("/api/drops/{id}/holds", web::post().to(ceiling_hold))
+        })
+        .workers(WORKERS)
+        .listen(l)
+        .unwrap()
+        .run();
+        vec![(url, server)]
+    })
+}
+
+/// livedrop, with the row-lock endpoint on a second port (`extra_urls[0]`) when `peer`.
+fn start_livedrop(database_url: &str, dir: &Path, peer: bool) -> Node {
+    let env = common::bench_env(database_url, dir, SECRET);
+    common::start_node(env, Some(WORKERS), move |state| {
+        if !peer {
+            return Vec::new();
+        }
+        let data = web::Data::new(state.clone());
+        let (l, url) = common::bind();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(livedrop::http::extract::json_config())
+                .route("/peer/drops/{id}/holds", web::post().to(row_lock_hold))
+                .wrap(from_fn(livedrop::http::middleware::observe))
+        })
+        .workers(WORKERS)
+        .listen(l)
+        .unwrap()
+        .run();
+        vec![(url, server)]
+    })
+}
+
+fn token(keys: &JwtKeys, id: UserId, role: Role) -> String {
+    // Issued an hour ahead, so the tokens outlive any run (they last 15 minutes).
+    keys.issue(id, role, true, chrono::Utc::now().timestamp() + 3600)
+        .unwrap()
+}
+
+/// One bearer token a line, for the client process.
+fn write_tokens(path: &Path, tokens: &[String]) -> PathBuf {
+    std::fs::write(path, tokens.join("\n")).unwrap();
+    path.to_path_buf()
+}
+
+struct Fixture {
+    drop: DropId,
+    variant: VariantId,
+    stock: i64,
+    tokens_file: PathBuf,
+}
+
+/// A creator, a published drop open now, `BUYERS` buyer accounts and their tokens.
+async fn setup(node: &Node, dir: &Path) -> Fixture {
+    let store = &node.state.store;
     let keys = JwtKeys::new(SECRET.as_bytes());
-    let token = |id, role| {
-        keys.issue(id, role, true, chrono::Utc::now().timestamp() + 3600)
-            .unwrap()
-    };
     let creator = livedrop::demo::account(store, Role::Creator).await.unwrap();
-    let creator_token = token(creator.id, Role::Creator);
+    let creator_token = token(&keys, creator.id, Role::Creator);
     let (sf, p) = livedrop::demo::shop(store, creator.id).await.unwrap();
     let stock = 1_000_000i64;
     let http = reqwest::Client::new();
     let created: Value = http
-        .post(format!("{}/api/drops", server.url))
+        .post(format!("{}/api/drops", node.url()))
         .bearer_auth(&creator_token)
         .json(&json!({"storefront_id": sf, "product_id": p, "title": "Bench", "price_cents": 100, "currency": "USD",
             "variants": [{"name": "A", "stock": stock}], "opens_at": chrono::Utc::now(), "waiting_room_seconds": 0,
             "per_buyer_limit": 100, "hold_seconds": 3600}))
         .send().await.unwrap().json().await.unwrap();
-    let drop: DropId = created["id"].as_str().unwrap().parse().unwrap();
+    let drop: DropId = created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("drop not created: {created}"))
+        .parse()
+        .unwrap();
     let variant: VariantId = created["variants"][0]["id"]
         .as_str()
         .unwrap()
         .parse()
         .unwrap();
     let r = http
-        .post(format!("{}/api/drops/{drop}/publish", server.url))
+        .post(format!("{}/api/drops/{drop}/publish", node.url()))
         .bearer_auth(&creator_token)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let mut tokens = Vec::with_capacity(BUYERS);
-    for _ in 0..BUYERS {
-        let u = livedrop::demo::account(store, Role::Buyer).await.unwrap();
-        tokens.push(token(u.id, Role::Buyer));
+    let buyers: Vec<_> = futures_util::stream::iter(0..BUYERS)
+        .map(|_| livedrop::demo::account(store, Role::Buyer))
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let tokens: Vec<String> = buyers
+        .into_iter()
+        .map(|u| token(&keys, u.unwrap().id, Role::Buyer))
+        .collect();
+    Fixture {
+        drop,
+        variant,
+        stock,
+        tokens_file: write_tokens(&dir.join("tokens.txt"), &tokens),
     }
-    (drop, variant, tokens, stock)
 }
 
-struct Outcome {
-    ok: usize,
-    errors: usize,
-    secs: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+fn hold_body(variant: VariantId) -> String {
+    json!({"variant_id": variant, "quantity": 1}).to_string()
 }
 
-async fn load(
-    url: String,
-    variant: VariantId,
-    tokens: Arc<Vec<String>>,
-    concurrency: usize,
+/// Run the load in the client process; also the CPU the server's process used meanwhile.
+fn measure(
+    urls: Vec<String>,
+    tokens_file: &Path,
+    body: String,
+    buyers: usize,
     secs: u64,
-) -> Outcome {
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(secs);
-    let mut tasks = Vec::new();
-    for worker in 0..concurrency {
-        let (url, tokens) = (url.clone(), tokens.clone());
-        tasks.push(tokio::spawn(async move {
-            // One keep-alive connection per simulated buyer.
-            let http = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .unwrap();
-            let body = json!({"variant_id": variant, "quantity": 1}).to_string();
-            let (mut lat, mut ok, mut errors, mut i) = (Vec::new(), 0usize, 0usize, worker);
-            while Instant::now() < deadline {
-                let token = &tokens[i % tokens.len()];
-                i += concurrency;
-                let t0 = Instant::now();
-                let r = http
-                    .post(&url)
-                    .bearer_auth(token)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await;
-                let good = matches!(&r, Ok(res) if res.status().as_u16() == 201);
-                if let Ok(res) = r {
-                    let _ = res.bytes().await;
-                }
-                lat.push(t0.elapsed().as_micros() as u32);
-                if good {
-                    ok += 1
-                } else {
-                    errors += 1
-                }
-            }
-            (lat, ok, errors)
-        }));
-    }
-    let mut all = Vec::new();
-    let (mut ok, mut errors) = (0, 0);
-    for t in tasks {
-        let (l, o, e) = t.await.unwrap();
-        all.extend(l);
-        ok += o;
-        errors += e;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
-    };
-    Outcome {
-        ok,
-        errors,
-        secs,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+) -> (Outcome, Option<f64>) {
+    let mut spec = LoadSpec::post_json(urls, Some(tokens_file.to_path_buf()), body);
+    spec.concurrency = buyers;
+    spec.secs = secs as f64;
+    let before = common::process_cpu_secs();
+    let o = common::run_load(&spec);
+    let server_cpu = before.and_then(|b| common::process_cpu_secs().map(|a| a - b));
+    (o, server_cpu)
+}
+
+/// The table, and the CPU each side used per row (printed after it).
+struct Report {
+    ceiling: BTreeMap<usize, f64>,
+    cpu: Vec<String>,
+}
+
+impl Report {
+    fn row(
+        &mut self,
+        store: &str,
+        mech: &str,
+        buyers: usize,
+        o: &Outcome,
+        server_cpu: Option<f64>,
+        verdict: &str,
+    ) {
+        let pct = match self.ceiling.get(&buyers) {
+            Some(c) if *c > 0.0 => format!("{:.0}%", 100.0 * o.rate() / c),
+            _ => "–".into(),
+        };
+        let errors = match o.error_detail(201) {
+            d if d.is_empty() => "0".to_string(),
+            d => format!("{} ({d})", o.errors),
+        };
+        println!(
+            "| {store} | {mech} | {buyers} | {:.0} | {:.1} | {:.1} | {pct} | {errors} | {verdict} |",
+            o.rate(),
+            o.p50_ms,
+            o.p99_ms,
+        );
+        let f = |x: Option<f64>| x.map_or("?".into(), |x| format!("{x:.1}"));
+        self.cpu.push(format!(
+            "{store} / {mech} / {buyers}: server process {} s, client process {} s, over {:.1} s",
+            f(server_cpu),
+            f(o.client_cpu_secs),
+            o.secs
+        ));
     }
 }
 
@@ -327,6 +384,9 @@ async fn check(store: &Store, variant: VariantId, stock: i64) -> String {
 }
 
 fn main() {
+    if common::client_main() {
+        return;
+    }
     let secs: u64 = std::env::var("BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -335,63 +395,135 @@ fn main() {
         .unwrap_or_else(|_| "16,64,256".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
+        .filter(|&c| c > 0)
         .collect();
+    assert!(!levels.is_empty(), "BENCH_CONCURRENCY: no client count");
+    // The row-lock and two-node runs: at the largest count (256 by default).
+    let top = *levels.iter().max().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut backends = vec![(
-        "sqlite",
-        format!("sqlite://{}", dir.path().join("bench.db").display()),
-    )];
-    let pg_base = std::env::var("BENCH_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let pg = rt.block_on(async {
-        let name = format!("livedrop_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = diesel_async::AsyncPgConnection::establish(&format!("{pg_base}/postgres"))
-            .await
-            .ok()?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .ok()?;
-        Some(format!("{pg_base}/{name}"))
-    });
-    match pg {
-        Some(url) => backends.push(("postgres", url)),
-        None => eprintln!("postgres not reachable at {pg_base}: measuring SQLite only"),
-    }
-    println!("hot drop: {secs} s per run, one hold per request, HTTP keep-alive, client and server on this machine");
+    let pg_base = common::pg_base();
+
+    println!("hot drop: {secs} s per run, one hold per request, HTTP/1.1 keep-alive (one connection per buyer), \
+        load generator in a process of its own, client and server on this machine ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get()));
     println!();
-    println!("| store | mechanism | buyers | holds/s | p50 ms | p99 ms | errors | stock check |");
-    println!("|---|---|---:|---:|---:|---:|---:|---|");
-    for (name, url) in backends {
-        let sub = tempfile::tempdir().unwrap();
-        let server = start(&url, sub.path());
-        let (drop, variant, tokens, stock) = rt.block_on(setup(&server));
-        let tokens = Arc::new(tokens);
+    println!("| store | mechanism | buyers | holds/s | p50 ms | p99 ms | % of ceiling | errors | stock check |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---|");
+    let mut report = Report {
+        ceiling: BTreeMap::new(),
+        cpu: Vec::new(),
+    };
+
+    // 1. The HTTP ceiling.
+    {
+        let sub = tempfile::tempdir_in(dir.path()).unwrap();
+        let node = start_ceiling(sub.path());
+        let keys = JwtKeys::new(SECRET.as_bytes());
+        let tokens: Vec<String> = (0..BUYERS)
+            .map(|_| token(&keys, UserId::new(), Role::Buyer))
+            .collect();
+        let tokens_file = write_tokens(&sub.path().join("tokens.txt"), &tokens);
+        let url = format!("{}/api/drops/{}/holds", node.extra_urls[0], DropId::new());
         for &c in &levels {
-            for (mech, endpoint) in [
+            let (o, cpu) = measure(
+                vec![url.clone()],
+                &tokens_file,
+                hold_body(VariantId::new()),
+                c,
+                secs,
+            );
+            report.ceiling.insert(c, o.rate());
+            report.row(
+                "–",
+                "HTTP ceiling (bare actix-web: JWT + JSON, no store)",
+                c,
+                &o,
+                cpu,
+                "n/a",
+            );
+        }
+        node.stop();
+    }
+
+    // 2 and 3. livedrop's endpoint at each count, the row lock at the largest.
+    let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let pg = rt.block_on(common::fresh_pg_database(&pg_base, "livedrop_bench"));
+    if pg.is_none() {
+        eprintln!("postgres not reachable at {pg_base}: measuring SQLite only");
+    }
+    let mut backends = vec![("sqlite", sqlite_url)];
+    if let Some(url) = &pg {
+        backends.push(("postgres", url.clone()));
+    }
+    for (name, url) in &backends {
+        let sub = tempfile::tempdir_in(dir.path()).unwrap();
+        let node = start_livedrop(url, sub.path(), true);
+        let fx = rt.block_on(setup(&node, sub.path()));
+        let body = hold_body(fx.variant);
+        let runs = levels
+            .iter()
+            .map(|&c| {
                 (
                     "livedrop actor (group commit)",
-                    format!("{}/api/drops/{drop}/holds", server.url),
-                ),
-                (
-                    "row lock, tx per request",
-                    format!("{}/peer/drops/{drop}/holds", server.peer_url),
-                ),
-            ] {
-                let o = rt.block_on(load(endpoint, variant, tokens.clone(), c, secs));
-                let verdict = rt.block_on(check(&server.state.store, variant, stock));
-                println!(
-                    "| {name} | {mech} | {c} | {:.0} | {:.1} | {:.1} | {} | {verdict} |",
-                    o.ok as f64 / o.secs,
-                    o.p50_ms,
-                    o.p99_ms,
-                    o.errors
-                );
-            }
+                    format!("{}/api/drops/{}/holds", node.url(), fx.drop),
+                    c,
+                )
+            })
+            .chain([(
+                "row lock, tx per request",
+                format!("{}/peer/drops/{}/holds", node.extra_urls[0], fx.drop),
+                top,
+            )]);
+        for (mech, endpoint, c) in runs.collect::<Vec<_>>() {
+            let (o, cpu) = measure(vec![endpoint], &fx.tokens_file, body.clone(), c, secs);
+            let verdict = rt.block_on(check(&node.state.store, fx.variant, fx.stock));
+            report.row(name, mech, c, &o, cpu, &verdict);
         }
+        node.stop();
+    }
+    if let Some(url) = &pg {
+        rt.block_on(common::drop_pg_database(&pg_base, url));
+    }
+
+    // 4. Two livedrop nodes on one Postgres database, the buyers split across both.
+    if pg.is_some() {
+        let url = rt
+            .block_on(common::fresh_pg_database(&pg_base, "livedrop_bench"))
+            .expect("a second database");
+        let (sa, sb) = (
+            tempfile::tempdir_in(dir.path()).unwrap(),
+            tempfile::tempdir_in(dir.path()).unwrap(),
+        );
+        let a = start_livedrop(&url, sa.path(), false);
+        let b = start_livedrop(&url, sb.path(), false);
+        let fx = rt.block_on(setup(&a, sa.path()));
+        let urls = [&a, &b]
+            .iter()
+            .map(|n| format!("{}/api/drops/{}/holds", n.url(), fx.drop))
+            .collect();
+        let (o, cpu) = measure(urls, &fx.tokens_file, hold_body(fx.variant), top, secs);
+        let verdict = rt.block_on(check(&a.state.store, fx.variant, fx.stock));
+        report.row(
+            "postgres",
+            "livedrop actor, 2 nodes (2 workers each)",
+            top,
+            &o,
+            cpu,
+            &verdict,
+        );
+        a.stop();
+        b.stop();
+        rt.block_on(common::drop_pg_database(&pg_base, &url));
+    }
+
+    println!();
+    println!("CPU used per run (the server's process includes every server in it):");
+    for line in &report.cpu {
+        println!("- {line}");
     }
 }

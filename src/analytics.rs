@@ -6,20 +6,24 @@ use crate::domain::analytics::{Event, Kind};
 use crate::domain::ids::DropId;
 use crate::state::AppState;
 
-/// Record `kind` for the storefront of `drop`. Best effort, off the request's path: a
-/// failure is logged and never fails the hold or payment that caused it.
+/// Record `kind` for the storefront of `drop`. Best effort, off the request's path: the
+/// event waits in the node's inbox (a push under a short lock, no task, no state clone)
+/// and is handed to the storefront's actor by [`run`]; a failure is logged there and never
+/// fails the hold or payment that caused it.
 pub fn record(state: &AppState, drop: DropId, kind: Kind, amount_cents: i64, ref_id: String) {
-    let state = state.clone();
-    let at = state.clock.now();
-    actix_web::rt::spawn(async move {
-        let sf = match state.registry.storefront_of(drop).await {
-            Ok(sf) => sf,
-            Err(e) => {
-                tracing::warn!(drop = %drop, error = %e, "analytics event not recorded");
-                return;
-            }
-        };
-        let event = Event::server(kind, at, amount_cents, ref_id);
-        state.registry.record(sf, event).await;
-    });
+    let event = Event::server(kind, state.clock.now(), amount_cents, ref_id);
+    state.registry.note(drop, event);
+}
+
+/// How often the inbox is handed on: well inside the dashboard's one-second freshness.
+pub const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Hand the inbox's events to their storefronts' actors, forever.
+pub async fn run(state: AppState) {
+    let mut every = tokio::time::interval(DRAIN_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        state.registry.drain_inbox().await;
+    }
 }

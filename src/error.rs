@@ -20,7 +20,7 @@ use serde::Serialize;
 /// Per-field validation messages, keyed by the field's JSON name (dotted for nested fields).
 pub type FieldErrors = BTreeMap<String, String>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// The body is not JSON, or not of the expected shape.
     #[error("{0}")]

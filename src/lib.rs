@@ -12,6 +12,7 @@
 //! * [`domain`]    – pure logic: ids, money, validation, product kinds, draws, analytics.
 //! * [`db`]        – connection pools, migrations, `schema.rs`, and the model functions.
 //! * [`actors`]    – per-drop, per-raffle and per-storefront actors and their registry.
+//! * [`drops`]     – what follows a drop's cancellation (release, tell holders).
 //! * [`analytics`] – the events the server records itself (holds, checkouts, purchases).
 //! * [`clock`]     – the business clock (system time; tests move it forward).
 //! * [`bus`]       – event fan-out: in-process or Redis pub/sub.
@@ -33,6 +34,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod drops;
 pub mod error;
 pub mod http;
 pub mod mail;

@@ -31,6 +31,7 @@ pub async fn prepare(config: Config, migrate: bool) -> Result<AppState, String> 
     }
     // Hold expiry runs on every node; it is idempotent (see actors::janitor).
     actix_web::rt::spawn(crate::actors::janitor::run(state.clone()));
+    actix_web::rt::spawn(crate::analytics::run(state.clone()));
     actix_web::rt::spawn(state.hub.clone().run(state.bus.clone()));
     Ok(state)
 }

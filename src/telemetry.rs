@@ -36,32 +36,97 @@ struct RouteStats {
     count: u64,
 }
 
-#[derive(Default)]
+impl RouteStats {
+    fn record(&mut self, status: u16, seconds: f64) {
+        *self.by_status.entry(status).or_default() += 1;
+        if self.buckets.is_empty() {
+            self.buckets = vec![0; BUCKETS.len()];
+        }
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if seconds <= *b {
+                self.buckets[i] += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+
+    fn add(&mut self, other: &RouteStats) {
+        for (status, n) in &other.by_status {
+            *self.by_status.entry(*status).or_default() += n;
+        }
+        if self.buckets.len() < other.buckets.len() {
+            self.buckets.resize(other.buckets.len(), 0);
+        }
+        for (i, n) in other.buckets.iter().enumerate() {
+            self.buckets[i] += n;
+        }
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+}
+
+/// Request counters, sharded: each worker thread writes to the shard it was given the first
+/// time it recorded, so recording takes an uncontended lock instead of one global lock
+/// every request in the process queues on. `/metrics` merges the shards.
 pub struct Metrics {
-    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+    shards: Vec<Mutex<Routes>>,
+}
+
+/// Method → route pattern → stats. Looked up with borrowed strings, so a request to a
+/// series that exists allocates nothing.
+type Routes = BTreeMap<String, BTreeMap<String, RouteStats>>;
+
+/// Enough shards that two workers rarely share one on the machines we run on.
+const SHARDS: usize = 16;
+
+thread_local! {
+    /// This thread's shard index (the same for every `Metrics` in the process).
+    static SHARD: usize = {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SHARDS
+    };
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            shards: (0..SHARDS).map(|_| Mutex::new(Routes::new())).collect(),
+        }
+    }
 }
 
 impl Metrics {
     /// Record one finished request. `route` is the matched pattern (`/api/storefronts/{id}`),
     /// never the raw path, so the number of series stays bounded.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let Ok(mut routes) = self.routes.lock() else {
+        let shard = SHARD.with(|s| *s);
+        let Some(Ok(mut routes)) = self.shards.get(shard).map(|m| m.lock()) else {
             return;
         };
-        let s = routes
-            .entry((method.to_string(), route.to_string()))
-            .or_default();
-        *s.by_status.entry(status).or_default() += 1;
-        if s.buckets.is_empty() {
-            s.buckets = vec![0; BUCKETS.len()];
-        }
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if seconds <= *b {
-                s.buckets[i] += 1;
+        let by_route = match routes.get_mut(method) {
+            Some(r) => r,
+            None => routes.entry(method.to_string()).or_default(),
+        };
+        let s = match by_route.get_mut(route) {
+            Some(s) => s,
+            None => by_route.entry(route.to_string()).or_default(),
+        };
+        s.record(status, seconds);
+    }
+
+    /// Every shard's counts, merged.
+    fn merged(&self) -> BTreeMap<(String, String), RouteStats> {
+        let mut all: BTreeMap<(String, String), RouteStats> = BTreeMap::new();
+        for shard in &self.shards {
+            let Ok(routes) = shard.lock() else { continue };
+            for (m, by_route) in routes.iter() {
+                for (r, s) in by_route {
+                    all.entry((m.clone(), r.clone())).or_default().add(s);
+                }
             }
         }
-        s.sum += seconds;
-        s.count += 1;
+        all
     }
 
     /// Prometheus text exposition format.
@@ -73,9 +138,7 @@ impl Metrics {
             "# HELP livedrop_http_requests_total HTTP requests by route and status."
         );
         let _ = writeln!(out, "# TYPE livedrop_http_requests_total counter");
-        let Ok(routes) = self.routes.lock() else {
-            return out;
-        };
+        let routes = self.merged();
         for ((m, r), s) in routes.iter() {
             for (status, n) in &s.by_status {
                 let _ = writeln!(
@@ -118,7 +181,6 @@ impl Metrics {
                 s.count
             );
         }
-        drop(routes);
         let (used, idle, max) = pool;
         let _ = writeln!(
             out,

@@ -119,12 +119,22 @@ function tick() {
   else if (inWaitingRoom()) { btn.disabled = !session; btn.textContent = 'Join the queue'; }
   else if (st === 'scheduled') { btn.disabled = true; btn.textContent = 'Not open yet'; }
   else if (st === 'sold_out') { btn.disabled = true; btn.textContent = 'Sold out'; }
+  else if (st === 'paused') { btn.disabled = true; btn.textContent = 'Paused'; }
+  else if (st === 'cancelled') { btn.disabled = true; btn.textContent = 'Cancelled'; }
   else { btn.disabled = true; btn.textContent = st === 'ended' ? 'Ended' : 'Unavailable'; }
+  if (hold && st === 'cancelled') { dropHold('The drop was cancelled; your reservation was released and you were not charged.'); return; }
   if (hold) {
     const left = Date.parse(hold.expires_at) - now();
     $('#hold-countdown').textContent = fmt(left);
     if (left <= 0) { hold = null; $('#hold').hidden = true; say('Your reservation lapsed; the units went back.', false); }
   }
+}
+
+function dropHold(message) {
+  hold = null;
+  $('#hold').hidden = true;
+  say(message, false);
+  tick();
 }
 
 function showHold(h) {
@@ -225,7 +235,14 @@ function connect() {
   });
   ws.addEventListener('message', (e) => {
     const m = JSON.parse(e.data);
-    if (m.topic === `drop:${id}` && m.data) apply(m.data);
+    if (m.topic === `drop:${id}` && m.data) {
+      apply(m.data);
+      // A cancelled drop takes its reservations with it: no countdown, no Pay button.
+      if (m.data.status === 'cancelled' && hold) dropHold('The drop was cancelled; your reservation was released and you were not charged.');
+    }
+    if (session && m.topic === `user:${session.user.id}` && m.data?.kind === 'hold_released' && hold && m.data.hold_id === hold.id) {
+      dropHold('The drop was cancelled; your reservation was released and you were not charged.');
+    }
     if (session && m.topic === `user:${session.user.id}` && m.data?.kind === 'queue_result') {
       const t = m.data.ticket;
       if (t.drop_id !== id) return;

@@ -1,13 +1,15 @@
 //! The node's timer for holds: every tick it expires the holds whose time is up, across
-//! all drops, and tells each affected drop's actor to reload. Expiry is a conditional
+//! all drops, handing each drop's due holds to its actor. Expiry is a conditional
 //! update (only an `active` hold expires), so every node may run this at once and each
 //! hold's units still come back exactly once. It also covers drops no actor has loaded,
 //! for example right after a restart.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::db::models::drop as model;
+use crate::db::models::stock::HoldEnd;
+use crate::domain::ids::{DropId, HoldId};
 use crate::state::AppState;
 
 /// How late a hold may expire at most (plus the time of one sweep).
@@ -45,22 +47,27 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// Expire what is due now; returns how many holds this call expired.
+/// Expire what is due now; returns how many holds this call expired. Each drop's due
+/// holds go to its actor, which ends them in one write in its own order (the actor is the
+/// only writer of holds and stock).
 pub async fn sweep(state: &AppState) -> crate::error::AppResult<usize> {
     let now = state.clock.now();
     let due = model::due_holds(&state.store, None, now, SWEEP_BATCH).await?;
-    let mut touched = BTreeSet::new();
-    let mut expired = 0;
+    let mut by_drop: BTreeMap<DropId, Vec<HoldId>> = BTreeMap::new();
     for hold in &due {
-        if model::end_hold(&state.store, hold, "expired", now).await? {
-            expired += 1;
-            touched.insert(hold.drop_id);
+        by_drop.entry(hold.drop_id).or_default().push(hold.id);
+    }
+    let mut expired = 0;
+    for (drop, holds) in by_drop {
+        let ended = state
+            .registry
+            .end_holds(drop, holds, HoldEnd::Expired)
+            .await?;
+        expired += ended.len();
+        for hold in &ended {
             // A lapsed raffle offer passes to the next alternate.
             crate::raffle::hold_ended(state, hold).await?;
         }
-    }
-    for id in touched {
-        state.registry.refresh(id).await?;
     }
     Ok(expired)
 }

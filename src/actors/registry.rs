@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use crate::actors::drop::{DropActor, DropState, GetState, PlaceHold, Refresh};
+use crate::actors::drop::{
+    DropActor, DropState, EndHolds, GetState, Offer, PlaceHold, Refresh, SetStock,
+};
 use crate::actors::raffle::{
     Enter, GetRaffle, RaffleActor, RaffleState, RaffleWatchers, ReloadRaffle,
 };
@@ -19,11 +21,12 @@ use crate::actors::storefront::{
 use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::db::models::analytics as analytics_model;
-use crate::db::models::drop::{self as model, HoldOutcome, HoldRequest};
+use crate::db::models::drop::{HoldOutcome, HoldRequest, HoldRow};
+use crate::db::models::stock::{self, HoldEnd};
 use crate::db::models::raffle::{self as raffle_model, EntryOutcome};
 use crate::db::Store;
 use crate::domain::analytics::Event as AnalyticsEvent;
-use crate::domain::ids::{DropId, RaffleId, StorefrontId, UserId};
+use crate::domain::ids::{DropId, HoldId, RaffleId, StorefrontId, UserId, VariantId};
 use crate::error::{AppError, AppResult};
 use crate::ws::hub::Hub;
 
@@ -41,6 +44,10 @@ pub struct Registry {
     salt: std::sync::RwLock<Option<(chrono::NaiveDate, Arc<[u8]>)>>,
     /// Held while today's salt is fetched, so one request per node asks the store.
     salt_fetch: tokio::sync::Mutex<()>,
+    /// Events the server recorded (holds, checkouts, sales), waiting to be handed to their
+    /// storefront's actor by `analytics::run`: one short lock per event on the request's
+    /// path instead of a task and a message each.
+    inbox: Mutex<Vec<(DropId, AnalyticsEvent)>>,
     store: Store,
     bus: Arc<dyn Bus>,
     hub: Arc<Hub>,
@@ -62,6 +69,7 @@ impl Registry {
             slugs: Mutex::new(HashMap::new()),
             salt: std::sync::RwLock::new(None),
             salt_fetch: tokio::sync::Mutex::new(()),
+            inbox: Mutex::new(Vec::new()),
             store,
             bus,
             hub,
@@ -80,7 +88,9 @@ impl Registry {
         if let Some(a) = self.loaded(id) {
             return Ok(a);
         }
-        let (row, variants) = model::find(&self.store, id)
+        // The actor decides in memory: it starts with the stock, the buyers' totals and the
+        // keyed holds, read in a few set queries (not a row per hold).
+        let (row, variants, auth) = stock::load(&self.store, id)
             .await?
             .ok_or(AppError::NotFound)?;
         let mut map = self.drops.lock().map_err(|_| AppError::Internal)?;
@@ -97,6 +107,7 @@ impl Registry {
             self.clock.clone(),
             row,
             variants,
+            auth,
         );
         let addr = actor.start();
         map.insert(id, addr.clone());
@@ -157,18 +168,95 @@ impl Registry {
         Err(AppError::Unavailable)
     }
 
-    /// Tell the drop's actor (starting one if needed) that its rows changed elsewhere, and
-    /// wait until it has reloaded: what the caller committed is then what the actor shows.
+    /// Tell the drop's actor (starting one if needed) that its drop row or stock changed
+    /// elsewhere (a status, a sale), and wait until it has reloaded: what the caller
+    /// committed is then what the actor shows.
     pub async fn refresh(&self, id: DropId) -> AppResult<()> {
+        self.reload(id, false).await
+    }
+
+    /// Like [`Registry::refresh`], for holds written outside the actor's batches (the
+    /// waiting room): the buyers' totals and keyed holds are re-read too.
+    pub async fn refresh_all(&self, id: DropId) -> AppResult<()> {
+        self.reload(id, true).await
+    }
+
+    async fn reload(&self, id: DropId, full: bool) -> AppResult<()> {
         let addr = self.drop_actor(id).await?;
         let (done, applied) = oneshot::channel();
-        if addr.send(Refresh { done: Some(done) }).await.is_err() {
+        if addr
+            .send(Refresh {
+                done: Some(done),
+                full,
+            })
+            .await
+            .is_err()
+        {
             // It stopped; the next use starts a fresh one from the store.
             self.forget(id);
             return Ok(());
         }
-        let _ = applied.await;
-        Ok(())
+        // A reload that failed is logged by the actor; the caller's write has committed
+        // either way, and the actor retries on its next change.
+        applied.await.map_err(|_| AppError::Unavailable)
+    }
+
+    /// Ask the drop's actor for one write in its order and wait for the answer.
+    async fn ask<T, M>(&self, id: DropId, make: impl Fn(oneshot::Sender<AppResult<T>>) -> M) -> AppResult<T>
+    where
+        M: actix::Message<Result = ()> + Send + 'static,
+        DropActor: actix::Handler<M>,
+    {
+        for _ in 0..2 {
+            let addr = self.drop_actor(id).await?;
+            let (reply, answer) = oneshot::channel();
+            match addr.send(make(reply)).await {
+                Ok(()) => return answer.await.map_err(|_| AppError::Unavailable)?,
+                Err(_) => self.forget(id),
+            }
+        }
+        Err(AppError::Unavailable)
+    }
+
+    /// End holds of one drop through its actor (a release, expiries, a cancellation, which
+    /// ends every active hold whatever `holds` says). Returns those that ended here.
+    pub async fn end_holds(
+        &self,
+        id: DropId,
+        holds: Vec<HoldId>,
+        how: HoldEnd,
+    ) -> AppResult<Vec<HoldRow>> {
+        self.ask(id, |reply| EndHolds {
+            holds: holds.clone(),
+            how,
+            reply,
+        })
+        .await
+    }
+
+    /// Place a raffle winner's hold through the drop's actor (decided by the store).
+    pub async fn offer(
+        &self,
+        id: DropId,
+        request: HoldRequest,
+        hold_seconds: i64,
+    ) -> AppResult<HoldOutcome> {
+        self.ask(id, |reply| Offer {
+            request: request.clone(),
+            hold_seconds,
+            reply,
+        })
+        .await
+    }
+
+    /// Set a variant's stock through the drop's actor; `false` if held + sold exceed it.
+    pub async fn set_stock(&self, id: DropId, variant: VariantId, units: i64) -> AppResult<bool> {
+        self.ask(id, |reply| SetStock {
+            variant,
+            stock: units,
+            reply,
+        })
+        .await
     }
 
     /// The running raffle actor for `id`, if this node has one.
@@ -357,6 +445,7 @@ impl Registry {
 
     /// Write the storefront's pending analytics now (if this node has any).
     pub async fn flush_analytics(&self, id: StorefrontId) -> AppResult<()> {
+        self.drain_inbox().await;
         let Some(addr) = self
             .storefronts
             .lock()
@@ -372,8 +461,30 @@ impl Registry {
         flushed.await.map_err(|_| AppError::Unavailable)?
     }
 
+    /// Keep a server-recorded event of `drop`'s storefront for the next [`Registry::drain_inbox`].
+    pub fn note(&self, drop: DropId, event: AnalyticsEvent) {
+        if let Ok(mut inbox) = self.inbox.lock() {
+            inbox.push((drop, event));
+        }
+    }
+
+    /// Hand every event in the inbox to its storefront's actor.
+    pub async fn drain_inbox(&self) {
+        let events = match self.inbox.lock() {
+            Ok(mut inbox) if !inbox.is_empty() => std::mem::take(&mut *inbox),
+            _ => return,
+        };
+        for (drop, event) in events {
+            match self.storefront_of(drop).await {
+                Ok(sf) => self.record(sf, event).await,
+                Err(e) => tracing::warn!(drop = %drop, error = %e, "analytics event not recorded"),
+            }
+        }
+    }
+
     /// Write every storefront's pending analytics (graceful shutdown).
     pub async fn flush_all_analytics(&self) {
+        self.drain_inbox().await;
         let ids: Vec<StorefrontId> = match self.storefronts.lock() {
             Ok(m) => m.keys().copied().collect(),
             Err(_) => return,

@@ -43,6 +43,12 @@ macro_rules! routes {
 }
 
 routes! {
+    // The hot routes first: actix tries resources in registration order, and each
+    // `{param}` pattern is a regex match, so a hold or a beacon should not pay for dozens
+    // of other patterns before its own.
+    "/api/drops/{id}/holds" => { post: holds::create::create },
+    "/api/events" => { post: analytics::events::track },
+
     // Operations.
     "/healthz" => { get: ops::healthz },
     "/readyz" => { get: ops::readyz },
@@ -87,7 +93,6 @@ routes! {
     "/api/drops/{id}/cancel" => { post: drops::status::cancel },
     "/api/drops/{id}/publish" => { post: drops::publish::publish },
     "/api/drops/{id}/log" => { get: drops::log::log },
-    "/api/drops/{id}/holds" => { post: holds::create::create },
     "/api/drops/{id}/queue" => { post: queue::join::join },
     "/api/queue/{ticket_id}" => { get: queue::show::show },
     "/api/holds/{id}" => { delete: holds::delete::delete },
@@ -110,7 +115,6 @@ routes! {
     "/api/admin/raffles/{id}/draw" => { post: raffles::draw::draw },
 
     // Analytics and privacy.
-    "/api/events" => { post: analytics::events::track },
     "/api/storefronts/{id}/analytics" => {
         get: analytics::report::report,
         delete: analytics::privacy::delete,

@@ -263,19 +263,10 @@ pub async fn offer(state: &AppState, row: &RaffleRow, pick: &PickRow) -> AppResu
         quantity: 1,
         idempotency_key: Some(format!("raffle:{}:{}", row.id, pick.position)),
     };
-    let outcome = drop_model::place_holds(
-        &state.store,
-        drop_id,
-        drop.per_buyer_limit.max(1),
-        row.claim_seconds,
-        std::slice::from_ref(&request),
-        now,
-    )
-    .await?
-    .into_iter()
-    .next()
-    .ok_or(AppError::Internal)?;
-    state.registry.refresh(drop_id).await?;
+    let outcome = state
+        .registry
+        .offer(drop_id, request, row.claim_seconds)
+        .await?;
     match outcome {
         Ok((hold, _)) => {
             model::set_pick_hold(

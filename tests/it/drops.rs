@@ -448,7 +448,7 @@ async fn stock_can_grow_while_live_but_never_below_what_is_promised() {
             json!({"variant_id": variant, "quantity": 1}),
         )
         .await;
-    assert_eq!((s, code(&b)), (409, "not_open"));
+    assert_eq!((s, code(&b)), (409, "drop_paused"));
     let (s, b) = app
         .post(
             &format!("/api/drops/{id}/resume"),
@@ -489,7 +489,7 @@ async fn stock_can_grow_while_live_but_never_below_what_is_promised() {
             json!({"variant_id": variant, "quantity": 1}),
         )
         .await;
-    assert_eq!((s, code(&b)), (409, "drop_closed"));
+    assert_eq!((s, code(&b)), (409, "drop_cancelled"));
     let (_, rival) = user_with_token(&app, "creator").await;
     let (s, _) = app
         .post(&format!("/api/drops/{id}/pause"), Some(&rival), Value::Null)

@@ -8,6 +8,7 @@
 //! The handlers are synchronous: I/O runs in futures spawned on the actor's context that
 //! report back through `map`, so no handler holds state across an `.await`.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,15 +18,21 @@ use tokio::sync::oneshot;
 use super::messages::*;
 use crate::bus::{Bus, Event};
 use crate::clock::Clock;
-use crate::db::models::drop::{self as model, DropRow, HoldOutcome, HoldRequest, VariantRow};
+use crate::db::models::drop::{
+    self as model, DropRow, HoldOutcome, HoldRefusal, HoldRequest, HoldRow, VariantRow,
+};
 use crate::db::models::queue;
-use crate::db::Store;
+use crate::db::models::stock::{self, Authority, BatchError, Counts, HoldEnd};
+use crate::db::{DbConn, Store};
+use crate::domain::ids::{HoldId, UserId, VariantId};
 use crate::domain::drop::DropStatus;
 use crate::error::{AppError, AppResult};
 
 /// Most requests in one transaction. Large enough that a hot drop commits a few hundred
 /// batches a second, small enough that one transaction stays a few milliseconds.
 pub const MAX_BATCH: usize = 1024;
+/// A hold's status while it reserves units.
+const HOLD_ACTIVE: &str = "active";
 /// Pushes per drop are coalesced to at most one per this interval (~20 a second), always
 /// ending on the latest state: fan-out cost does not grow with the request rate.
 pub const PUSH_INTERVAL: Duration = Duration::from_millis(50);
@@ -40,19 +47,53 @@ pub const IDLE_STOP: Duration = Duration::from_secs(300);
 
 type Reply = oneshot::Sender<AppResult<HoldOutcome>>;
 
+/// Work that must run in the actor's write order, one at a time, before the next batch of
+/// holds: anything else that changes holds, stock or buyers' totals, and reloads.
+enum Op {
+    End {
+        holds: Vec<HoldId>,
+        how: HoldEnd,
+        reply: oneshot::Sender<AppResult<Vec<HoldRow>>>,
+    },
+    Offer {
+        request: HoldRequest,
+        hold_seconds: i64,
+        reply: Reply,
+    },
+    SetStock {
+        variant: VariantId,
+        stock: i64,
+        reply: oneshot::Sender<AppResult<bool>>,
+    },
+}
+
+/// How one request of a batch is answered once the batch has committed.
+enum Answer {
+    Now(AppResult<HoldOutcome>),
+    /// The batch's grant at this index.
+    Granted(usize),
+    /// A retry, within the same batch, of the grant at this index.
+    Repeat(usize),
+}
+
 pub struct DropActor {
     store: Store,
     bus: Arc<dyn Bus>,
     clock: Clock,
     drop: DropRow,
     variants: Vec<VariantRow>,
+    /// Buyers' totals and keyed holds: with `variants`, what holds are decided on.
+    auth: Authority,
     pending: Vec<(HoldRequest, Reply)>,
-    committing: bool,
-    refreshing: bool,
-    /// Answered when the running reload is applied.
-    refresh_waiters: Vec<oneshot::Sender<()>>,
-    /// Asked for while a reload was running: they need one that starts after it.
-    next_refresh: Option<Vec<oneshot::Sender<()>>>,
+    ops: VecDeque<Op>,
+    /// Something is being written or reloaded: the next write waits for it.
+    busy: bool,
+    /// This actor's writer connection, kept between batches on Postgres.
+    conn: Option<DbConn>,
+    /// A reload was asked for (`Some(true)`: with buyers and keyed holds).
+    reload_wanted: Option<bool>,
+    /// Answered when a reload asked for before it started has been applied.
+    reload_waiters: Vec<oneshot::Sender<()>>,
     /// Requests refused by a stored status people set (draft, paused, cancelled) wait for
     /// one reload before the refusal, so an actor that missed a publish elsewhere (another
     /// node) cannot refuse on stale data.
@@ -60,7 +101,7 @@ pub struct DropActor {
     /// The waiting room has been served (or the drop has none). Until then, requests that
     /// arrive after the opening wait in `held_back`: the queue goes first.
     admitted: bool,
-    admitting: bool,
+    admit_wanted: bool,
     held_back: Vec<(HoldRequest, Reply)>,
     seq: u64,
     watchers: i64,
@@ -79,6 +120,7 @@ impl DropActor {
         clock: Clock,
         drop: DropRow,
         variants: Vec<VariantRow>,
+        auth: Authority,
     ) -> Self {
         let last_status = drop.stored_status();
         let admitted = drop.queue_seed.is_some() || drop.waiting_room_seconds == 0;
@@ -88,14 +130,16 @@ impl DropActor {
             clock,
             drop,
             variants,
+            auth,
             pending: Vec::new(),
-            committing: false,
-            refreshing: false,
-            refresh_waiters: Vec::new(),
-            next_refresh: None,
+            ops: VecDeque::new(),
+            busy: false,
+            conn: None,
+            reload_wanted: None,
+            reload_waiters: Vec::new(),
             recheck: Vec::new(),
             admitted,
-            admitting: false,
+            admit_wanted: false,
             held_back: Vec::new(),
             seq: 1,
             watchers: 0,
@@ -153,59 +197,471 @@ impl DropActor {
         }
     }
 
-    /// Start the next batch if none is committing.
-    fn commit_next(&mut self, ctx: &mut Context<Self>) {
-        if self.committing || self.pending.is_empty() {
+    /// Why a new hold is refused in `status`, if it is.
+    fn refusal(&self, status: DropStatus) -> Option<AppError> {
+        let refusal = match status {
+            DropStatus::Live | DropStatus::SoldOut => None,
+            DropStatus::Draft => Some(AppError::NotFound),
+            DropStatus::Scheduled => Some(AppError::conflict("not_open", "the drop is not open yet")),
+            DropStatus::Paused => Some(AppError::conflict(
+                "drop_paused",
+                "the drop is paused; holds already placed can still be paid",
+            )),
+            DropStatus::Cancelled => Some(AppError::conflict(
+                "drop_cancelled",
+                "the drop was cancelled",
+            )),
+            DropStatus::Ended => Some(AppError::conflict("drop_closed", "the drop has closed")),
+        };
+        refusal.or_else(|| {
+            self.drop.raffle_id.map(|r| {
+                AppError::conflict(
+                    "raffle_required",
+                    format!("units of this drop go to the winners of raffle {r}"),
+                )
+            })
+        })
+    }
+
+    /// Start the next piece of work if nothing is being written: a reload, the waiting
+    /// room, another writer's op, else the next batch of holds.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.busy {
             return;
         }
-        self.committing = true;
+        if let Some(full) = self.reload_wanted.take() {
+            self.start_reload(ctx, full);
+        } else if self.admit_wanted && !self.admitted {
+            self.admit_wanted = false;
+            self.start_admission(ctx);
+        } else if let Some(op) = self.ops.pop_front() {
+            self.start_op(ctx, op);
+        } else if !self.pending.is_empty() {
+            self.start_batch(ctx);
+        }
+    }
+
+    /// The writer connection: the kept one, or a fresh checkout.
+    fn take_conn(&mut self) -> impl std::future::Future<Output = AppResult<DbConn>> + 'static {
+        let kept = self.conn.take();
+        let store = self.store.clone();
+        async move {
+            match kept {
+                Some(c) => Ok(c),
+                None => stock::writer(&store).await,
+            }
+        }
+    }
+
+    /// Give the writer connection back after a write that went well. Postgres keeps it
+    /// (one connection per hot drop); SQLite's single writer goes back to its pool.
+    fn keep_conn(&mut self, conn: DbConn) {
+        if matches!(conn, DbConn::Postgres(_)) {
+            self.conn = Some(conn);
+        }
+    }
+
+    /// Decide the pending requests in memory, in arrival order, and write the granted
+    /// ones in one batch. Every answer waits for the commit.
+    fn start_batch(&mut self, ctx: &mut Context<Self>) {
         let n = self.pending.len().min(MAX_BATCH);
-        let (requests, replies): (Vec<HoldRequest>, Vec<Reply>) = self.pending.drain(..n).unzip();
+        let batch: Vec<(HoldRequest, Reply)> = self.pending.drain(..n).collect();
+        let now = self.clock.now();
+        let expires_at = now + chrono::Duration::seconds(self.drop.hold_seconds);
+        let refusal = self.refusal(self.status());
+        let limit = self.drop.per_buyer_limit;
+        let mut grants: Vec<HoldRow> = Vec::new();
+        let mut answers: Vec<(Reply, Answer)> = Vec::with_capacity(batch.len());
+        let mut keys_in_batch: HashMap<(UserId, String), usize> = HashMap::new();
+        for (req, reply) in batch {
+            let key = req.idempotency_key.clone().map(|k| (req.buyer, k));
+            if let Some(k) = &key {
+                if let Some(h) = self.auth.keyed.get(k) {
+                    answers.push((reply, Answer::Now(Ok(Ok((h.clone(), false))))));
+                    continue;
+                }
+                if let Some(&i) = keys_in_batch.get(k) {
+                    answers.push((reply, Answer::Repeat(i)));
+                    continue;
+                }
+            }
+            if let Some(e) = &refusal {
+                answers.push((reply, Answer::Now(Err(e.clone()))));
+                continue;
+            }
+            let decided = match self.variants.iter_mut().find(|v| v.id == req.variant) {
+                None => Err(HoldRefusal::UnknownVariant),
+                Some(v) if v.remaining < req.quantity => Err(HoldRefusal::SoldOut),
+                Some(v) => {
+                    let taken = self.auth.buyers.entry(req.buyer).or_insert(0);
+                    if *taken + req.quantity > limit {
+                        Err(HoldRefusal::LimitReached)
+                    } else {
+                        *taken += req.quantity;
+                        v.remaining -= req.quantity;
+                        v.held += req.quantity;
+                        Ok(())
+                    }
+                }
+            };
+            if let Err(refused) = decided {
+                answers.push((reply, Answer::Now(Ok(Err(refused)))));
+                continue;
+            }
+            if let Some(k) = key {
+                keys_in_batch.insert(k, grants.len());
+            }
+            answers.push((reply, Answer::Granted(grants.len())));
+            grants.push(HoldRow {
+                id: HoldId::new(),
+                drop_id: self.drop.id,
+                variant_id: req.variant,
+                buyer_id: req.buyer,
+                quantity: req.quantity,
+                status: HOLD_ACTIVE.into(),
+                expires_at,
+                idempotency_key: req.idempotency_key,
+                created_at: now,
+                updated_at: now,
+            });
+        }
+        if grants.is_empty() {
+            // Nothing to write: every answer is already known.
+            for (reply, answer) in answers {
+                if let Answer::Now(a) = answer {
+                    let _ = reply.send(a);
+                }
+            }
+            self.pump(ctx);
+            return;
+        }
+        self.busy = true;
+        let conn = self.take_conn();
+        let d = self.drop.id;
+        let work = async move {
+            let mut conn = match conn.await {
+                Ok(c) => c,
+                Err(e) => return (None, Err(BatchError::Store(e)), grants),
+            };
+            let r = stock::write_grants(&mut conn, d, limit, &grants, now).await;
+            (Some(conn), r, grants)
+        };
+        ctx.spawn(work.into_actor(self).map(move |(conn, result, grants), act, ctx| {
+            act.busy = false;
+            match result {
+                Ok(counts) => {
+                    if let Some(c) = conn {
+                        act.keep_conn(c);
+                    }
+                    act.adopt_counts(&counts);
+                    for h in &grants {
+                        if let Some(k) = &h.idempotency_key {
+                            act.auth.keyed.insert((h.buyer_id, k.clone()), h.clone());
+                        }
+                    }
+                    act.answer(answers, &grants);
+                    act.changed(ctx);
+                    act.pump(ctx);
+                }
+                Err(e) => {
+                    act.undo(&grants);
+                    match e {
+                        BatchError::Stale => {
+                            tracing::info!(drop = %act.drop.id, holds = grants.len(),
+                                "batch refused by the store (stale memory): redone on the slow path");
+                            if let Some(c) = conn {
+                                act.keep_conn(c);
+                            }
+                            act.redo_slowly(ctx, answers, grants);
+                        }
+                        BatchError::Store(e) => {
+                            tracing::warn!(drop = %act.drop.id, error = %e, "hold batch not committed");
+                            // Nothing of it was acknowledged; the connection may be broken,
+                            // and whether the store kept anything is re-read.
+                            let err = match e {
+                                AppError::Internal => AppError::Internal,
+                                _ => AppError::Unavailable,
+                            };
+                            for (reply, answer) in answers {
+                                let _ = reply.send(match answer {
+                                    Answer::Now(a) => a,
+                                    Answer::Granted(_) | Answer::Repeat(_) => Err(err.clone()),
+                                });
+                            }
+                            act.reload_wanted = Some(true);
+                            act.pump(ctx);
+                        }
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Answer a committed batch, in its order.
+    fn answer(&self, answers: Vec<(Reply, Answer)>, grants: &[HoldRow]) {
+        for (reply, answer) in answers {
+            let a = match answer {
+                Answer::Now(a) => a,
+                Answer::Granted(i) => Ok(Ok((grants[i].clone(), true))),
+                Answer::Repeat(i) => Ok(Ok((grants[i].clone(), false))),
+            };
+            let _ = reply.send(a);
+        }
+    }
+
+    /// Take back in memory what an uncommitted batch took.
+    fn undo(&mut self, grants: &[HoldRow]) {
+        for h in grants {
+            if let Some(v) = self.variants.iter_mut().find(|v| v.id == h.variant_id) {
+                v.remaining += h.quantity;
+                v.held -= h.quantity;
+            }
+            if let Some(t) = self.auth.buyers.get_mut(&h.buyer_id) {
+                *t -= h.quantity;
+            }
+        }
+    }
+
+    /// The store's counts after a commit are the truth (they include what other writers
+    /// did behind this actor's back).
+    fn adopt_counts(&mut self, counts: &[Counts]) {
+        for c in counts {
+            if let Some(v) = self.variants.iter_mut().find(|v| v.id == c.id) {
+                v.stock = c.stock;
+                v.remaining = c.remaining;
+                v.held = c.held;
+                v.sold = c.sold;
+            }
+        }
+    }
+
+    /// A batch the store refused: decide its granted requests again against locked, fresh
+    /// rows (the slow path), then reload the memory.
+    fn redo_slowly(&mut self, ctx: &mut Context<Self>, answers: Vec<(Reply, Answer)>, grants: Vec<HoldRow>) {
+        self.busy = true;
+        let requests: Vec<HoldRequest> = grants
+            .iter()
+            .map(|h| HoldRequest {
+                buyer: h.buyer_id,
+                variant: h.variant_id,
+                quantity: h.quantity,
+                idempotency_key: h.idempotency_key.clone(),
+            })
+            .collect();
+        let conn = self.take_conn();
+        let store = self.store.clone();
+        let d = self.drop.clone();
+        let now = grants.first().map(|h| h.created_at).unwrap_or_else(|| self.clock.now());
+        let work = async move {
+            let mut conn = conn.await?;
+            let outcomes =
+                stock::place_holds(&mut conn, d.id, d.per_buyer_limit, d.hold_seconds, &requests, now)
+                    .await?;
+            let loaded = stock::load(&store, d.id).await?;
+            Ok::<_, AppError>((conn, outcomes, loaded))
+        };
+        ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
+            act.busy = false;
+            match r {
+                Ok((conn, outcomes, loaded)) => {
+                    act.keep_conn(conn);
+                    for (reply, answer) in answers {
+                        let a = match answer {
+                            Answer::Now(a) => a,
+                            Answer::Granted(i) | Answer::Repeat(i) => outcomes
+                                .get(i)
+                                .cloned()
+                                .map(|o| match (o, matches!(answer, Answer::Repeat(_))) {
+                                    (Ok((h, _)), true) => Ok((h, false)),
+                                    (o, _) => o,
+                                })
+                                .ok_or(AppError::Internal),
+                        };
+                        let _ = reply.send(a);
+                    }
+                    act.apply_loaded(loaded, ctx);
+                }
+                Err(e) => {
+                    tracing::warn!(drop = %act.drop.id, error = %e, "slow path failed");
+                    for (reply, answer) in answers {
+                        let _ = reply.send(match answer {
+                            Answer::Now(a) => a,
+                            _ => Err(AppError::Unavailable),
+                        });
+                    }
+                    act.reload_wanted = Some(true);
+                }
+            }
+            act.pump(ctx);
+        }));
+    }
+
+    fn apply_loaded(
+        &mut self,
+        loaded: Option<(DropRow, Vec<VariantRow>, Authority)>,
+        ctx: &mut Context<Self>,
+    ) {
+        match loaded {
+            Some((d, v, auth)) => {
+                self.admitted |= d.queue_seed.is_some() || d.waiting_room_seconds == 0;
+                self.drop = d;
+                self.variants = v;
+                self.auth = auth;
+                self.changed(ctx);
+            }
+            None => ctx.stop(),
+        }
+    }
+
+    fn start_op(&mut self, ctx: &mut Context<Self>, op: Op) {
+        self.busy = true;
+        let conn = self.take_conn();
         let store = self.store.clone();
         let d = self.drop.clone();
         let now = self.clock.now();
-        let work = async move {
-            let results = model::place_holds(
-                &store,
-                d.id,
-                d.per_buyer_limit,
-                d.hold_seconds,
-                &requests,
-                now,
-            )
-            .await;
-            // Fresh counts for the cache and the push; a failure here only delays them.
-            let variants = model::variants(&store, d.id).await.ok();
-            (results, variants)
-        };
-        ctx.spawn(
-            work.into_actor(self)
-                .map(move |(results, variants), act, ctx| {
-                    act.committing = false;
-                    match results {
-                        Ok(outcomes) => {
-                            for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                                let _ = reply.send(Ok(outcome));
+        match op {
+            Op::End { holds, how, reply } => {
+                let work = async move {
+                    let mut conn = conn.await?;
+                    let holds = if how == HoldEnd::Cancelled {
+                        stock::active_holds(&mut conn, d.id).await?
+                    } else {
+                        holds
+                    };
+                    let ended = stock::end_holds(&mut conn, d.id, &holds, how, now).await?;
+                    Ok::<_, AppError>((conn, ended))
+                };
+                ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
+                    act.busy = false;
+                    match r {
+                        Ok((conn, ended)) => {
+                            act.keep_conn(conn);
+                            for h in &ended {
+                                if let Some(v) = act.variants.iter_mut().find(|v| v.id == h.variant_id) {
+                                    v.remaining += h.quantity;
+                                    v.held -= h.quantity;
+                                }
+                                if let Some(t) = act.auth.buyers.get_mut(&h.buyer_id) {
+                                    *t -= h.quantity;
+                                }
+                                if let Some(k) = &h.idempotency_key {
+                                    if let Some(kept) = act.auth.keyed.get_mut(&(h.buyer_id, k.clone())) {
+                                        kept.status = h.status.clone();
+                                        kept.updated_at = h.updated_at;
+                                    }
+                                }
                             }
+                            if !ended.is_empty() {
+                                act.changed(ctx);
+                            }
+                            let _ = reply.send(Ok(ended));
                         }
                         Err(e) => {
-                            // Nothing of this batch was committed, so nothing was acknowledged.
-                            let code = e.code();
-                            for reply in replies {
-                                let _ = reply.send(Err(match code {
-                                    "internal_error" => AppError::Internal,
-                                    _ => AppError::Unavailable,
-                                }));
-                            }
+                            let _ = reply.send(Err(e));
+                            act.reload_wanted = Some(true);
                         }
                     }
-                    if let Some(v) = variants {
-                        act.variants = v;
-                        act.changed(ctx);
+                    act.pump(ctx);
+                }));
+            }
+            Op::Offer { request, hold_seconds, reply } => {
+                let work = async move {
+                    let mut conn = conn.await?;
+                    let outcome = stock::place_holds(
+                        &mut conn,
+                        d.id,
+                        d.per_buyer_limit.max(1),
+                        hold_seconds,
+                        std::slice::from_ref(&request),
+                        now,
+                    )
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or(AppError::Internal)?;
+                    let loaded = stock::load(&store, d.id).await?;
+                    Ok::<_, AppError>((conn, outcome, loaded))
+                };
+                ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
+                    act.busy = false;
+                    match r {
+                        Ok((conn, outcome, loaded)) => {
+                            act.keep_conn(conn);
+                            let _ = reply.send(Ok(outcome));
+                            act.apply_loaded(loaded, ctx);
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                            act.reload_wanted = Some(true);
+                        }
                     }
-                    act.commit_next(ctx);
-                }),
-        );
+                    act.pump(ctx);
+                }));
+            }
+            Op::SetStock { variant, stock: units, reply } => {
+                let work = async move {
+                    let mut conn = conn.await?;
+                    let set = stock::set_stock(&mut conn, d.id, variant, units, now).await?;
+                    let variants = model::variants(&store, d.id).await?;
+                    Ok::<_, AppError>((conn, set, variants))
+                };
+                ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
+                    act.busy = false;
+                    match r {
+                        Ok((conn, set, variants)) => {
+                            act.keep_conn(conn);
+                            act.variants = variants;
+                            act.changed(ctx);
+                            let _ = reply.send(Ok(set));
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                            act.reload_wanted = Some(true);
+                        }
+                    }
+                    act.pump(ctx);
+                }));
+            }
+        }
+    }
+
+    /// Re-read the drop (and, if `full`, the buyers' totals and keyed holds) in the write
+    /// order: nothing of this actor's is in flight while it reads.
+    fn start_reload(&mut self, ctx: &mut Context<Self>, full: bool) {
+        self.busy = true;
+        let waiters = std::mem::take(&mut self.reload_waiters);
+        let store = self.store.clone();
+        let id = self.drop.id;
+        let work = async move {
+            if full {
+                stock::load(&store, id).await.map(|l| l.map(|(d, v, a)| (d, v, Some(a))))
+            } else {
+                model::find(&store, id).await.map(|l| l.map(|(d, v)| (d, v, None)))
+            }
+        };
+        ctx.spawn(work.into_actor(self).map(move |found, act, ctx| {
+            act.busy = false;
+            match found {
+                Ok(Some((d, v, auth))) => {
+                    act.admitted |= d.queue_seed.is_some() || d.waiting_room_seconds == 0;
+                    act.drop = d;
+                    act.variants = v;
+                    if let Some(a) = auth {
+                        act.auth = a;
+                    }
+                    act.changed(ctx);
+                }
+                Ok(None) => ctx.stop(),
+                Err(e) => tracing::warn!(error = %e, "drop reload failed"),
+            }
+            for w in waiters {
+                let _ = w.send(());
+            }
+            for (request, reply) in std::mem::take(&mut act.recheck) {
+                act.admit(request, reply, ctx, false);
+            }
+            act.pump(ctx);
+        }));
     }
 
     /// The state changed: push it, coalesced to one push per [`PUSH_INTERVAL`].
@@ -239,42 +695,6 @@ impl DropActor {
         });
     }
 
-    fn refresh(&mut self, ctx: &mut Context<Self>, done: Option<oneshot::Sender<()>>) {
-        if self.refreshing {
-            // The running reload may have read the store before the change: run one more.
-            self.next_refresh.get_or_insert_with(Vec::new).extend(done);
-            return;
-        }
-        self.refreshing = true;
-        self.refresh_waiters.extend(done);
-        let store = self.store.clone();
-        let id = self.drop.id;
-        let work = async move { model::find(&store, id).await };
-        ctx.spawn(work.into_actor(self).map(|found, act, ctx| {
-            act.refreshing = false;
-            match found {
-                Ok(Some((d, v))) => {
-                    act.admitted |= d.queue_seed.is_some() || d.waiting_room_seconds == 0;
-                    act.drop = d;
-                    act.variants = v;
-                    act.changed(ctx);
-                }
-                Ok(None) => ctx.stop(),
-                Err(e) => tracing::warn!(error = %e, "drop refresh failed"),
-            }
-            for w in act.refresh_waiters.drain(..) {
-                let _ = w.send(());
-            }
-            for (request, reply) in std::mem::take(&mut act.recheck) {
-                act.admit(request, reply, ctx, false);
-            }
-            if let Some(next) = act.next_refresh.take() {
-                act.refresh(ctx, None);
-                act.refresh_waiters.extend(next);
-            }
-        }));
-    }
-
     /// Queue a request for the next batch, or refuse it by the drop's status.
     fn admit(
         &mut self,
@@ -283,50 +703,37 @@ impl DropActor {
         ctx: &mut Context<Self>,
         may_recheck: bool,
     ) {
-        let refusal = match self.status() {
-            DropStatus::Live | DropStatus::SoldOut => None,
-            DropStatus::Draft | DropStatus::Paused | DropStatus::Cancelled if may_recheck => {
-                self.recheck.push((request, reply));
-                self.refresh(ctx, None);
-                return;
-            }
-            DropStatus::Draft => Some(AppError::NotFound),
-            DropStatus::Scheduled | DropStatus::Paused => {
-                Some(AppError::conflict("not_open", "the drop is not open yet"))
-            }
-            DropStatus::Ended | DropStatus::Cancelled => {
-                Some(AppError::conflict("drop_closed", "the drop has closed"))
-            }
-        };
-        let refusal = refusal.or_else(|| {
-            self.drop.raffle_id.map(|r| {
-                AppError::conflict(
-                    "raffle_required",
-                    format!("units of this drop go to the winners of raffle {r}"),
-                )
-            })
-        });
-        if let Some(e) = refusal {
+        let status = self.status();
+        if may_recheck
+            && matches!(
+                status,
+                DropStatus::Draft | DropStatus::Paused | DropStatus::Cancelled
+            )
+        {
+            self.recheck.push((request, reply));
+            self.reload_wanted.get_or_insert(false);
+            self.pump(ctx);
+            return;
+        }
+        if let Some(e) = self.refusal(status) {
             let _ = reply.send(Err(e));
             return;
         }
         if !self.admitted {
             self.held_back.push((request, reply));
-            self.admit_queue(ctx);
+            self.admit_wanted = true;
+            self.pump(ctx);
             return;
         }
         self.pending.push((request, reply));
-        self.commit_next(ctx);
+        self.pump(ctx);
     }
 
     /// At the opening second: serve the waiting room in its shuffled order (one
     /// transaction, once per drop across all nodes), tell each ticket's buyer, then let the
     /// requests that arrived after the opening through.
-    fn admit_queue(&mut self, ctx: &mut Context<Self>) {
-        if self.admitting || self.admitted {
-            return;
-        }
-        self.admitting = true;
+    fn start_admission(&mut self, ctx: &mut Context<Self>) {
+        self.busy = true;
         let (store, bus) = (self.store.clone(), self.bus.clone());
         let drop = self.drop.clone();
         let now = self.clock.now();
@@ -343,24 +750,22 @@ impl DropActor {
                     }
                 }
             }
-            model::find(&store, drop.id).await
+            stock::load(&store, drop.id).await
         };
         ctx.spawn(work.into_actor(self).map(|found, act, ctx| {
-            act.admitting = false;
+            act.busy = false;
             match found {
-                Ok(Some((d, v))) => {
+                Ok(Some(loaded)) => {
                     act.admitted = true;
-                    act.drop = d;
-                    act.variants = v;
-                    act.changed(ctx);
+                    act.apply_loaded(Some(loaded), ctx);
                     let waiting = std::mem::take(&mut act.held_back);
                     act.pending.extend(waiting);
-                    act.commit_next(ctx);
                 }
                 Ok(None) => ctx.stop(),
                 // Retried on the next tick; the held-back requests keep waiting.
                 Err(e) => tracing::warn!(error = %e, "waiting room admission failed"),
             }
+            act.pump(ctx);
         }));
     }
 
@@ -376,7 +781,8 @@ impl DropActor {
         }
         let status = self.status();
         if matches!(status, DropStatus::Live | DropStatus::SoldOut) && !self.admitted {
-            self.admit_queue(ctx);
+            self.admit_wanted = true;
+            self.pump(ctx);
         }
         if status != self.last_status {
             let from = self.last_status;
@@ -397,8 +803,8 @@ impl DropActor {
             );
         }
         if self.pending.is_empty()
-            && !self.committing
-            && !self.refreshing
+            && !self.busy
+            && self.ops.is_empty()
             && self.held_back.is_empty()
             && self.watchers <= 0
             && self.last_used.elapsed() >= IDLE_STOP
@@ -442,7 +848,52 @@ impl Handler<Refresh> for DropActor {
 
     fn handle(&mut self, msg: Refresh, ctx: &mut Self::Context) {
         self.last_used = Instant::now();
-        self.refresh(ctx, msg.done);
+        let full = self.reload_wanted.unwrap_or(false) || msg.full;
+        self.reload_wanted = Some(full);
+        self.reload_waiters.extend(msg.done);
+        self.pump(ctx);
+    }
+}
+
+impl Handler<EndHolds> for DropActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: EndHolds, ctx: &mut Self::Context) {
+        self.last_used = Instant::now();
+        self.ops.push_back(Op::End {
+            holds: msg.holds,
+            how: msg.how,
+            reply: msg.reply,
+        });
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Offer> for DropActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Offer, ctx: &mut Self::Context) {
+        self.last_used = Instant::now();
+        self.ops.push_back(Op::Offer {
+            request: msg.request,
+            hold_seconds: msg.hold_seconds,
+            reply: msg.reply,
+        });
+        self.pump(ctx);
+    }
+}
+
+impl Handler<SetStock> for DropActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetStock, ctx: &mut Self::Context) {
+        self.last_used = Instant::now();
+        self.ops.push_back(Op::SetStock {
+            variant: msg.variant,
+            stock: msg.stock,
+            reply: msg.reply,
+        });
+        self.pump(ctx);
     }
 }
 

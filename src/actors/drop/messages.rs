@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::db::models::drop::{HoldOutcome, HoldRequest};
+use crate::db::models::drop::{HoldOutcome, HoldRequest, HoldRow};
+use crate::db::models::stock::HoldEnd;
 use crate::domain::drop::DropStatus;
-use crate::domain::ids::{DropId, VariantId};
+use crate::domain::ids::{DropId, HoldId, VariantId};
 use crate::error::AppResult;
 
 /// Take units for a buyer. The answer comes on `reply` once the batch holding this request
@@ -31,6 +32,39 @@ pub struct GetState;
 #[rtype(result = "()")]
 pub struct Refresh {
     pub done: Option<oneshot::Sender<()>>,
+    /// Reload the buyers' totals and keyed holds too (holds were written elsewhere, e.g.
+    /// by the waiting room), not only the drop row and its stock.
+    pub full: bool,
+}
+
+/// End these holds of the drop (released by their buyer, expired, or released by a
+/// cancellation) and give their units back; answered with the holds that ended here
+/// (a hold that had already ended is left out), after the commit.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct EndHolds {
+    pub holds: Vec<HoldId>,
+    pub how: HoldEnd,
+    pub reply: oneshot::Sender<AppResult<Vec<HoldRow>>>,
+}
+
+/// Place a hold decided by the store rather than by memory (a raffle winner's offer, held
+/// for the raffle's claim window): the slow path, in the actor's write order.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Offer {
+    pub request: HoldRequest,
+    pub hold_seconds: i64,
+    pub reply: oneshot::Sender<AppResult<HoldOutcome>>,
+}
+
+/// Set a variant's stock (never below what is held and sold); answers whether it was set.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetStock {
+    pub variant: VariantId,
+    pub stock: i64,
+    pub reply: oneshot::Sender<AppResult<bool>>,
 }
 
 /// A watcher joined or left on this node.

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use crate::db::schema::{drop_buyers, drop_log, drop_variants, drops, holds};
+use crate::db::schema::{drop_log, drop_variants, drops, holds};
 use crate::db::Store;
 use crate::db_run;
 use crate::domain::drop::{DropStatus, Schedule};
@@ -391,29 +391,6 @@ pub(crate) use place_holds_in;
 /// idempotency key) or the reason it was refused.
 pub type HoldOutcome = Result<(HoldRow, bool), HoldRefusal>;
 
-/// Commit a whole batch of hold requests in ONE transaction. Each request is decided by
-/// conditional updates (`remaining >= n`, `taken + n <= limit`), so refusals are just rows
-/// not updated and never abort the batch; a store error aborts it all and every request in
-/// it is answered with that error (nothing was acknowledged).
-pub async fn place_holds(
-    store: &Store,
-    drop: DropId,
-    per_buyer_limit: i64,
-    hold_seconds: i64,
-    batch: &[HoldRequest],
-    now: NaiveDateTime,
-) -> AppResult<Vec<HoldOutcome>> {
-    let expires_at = now + chrono::Duration::seconds(hold_seconds);
-    let mut conn = store.write().await?;
-    let r = db_run!(conn, |c| {
-        c.transaction::<_, diesel::result::Error, _>(async |c| {
-            place_holds_in!(&mut *c, drop, per_buyer_limit, expires_at, now, batch).await
-        })
-        .await
-    });
-    Ok(r?)
-}
-
 pub async fn find_hold(store: &Store, id: HoldId) -> AppResult<Option<HoldRow>> {
     let mut conn = store.read().await?;
     let r = db_run!(conn, |c| {
@@ -423,62 +400,6 @@ pub async fn find_hold(store: &Store, id: HoldId) -> AppResult<Option<HoldRow>> 
             .first(c)
             .await
             .optional()
-    });
-    Ok(r?)
-}
-
-/// End an active hold (`released` by the buyer or `expired` by a timer) and return its
-/// units. Conditional on the hold still being active, so running it twice (two timers,
-/// two nodes, a timer racing a release) returns the units once.
-pub async fn end_hold(
-    store: &Store,
-    hold: &HoldRow,
-    to: &str,
-    now: NaiveDateTime,
-) -> AppResult<bool> {
-    let mut conn = store.write().await?;
-    let r = db_run!(conn, |c| {
-        c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let n = diesel::update(
-                holds::table
-                    .find(hold.id)
-                    .filter(holds::status.eq("active")),
-            )
-            .set((holds::status.eq(to), holds::updated_at.eq(now)))
-            .execute(c)
-            .await?;
-            if n == 0 {
-                return Ok(false);
-            }
-            diesel::update(drop_variants::table.find(hold.variant_id))
-                .set((
-                    drop_variants::remaining.eq(drop_variants::remaining + hold.quantity),
-                    drop_variants::held.eq(drop_variants::held - hold.quantity),
-                ))
-                .execute(c)
-                .await?;
-            diesel::update(
-                drop_buyers::table
-                    .filter(drop_buyers::drop_id.eq(hold.drop_id))
-                    .filter(drop_buyers::buyer_id.eq(hold.buyer_id)),
-            )
-            .set(drop_buyers::taken.eq(drop_buyers::taken - hold.quantity))
-            .execute(c)
-            .await?;
-            let kind = if to == "expired" { "expiry" } else { "release" };
-            diesel::insert_into(drop_log::table)
-                .values(&log(
-                    hold.drop_id,
-                    now,
-                    kind,
-                    Some(hold),
-                    serde_json::json!({}),
-                ))
-                .execute(c)
-                .await?;
-            Ok(true)
-        })
-        .await
     });
     Ok(r?)
 }
@@ -578,55 +499,6 @@ pub async fn list_for_storefront(store: &Store, sf: StorefrontId) -> AppResult<V
             .select(DropRow::as_select())
             .load(c)
             .await
-    });
-    Ok(r?)
-}
-
-/// Set a variant's stock. Never below what is held or sold (those units are promised): the
-/// condition is in the update, so a hold committing at the same moment cannot slip under.
-pub async fn set_stock(
-    store: &Store,
-    drop: DropId,
-    variant: VariantId,
-    stock: i64,
-) -> AppResult<bool> {
-    let now = super::now();
-    let mut conn = store.write().await?;
-    let r = db_run!(conn, |c| {
-        c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let n = diesel::update(
-                drop_variants::table
-                    .filter(drop_variants::id.eq(variant))
-                    .filter(drop_variants::drop_id.eq(drop))
-                    .filter((drop_variants::held + drop_variants::sold).le(stock)),
-            )
-            .set((
-                drop_variants::stock.eq(stock),
-                // remaining grows or shrinks by the change in stock.
-                drop_variants::remaining
-                    .eq(drop_variants::remaining - drop_variants::stock + stock),
-            ))
-            .execute(c)
-            .await?;
-            if n == 1 {
-                diesel::insert_into(drop_log::table)
-                    .values(&LogRow {
-                        id: LogId::new(),
-                        drop_id: drop,
-                        at: now,
-                        kind: "stock".into(),
-                        buyer_id: None,
-                        variant_id: Some(variant),
-                        hold_id: None,
-                        quantity: Some(stock),
-                        detail: "{}".into(),
-                    })
-                    .execute(c)
-                    .await?;
-            }
-            Ok(n == 1)
-        })
-        .await
     });
     Ok(r?)
 }

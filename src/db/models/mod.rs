@@ -7,6 +7,7 @@ pub mod order;
 pub mod privacy;
 pub mod product;
 pub mod queue;
+pub mod stock;
 pub mod raffle;
 pub mod storefront;
 pub mod token;

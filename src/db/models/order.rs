@@ -84,6 +84,18 @@ pub async fn start_checkout(
             if h.buyer_id != buyer {
                 return Ok(Err(AppError::NotFound));
             }
+            let d = drops::table
+                .find(h.drop_id)
+                .select(DropRow::as_select())
+                .first(c)
+                .await?;
+            // A cancelled drop sells nothing more (its holds were released with it).
+            if d.stored_status() == crate::domain::drop::DropStatus::Cancelled {
+                return Ok(Err(AppError::conflict(
+                    "drop_cancelled",
+                    "the drop was cancelled",
+                )));
+            }
             if h.status != "active" || h.expires_at <= now {
                 return Ok(Err(AppError::conflict(
                     "hold_expired",
@@ -102,11 +114,6 @@ pub async fn start_checkout(
                     "this hold already has a payment in progress",
                 )));
             }
-            let d = drops::table
-                .find(h.drop_id)
-                .select(DropRow::as_select())
-                .first(c)
-                .await?;
             let order = OrderRow {
                 id: OrderId::new(),
                 hold_id: h.id,
@@ -137,6 +144,20 @@ pub async fn start_checkout(
         .await
     });
     r?
+}
+
+/// How many orders of a drop are paid.
+pub async fn count_paid(store: &Store, drop: DropId) -> AppResult<i64> {
+    let mut conn = store.read().await?;
+    let n = db_run!(conn, |c| {
+        orders::table
+            .filter(orders::drop_id.eq(drop))
+            .filter(orders::status.eq("paid"))
+            .count()
+            .get_result::<i64>(c)
+            .await
+    })?;
+    Ok(n)
 }
 
 pub async fn set_payment_ref(store: &Store, order: OrderId, payment_ref: &str) -> AppResult<()> {

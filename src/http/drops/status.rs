@@ -38,7 +38,8 @@ async fn transition(
 
 const RUNNING: &[DropStatus] = &[DropStatus::Scheduled, DropStatus::Live, DropStatus::SoldOut];
 
-/// Stop taking holds for a while (existing holds and payments go on).
+/// Stop taking holds and queue joins for a while (409 `drop_paused`); existing holds may
+/// still be paid within their time.
 #[utoipa::path(post, path = "/api/drops/{id}/pause", tag = "drops", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = DropState), (status = 409, description = "`invalid_transition`")))]
@@ -69,10 +70,12 @@ pub async fn resume(
     .await
 }
 
-/// Call the drop off for good. Active holds lapse as usual; no new ones are taken.
+/// Call the drop off for good: every active hold is released at once and its holder told;
+/// no new holds, queue joins or checkouts (409 `drop_cancelled`); a payment that still
+/// succeeds is refunded. Paid orders stay paid: the answer says how many there are.
 #[utoipa::path(post, path = "/api/drops/{id}/cancel", tag = "drops", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = DropState), (status = 409, description = "`invalid_transition`")))]
+    responses((status = 200, body = CancelView), (status = 409, description = "`invalid_transition`")))]
 pub async fn cancel(
     state: web::Data<AppState>,
     who: AuthUser,
@@ -85,5 +88,23 @@ pub async fn cancel(
         DropStatus::SoldOut,
         DropStatus::Paused,
     ];
-    transition(&state, &who, &id, &from, DropStatus::Cancelled).await
+    let drop = drop_id(&id)?;
+    let (row, _) = model::find(&state.store, drop)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    transition(&state, &who, &id, &from, DropStatus::Cancelled).await?;
+    let done = crate::drops::after_cancel(&state, drop, &row.title).await?;
+    Ok(HttpResponse::Ok().json(CancelView {
+        drop: state.registry.state(drop).await?,
+        cancelled: done,
+    }))
+}
+
+/// The drop after its cancellation, with what the cancellation did.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CancelView {
+    #[serde(flatten)]
+    pub drop: DropState,
+    #[serde(flatten)]
+    pub cancelled: crate::drops::Cancelled,
 }

@@ -111,7 +111,7 @@ pub async fn update(
     model::set_meta(&state.store, id, &title, opens_at, closes_at).await?;
     let mut refused = false;
     for s in f.stock.iter().flatten() {
-        refused |= !model::set_stock(&state.store, id, s.variant_id, s.stock).await?;
+        refused |= !state.registry.set_stock(id, s.variant_id, s.stock).await?;
     }
     state.registry.refresh(id).await?;
     if refused {

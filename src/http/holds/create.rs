@@ -48,7 +48,7 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 200;
     security(("bearer" = [])),
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = HoldView),
-        (status = 409, description = "`sold_out`, `not_open`, `drop_closed`, `limit_reached`"),
+        (status = 409, description = "`sold_out`, `not_open`, `drop_paused`, `drop_cancelled`, `drop_closed`, `limit_reached`, `raffle_required`"),
         (status = 429, description = "`rate_limited`")))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -60,18 +60,15 @@ pub async fn create(
     let id = drop_id(&id)?;
     let limits = &state.config.rate_limits;
     let ip = crate::http::auth::client_ip(&req, &state);
-    ratelimit::check(
-        state.limiter.as_ref(),
-        &format!("hold:user:{}", who.id),
-        limits.hold_account,
-    )
-    .await?;
-    ratelimit::check(
-        state.limiter.as_ref(),
-        &format!("hold:ip:{ip}"),
-        limits.hold_ip,
-    )
-    .await?;
+    // Keys are only built when a limit is set (a hot path pays nothing when it is off).
+    if limits.hold_account.is_some() {
+        let key = format!("hold:user:{}", who.id);
+        ratelimit::check(state.limiter.as_ref(), &key, limits.hold_account).await?;
+    }
+    if limits.hold_ip.is_some() {
+        let key = format!("hold:ip:{ip}");
+        ratelimit::check(state.limiter.as_ref(), &key, limits.hold_ip).await?;
+    }
     let key = match req.headers().get("idempotency-key") {
         None => None,
         Some(v) => {

@@ -2,6 +2,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::auth::AuthUser;
 use crate::db::models::drop as model;
+use crate::db::models::stock::HoldEnd;
 use crate::domain::ids::HoldId;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -22,9 +23,12 @@ pub async fn delete(
     if hold.buyer_id != who.id {
         return Err(AppError::NotFound);
     }
-    if model::end_hold(&state.store, &hold, "released", state.clock.now()).await? {
-        state.registry.refresh(hold.drop_id).await?;
-        crate::raffle::hold_ended(&state, &hold).await?;
+    let ended = state
+        .registry
+        .end_holds(hold.drop_id, vec![hold.id], HoldEnd::Released)
+        .await?;
+    for h in &ended {
+        crate::raffle::hold_ended(&state, h).await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -17,7 +17,7 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/api/drops/{id}/queue", tag = "drops", request_body = CreateHoldForm,
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 202, body = TicketView),
-        (status = 409, description = "`not_open` (before the waiting room), `drop_open` (reserve directly), `drop_closed`, `no_waiting_room`")))]
+        (status = 409, description = "`not_open` (before the waiting room), `drop_open` (reserve directly), `drop_paused`, `drop_cancelled`, `drop_closed`, `no_waiting_room`")))]
 pub async fn join(
     state: web::Data<AppState>,
     who: AuthUser,
@@ -72,10 +72,11 @@ pub async fn join(
                 "the drop is open: reserve directly",
             ))
         }
-        DropStatus::Paused => return Err(AppError::conflict("not_open", "the drop is paused")),
-        DropStatus::Ended | DropStatus::Cancelled => {
-            return Err(AppError::conflict("drop_closed", "the drop has closed"))
+        DropStatus::Paused => return Err(AppError::conflict("drop_paused", "the drop is paused")),
+        DropStatus::Cancelled => {
+            return Err(AppError::conflict("drop_cancelled", "the drop was cancelled"))
         }
+        DropStatus::Ended => return Err(AppError::conflict("drop_closed", "the drop has closed")),
     }
     let ticket = queue::join(
         &state.store,

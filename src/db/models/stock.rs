@@ -1,0 +1,638 @@
+//! The SQL of a drop's hot state: holds, stock per variant and each buyer's running total.
+//! Only the drop actor (`src/actors/drop/`) calls this module; `.ci/check-one-writer`
+//! fails the build if anything else does, because the actor decides in memory and must
+//! see every change to what it decides on.
+//!
+//! The actor decides a batch of holds in memory, then [`write_grants`] writes the whole
+//! batch with a fixed number of statements, whatever its size:
+//!
+//! * Postgres: ONE statement (`unnest` of the batch's columns, with data-modifying CTEs for
+//!   the holds, the buyers' totals, the stock and the log; `RETURNING` the stock after it),
+//!   inside BEGIN/COMMIT so a guard that did not hold can roll it back.
+//! * SQLite: the whole batch in one blocking task on the writer connection, per-row
+//!   statements that Diesel prepares once and caches (no `Option` struct inserts, no
+//!   `sql_query`), one transaction, one fsync.
+//!
+//! The store stays the arbiter of last resort. `remaining >= 0` is a CHECK constraint, the
+//! buyer's total is added only while it stays within the limit, and idempotency keys are
+//! unique. A batch decided on stale memory (another node wrote, a restart) breaks one of
+//! those; it is rolled back whole and [`BatchError::Stale`] tells the actor to redo it on
+//! the slow path ([`place_holds`]: lock, re-read, decide, write) and reload.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+use super::drop::{place_holds_in, DropRow, HoldRefusal, HoldOutcome, HoldRequest, HoldRow, LogRow, VariantRow};
+use crate::db::schema::{drop_buyers, drop_log, drop_variants, holds};
+use crate::db::{DbConn, Store};
+use crate::db_run;
+use crate::domain::ids::{DropId, HoldId, LogId, UserId, VariantId};
+use crate::error::{AppError, AppResult};
+
+/// What the actor needs in memory to answer without the store.
+#[derive(Debug, Clone, Default)]
+pub struct Authority {
+    /// Each buyer's units taken (held or bought) in this drop.
+    pub buyers: HashMap<UserId, i64>,
+    /// Holds placed with an `Idempotency-Key`, by (buyer, key): a retry gets this answer.
+    pub keyed: HashMap<(UserId, String), HoldRow>,
+}
+
+/// A drop, its variants and the actor's authority, read in three queries (not row by row):
+/// this is what a restart with a crowd of active holds waits for.
+pub async fn load(
+    store: &Store,
+    id: DropId,
+) -> AppResult<Option<(DropRow, Vec<VariantRow>, Authority)>> {
+    let Some((d, vs)) = super::drop::find(store, id).await? else {
+        return Ok(None);
+    };
+    let auth = load_authority(store, id).await?;
+    Ok(Some((d, vs, auth)))
+}
+
+/// The buyers' totals and the keyed holds of a drop.
+pub async fn load_authority(store: &Store, id: DropId) -> AppResult<Authority> {
+    let mut conn = store.read().await?;
+    let (buyers, keyed) = db_run!(conn, |c| {
+        async {
+            let buyers: Vec<(UserId, i64)> = drop_buyers::table
+                .filter(drop_buyers::drop_id.eq(id))
+                .select((drop_buyers::buyer_id, drop_buyers::taken))
+                .load(c)
+                .await?;
+            let keyed: Vec<HoldRow> = holds::table
+                .filter(holds::drop_id.eq(id))
+                .filter(holds::idempotency_key.is_not_null())
+                .select(HoldRow::as_select())
+                .load(c)
+                .await?;
+            Ok::<_, DieselError>((buyers, keyed))
+        }
+        .await
+    })?;
+    let mut auth = Authority {
+        buyers: buyers.into_iter().collect(),
+        keyed: HashMap::with_capacity(keyed.len()),
+    };
+    for h in keyed {
+        if let Some(k) = h.idempotency_key.clone() {
+            auth.keyed.insert((h.buyer_id, k), h);
+        }
+    }
+    Ok(auth)
+}
+
+/// A variant's counts as the store has them after a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Counts {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub id: VariantId,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub stock: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub remaining: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub held: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub sold: i64,
+}
+
+/// Why a batch was not written.
+#[derive(Debug)]
+pub enum BatchError {
+    /// A guard in the store refused the batch: it was decided on stale memory. Nothing was
+    /// written; redo it on the slow path and reload.
+    Stale,
+    /// The store failed (or is unreachable). Nothing was written.
+    Store(AppError),
+}
+
+/// Whether a Diesel error says "the store refused this batch" rather than "the store
+/// failed": a constraint the memory should have kept, or our own rollback of a guard.
+fn stale(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::RollbackTransaction
+            | DieselError::DatabaseError(
+                DatabaseErrorKind::CheckViolation | DatabaseErrorKind::UniqueViolation,
+                _
+            )
+    )
+}
+
+fn batch_error(e: DieselError) -> BatchError {
+    if stale(&e) {
+        BatchError::Stale
+    } else {
+        BatchError::Store(AppError::from(e))
+    }
+}
+
+/// The writer connection of a drop actor. On Postgres the actor keeps one checked out for
+/// as long as it is busy (no pool checkout and ping per batch); SQLite has one writer for
+/// the whole process, so it is taken per batch.
+pub async fn writer(store: &Store) -> AppResult<DbConn> {
+    store.write().await
+}
+
+/// Write a batch of holds the actor granted in memory. Every hold in `grants` is new.
+/// Returns the counts of the variants it touched, as the store has them after the write.
+pub async fn write_grants(
+    conn: &mut DbConn,
+    drop: DropId,
+    per_buyer_limit: i64,
+    grants: &[HoldRow],
+    now: NaiveDateTime,
+) -> Result<Vec<Counts>, BatchError> {
+    if grants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut variants: Vec<VariantId> = grants.iter().map(|h| h.variant_id).collect();
+    variants.sort();
+    variants.dedup();
+    let mut buyers: Vec<UserId> = grants.iter().map(|h| h.buyer_id).collect();
+    buyers.sort();
+    buyers.dedup();
+    match conn {
+        DbConn::Postgres(c) => {
+            let c: &mut crate::db::PgConn = c;
+            pg_write_grants(c, drop, per_buyer_limit, grants, now, variants.len(), buyers.len())
+                .await
+                .map_err(batch_error)
+        }
+        DbConn::Sqlite(c) => {
+            let grants = grants.to_vec();
+            c.spawn_blocking(move |c| {
+                sqlite::write_grants(c, drop, per_buyer_limit, &grants, now, &variants)
+            })
+            .await
+            .map_err(batch_error)
+        }
+    }
+}
+
+/// The batch as one statement. Each CTE runs exactly once whether or not it is read; all
+/// see the same snapshot, and the foreign keys of the log and holds are checked at the end
+/// of the statement.
+const PG_GRANTS: &str = "\
+WITH req AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[])
+        AS r(hold_id, variant_id, buyer_id, quantity, idem, log_id)
+), buyers AS (
+    INSERT INTO drop_buyers AS b (drop_id, buyer_id, taken)
+    SELECT $1, buyer_id, sum(quantity)::int8 FROM req GROUP BY buyer_id
+        HAVING sum(quantity) <= $8
+    ON CONFLICT (drop_id, buyer_id) DO UPDATE SET taken = b.taken + excluded.taken
+        WHERE b.taken + excluded.taken <= $8
+    RETURNING 1
+), ins AS (
+    INSERT INTO holds (id, drop_id, variant_id, buyer_id, quantity, status, expires_at,
+                       idempotency_key, created_at, updated_at)
+    SELECT hold_id, $1, variant_id, buyer_id, quantity, 'active', $9, idem, $10, $10 FROM req
+), logged AS (
+    INSERT INTO drop_log (id, drop_id, at, kind, buyer_id, variant_id, hold_id, quantity, detail)
+    SELECT log_id, $1, $10, 'hold', buyer_id, variant_id, hold_id, quantity, '{}' FROM req
+), v AS (
+    UPDATE drop_variants dv SET remaining = dv.remaining - s.n, held = dv.held + s.n
+    FROM (SELECT variant_id, sum(quantity)::int8 AS n FROM req GROUP BY variant_id) s
+    WHERE dv.id = s.variant_id AND dv.drop_id = $1
+    RETURNING dv.id, dv.stock, dv.remaining, dv.held, dv.sold
+)
+SELECT v.id, v.stock, v.remaining, v.held, v.sold, (SELECT count(*) FROM buyers) AS buyers FROM v";
+
+#[derive(QueryableByName)]
+struct PgCounts {
+    #[diesel(embed)]
+    counts: Counts,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    buyers: i64,
+}
+
+async fn pg_write_grants(
+    c: &mut crate::db::PgConn,
+    drop: DropId,
+    per_buyer_limit: i64,
+    grants: &[HoldRow],
+    now: NaiveDateTime,
+    n_variants: usize,
+    n_buyers: usize,
+) -> Result<Vec<Counts>, DieselError> {
+    use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+    let ids: Vec<String> = grants.iter().map(|h| h.id.to_string()).collect();
+    let variants: Vec<String> = grants.iter().map(|h| h.variant_id.to_string()).collect();
+    let buyers: Vec<String> = grants.iter().map(|h| h.buyer_id.to_string()).collect();
+    let qty: Vec<i64> = grants.iter().map(|h| h.quantity).collect();
+    let keys: Vec<Option<String>> = grants.iter().map(|h| h.idempotency_key.clone()).collect();
+    let logs: Vec<String> = grants.iter().map(|_| LogId::new().to_string()).collect();
+    let expires_at = grants[0].expires_at;
+    c.transaction::<_, DieselError, _>(async |c| {
+        let rows: Vec<PgCounts> = diesel::sql_query(PG_GRANTS)
+            .bind::<Text, _>(drop.to_string())
+            .bind::<Array<Text>, _>(&ids)
+            .bind::<Array<Text>, _>(&variants)
+            .bind::<Array<Text>, _>(&buyers)
+            .bind::<Array<BigInt>, _>(&qty)
+            .bind::<Array<Nullable<Text>>, _>(&keys)
+            .bind::<Array<Text>, _>(&logs)
+            .bind::<BigInt, _>(per_buyer_limit)
+            .bind::<Timestamp, _>(expires_at)
+            .bind::<Timestamp, _>(now)
+            .load(c)
+            .await?;
+        // A buyer whose total would pass the limit, or a variant not of this drop: the
+        // memory was stale. Roll back everything.
+        let buyers_ok = <[PgCounts]>::first(&rows).map_or(0, |r| r.buyers) as usize;
+        if rows.len() != n_variants || buyers_ok != n_buyers {
+            return Err(DieselError::RollbackTransaction);
+        }
+        Ok(rows.into_iter().map(|r| r.counts).collect())
+    })
+    .await
+}
+
+/// SQLite's side: plain Diesel on the inner connection, in the blocking task the wrapper
+/// runs it on. Kept apart because the sync and async `RunQueryDsl` must not meet.
+mod sqlite {
+    use diesel::prelude::*;
+    use diesel::result::Error as DieselError;
+    use diesel::SqliteConnection;
+
+    use super::{Counts, HoldRow};
+    use crate::db::schema::{drop_buyers, drop_log, drop_variants, holds};
+    use crate::domain::ids::{DropId, HoldId, LogId, UserId, VariantId};
+    use chrono::NaiveDateTime;
+
+    pub fn write_grants(
+        c: &mut SqliteConnection,
+        drop: DropId,
+        per_buyer_limit: i64,
+        grants: &[HoldRow],
+        now: NaiveDateTime,
+        variants: &[VariantId],
+    ) -> Result<Vec<Counts>, DieselError> {
+        c.immediate_transaction(|c| {
+            let mut taken: Vec<(VariantId, i64)> = variants.iter().map(|v| (*v, 0)).collect();
+            for h in grants {
+                // Each statement has the same shape every time, so Diesel prepares it once
+                // per connection and reuses it.
+                let within = diesel::insert_into(drop_buyers::table)
+                    .values((
+                        drop_buyers::drop_id.eq(drop),
+                        drop_buyers::buyer_id.eq(h.buyer_id),
+                        drop_buyers::taken.eq(h.quantity),
+                    ))
+                    .on_conflict((drop_buyers::drop_id, drop_buyers::buyer_id))
+                    .do_update()
+                    .set(drop_buyers::taken.eq(drop_buyers::taken + h.quantity));
+                let within = diesel::query_dsl::methods::FilterDsl::filter(
+                    within,
+                    drop_buyers::taken.le(per_buyer_limit - h.quantity),
+                )
+                .execute(c)?;
+                if within == 0 || h.quantity > per_buyer_limit {
+                    return Err(DieselError::RollbackTransaction);
+                }
+                insert_hold(c, h)?;
+                insert_log(c, drop, now, "hold", h.buyer_id, h.variant_id, h.id, h.quantity)?;
+                if let Some(t) = taken.iter_mut().find(|(v, _)| *v == h.variant_id) {
+                    t.1 += h.quantity;
+                }
+            }
+            let mut out = Vec::with_capacity(taken.len());
+            for (v, n) in taken {
+                let n = diesel::update(
+                    drop_variants::table
+                        .filter(drop_variants::id.eq(v))
+                        .filter(drop_variants::drop_id.eq(drop))
+                        .filter(drop_variants::remaining.ge(n)),
+                )
+                .set((
+                    drop_variants::remaining.eq(drop_variants::remaining - n),
+                    drop_variants::held.eq(drop_variants::held + n),
+                ))
+                .execute(c)?;
+                if n != 1 {
+                    return Err(DieselError::RollbackTransaction);
+                }
+                out.push(counts(c, v)?);
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn counts(c: &mut SqliteConnection, v: VariantId) -> Result<Counts, DieselError> {
+        let (stock, remaining, held, sold) = drop_variants::table
+            .filter(drop_variants::id.eq(v))
+            .select((
+                drop_variants::stock,
+                drop_variants::remaining,
+                drop_variants::held,
+                drop_variants::sold,
+            ))
+            .first::<(i64, i64, i64, i64)>(c)?;
+        Ok(Counts {
+            id: v,
+            stock,
+            remaining,
+            held,
+            sold,
+        })
+    }
+
+    fn insert_hold(c: &mut SqliteConnection, h: &HoldRow) -> Result<(), DieselError> {
+        diesel::insert_into(holds::table)
+            .values((
+                holds::id.eq(h.id),
+                holds::drop_id.eq(h.drop_id),
+                holds::variant_id.eq(h.variant_id),
+                holds::buyer_id.eq(h.buyer_id),
+                holds::quantity.eq(h.quantity),
+                holds::status.eq("active"),
+                holds::expires_at.eq(h.expires_at),
+                holds::idempotency_key.eq(h.idempotency_key.as_deref()),
+                holds::created_at.eq(h.created_at),
+                holds::updated_at.eq(h.updated_at),
+            ))
+            .execute(c)?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_log(
+        c: &mut SqliteConnection,
+        drop: DropId,
+        at: NaiveDateTime,
+        kind: &str,
+        buyer: UserId,
+        variant: VariantId,
+        hold: HoldId,
+        quantity: i64,
+    ) -> Result<(), DieselError> {
+        diesel::insert_into(drop_log::table)
+            .values((
+                drop_log::id.eq(LogId::new()),
+                drop_log::drop_id.eq(drop),
+                drop_log::at.eq(at),
+                drop_log::kind.eq(kind),
+                drop_log::buyer_id.eq(buyer),
+                drop_log::variant_id.eq(variant),
+                drop_log::hold_id.eq(hold),
+                drop_log::quantity.eq(quantity),
+                drop_log::detail.eq("{}"),
+            ))
+            .execute(c)?;
+        Ok(())
+    }
+
+    /// End these holds if still active; returns the ones that ended.
+    pub fn end_holds(
+        c: &mut SqliteConnection,
+        drop: DropId,
+        ids: &[HoldId],
+        to: &str,
+        kind: &str,
+        now: NaiveDateTime,
+    ) -> Result<Vec<HoldRow>, DieselError> {
+        c.immediate_transaction(|c| {
+            let mut ended = Vec::new();
+            for id in ids {
+                let n = diesel::update(
+                    holds::table
+                        .filter(holds::id.eq(*id))
+                        .filter(holds::drop_id.eq(drop))
+                        .filter(holds::status.eq("active")),
+                )
+                .set((holds::status.eq(to), holds::updated_at.eq(now)))
+                .execute(c)?;
+                if n == 0 {
+                    continue;
+                }
+                let h: HoldRow = holds::table
+                    .filter(holds::id.eq(*id))
+                    .select(HoldRow::as_select())
+                    .first(c)?;
+                diesel::update(drop_variants::table.filter(drop_variants::id.eq(h.variant_id)))
+                    .set((
+                        drop_variants::remaining.eq(drop_variants::remaining + h.quantity),
+                        drop_variants::held.eq(drop_variants::held - h.quantity),
+                    ))
+                    .execute(c)?;
+                diesel::update(
+                    drop_buyers::table
+                        .filter(drop_buyers::drop_id.eq(drop))
+                        .filter(drop_buyers::buyer_id.eq(h.buyer_id)),
+                )
+                .set(drop_buyers::taken.eq(drop_buyers::taken - h.quantity))
+                .execute(c)?;
+                insert_log(c, drop, now, kind, h.buyer_id, h.variant_id, h.id, h.quantity)?;
+                ended.push(h);
+            }
+            Ok(ended)
+        })
+    }
+}
+
+/// How a hold ends without a sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldEnd {
+    /// The buyer gave it back.
+    Released,
+    /// Its time ran out.
+    Expired,
+    /// The drop was cancelled.
+    Cancelled,
+}
+
+impl HoldEnd {
+    /// The hold's status afterwards.
+    fn status(self) -> &'static str {
+        match self {
+            HoldEnd::Released | HoldEnd::Cancelled => "released",
+            HoldEnd::Expired => "expired",
+        }
+    }
+    /// The log row's kind.
+    fn log_kind(self) -> &'static str {
+        match self {
+            HoldEnd::Released => "release",
+            HoldEnd::Expired => "expiry",
+            HoldEnd::Cancelled => "cancel_release",
+        }
+    }
+}
+
+const PG_END: &str = "\
+WITH req AS (
+    SELECT * FROM unnest($2::text[], $3::text[]) AS r(hold_id, log_id)
+), e AS (
+    UPDATE holds h SET status = $4, updated_at = $5
+    FROM req WHERE h.id = req.hold_id AND h.drop_id = $1 AND h.status = 'active'
+    RETURNING h.id, h.drop_id, h.variant_id, h.buyer_id, h.quantity, h.status, h.expires_at,
+              h.idempotency_key, h.created_at, h.updated_at, req.log_id
+), v AS (
+    UPDATE drop_variants dv SET remaining = dv.remaining + s.n, held = dv.held - s.n
+    FROM (SELECT variant_id, sum(quantity)::int8 AS n FROM e GROUP BY variant_id) s
+    WHERE dv.id = s.variant_id
+), b AS (
+    UPDATE drop_buyers db SET taken = db.taken - s.n
+    FROM (SELECT buyer_id, sum(quantity)::int8 AS n FROM e GROUP BY buyer_id) s
+    WHERE db.drop_id = $1 AND db.buyer_id = s.buyer_id
+), logged AS (
+    INSERT INTO drop_log (id, drop_id, at, kind, buyer_id, variant_id, hold_id, quantity, detail)
+    SELECT log_id, $1, $5, $6, buyer_id, variant_id, id, quantity, '{}' FROM e
+)
+SELECT id, drop_id, variant_id, buyer_id, quantity, status, expires_at, idempotency_key,
+       created_at, updated_at FROM e";
+
+/// End active holds of one drop (released, expired or cancelled) and give their units back,
+/// in a fixed number of statements. Conditional on each hold still being active, so ending
+/// one twice (two timers, a timer racing a release) returns its units once. Returns the
+/// holds that ended here.
+pub async fn end_holds(
+    conn: &mut DbConn,
+    drop: DropId,
+    ids: &[HoldId],
+    how: HoldEnd,
+    now: NaiveDateTime,
+) -> AppResult<Vec<HoldRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (to, kind) = (how.status(), how.log_kind());
+    let ended = match conn {
+        DbConn::Postgres(c) => {
+            use diesel::sql_types::{Array, Text, Timestamp};
+            let c: &mut crate::db::PgConn = c;
+            let hold_ids: Vec<String> = ids.iter().map(|h| h.to_string()).collect();
+            let logs: Vec<String> = ids.iter().map(|_| LogId::new().to_string()).collect();
+            diesel::sql_query(PG_END)
+                .bind::<Text, _>(drop.to_string())
+                .bind::<Array<Text>, _>(&hold_ids)
+                .bind::<Array<Text>, _>(&logs)
+                .bind::<Text, _>(to)
+                .bind::<Timestamp, _>(now)
+                .bind::<Text, _>(kind)
+                .load::<EndedHold>(c)
+                .await?
+                .into_iter()
+                .map(|e| e.0)
+                .collect()
+        }
+        DbConn::Sqlite(c) => {
+            let ids = ids.to_vec();
+            c.spawn_blocking(move |c| sqlite::end_holds(c, drop, &ids, to, kind, now))
+                .await?
+        }
+    };
+    Ok(ended)
+}
+
+/// A hold row read by name from a raw statement.
+struct EndedHold(HoldRow);
+
+impl QueryableByName<diesel::pg::Pg> for EndedHold {
+    fn build<'a>(row: &impl diesel::row::NamedRow<'a, diesel::pg::Pg>) -> diesel::deserialize::Result<Self> {
+        use diesel::row::NamedRow;
+        use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+        Ok(EndedHold(HoldRow {
+            id: NamedRow::get::<Text, _>(row, "id")?,
+            drop_id: NamedRow::get::<Text, _>(row, "drop_id")?,
+            variant_id: NamedRow::get::<Text, _>(row, "variant_id")?,
+            buyer_id: NamedRow::get::<Text, _>(row, "buyer_id")?,
+            quantity: NamedRow::get::<BigInt, _>(row, "quantity")?,
+            status: NamedRow::get::<Text, _>(row, "status")?,
+            expires_at: NamedRow::get::<Timestamp, _>(row, "expires_at")?,
+            idempotency_key: NamedRow::get::<Nullable<Text>, _>(row, "idempotency_key")?,
+            created_at: NamedRow::get::<Timestamp, _>(row, "created_at")?,
+            updated_at: NamedRow::get::<Timestamp, _>(row, "updated_at")?,
+        }))
+    }
+}
+
+/// The active holds of a drop (all of them: cancelling releases every one).
+pub async fn active_holds(conn: &mut DbConn, drop: DropId) -> AppResult<Vec<HoldId>> {
+    let r = db_run!(conn, |c| {
+        holds::table
+            .filter(holds::drop_id.eq(drop))
+            .filter(holds::status.eq("active"))
+            .select(holds::id)
+            .load::<HoldId>(c)
+            .await
+    });
+    Ok(r?)
+}
+
+/// The slow path: commit a batch of hold requests in ONE transaction, each decided by
+/// conditional updates against rows locked for the batch (`remaining >= n`,
+/// `taken + n <= limit`), so it is right whatever the actor's memory said. Refusals are
+/// rows not updated and never abort the batch; a store error aborts it all.
+pub async fn place_holds(
+    conn: &mut DbConn,
+    drop: DropId,
+    per_buyer_limit: i64,
+    hold_seconds: i64,
+    batch: &[HoldRequest],
+    now: NaiveDateTime,
+) -> AppResult<Vec<HoldOutcome>> {
+    let expires_at = now + chrono::Duration::seconds(hold_seconds);
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, DieselError, _>(async |c| {
+            place_holds_in!(&mut *c, drop, per_buyer_limit, expires_at, now, batch).await
+        })
+        .await
+    });
+    Ok(r?)
+}
+
+/// Set a variant's stock. Never below what is held or sold (those units are promised): the
+/// condition is in the update, so a hold committing at the same moment cannot slip under.
+pub async fn set_stock(
+    conn: &mut DbConn,
+    drop: DropId,
+    variant: VariantId,
+    stock: i64,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, DieselError, _>(async |c| {
+            let n = diesel::update(
+                drop_variants::table
+                    .filter(drop_variants::id.eq(variant))
+                    .filter(drop_variants::drop_id.eq(drop))
+                    .filter((drop_variants::held + drop_variants::sold).le(stock)),
+            )
+            .set((
+                drop_variants::stock.eq(stock),
+                // remaining grows or shrinks by the change in stock.
+                drop_variants::remaining
+                    .eq(drop_variants::remaining - drop_variants::stock + stock),
+            ))
+            .execute(c)
+            .await?;
+            if n == 1 {
+                diesel::insert_into(drop_log::table)
+                    .values(&LogRow {
+                        id: LogId::new(),
+                        drop_id: drop,
+                        at: now,
+                        kind: "stock".into(),
+                        buyer_id: None,
+                        variant_id: Some(variant),
+                        hold_id: None,
+                        quantity: Some(stock),
+                        detail: "{}".into(),
+                    })
+                    .execute(c)
+                    .await?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    });
+    Ok(r?)
+}
