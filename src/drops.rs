@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::db::models::stock::HoldEnd;
 use crate::db::models::{order, user};
+use crate::domain::drop::HoldEnd;
 use crate::domain::ids::DropId;
 use crate::error::AppResult;
 use crate::mail::Mail;

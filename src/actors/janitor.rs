@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::db::models::drop as model;
-use crate::db::models::stock::HoldEnd;
+use crate::domain::drop::HoldEnd;
 use crate::domain::ids::{DropId, HoldId};
 use crate::state::AppState;
 

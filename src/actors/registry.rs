@@ -22,10 +22,10 @@ use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::db::models::analytics as analytics_model;
 use crate::db::models::drop::{HoldOutcome, HoldRequest, HoldRow};
-use crate::db::models::stock::{self, HoldEnd};
 use crate::db::models::raffle::{self as raffle_model, EntryOutcome};
 use crate::db::Store;
 use crate::domain::analytics::Event as AnalyticsEvent;
+use crate::domain::drop::HoldEnd;
 use crate::domain::ids::{DropId, HoldId, RaffleId, StorefrontId, UserId, VariantId};
 use crate::error::{AppError, AppResult};
 use crate::ws::hub::Hub;
@@ -90,7 +90,7 @@ impl Registry {
         }
         // The actor decides in memory: it starts with the stock, the buyers' totals and the
         // keyed holds, read in a few set queries (not a row per hold).
-        let (row, variants, auth) = stock::load(&self.store, id)
+        let actor = DropActor::load(self.store.clone(), self.bus.clone(), self.clock.clone(), id)
             .await?
             .ok_or(AppError::NotFound)?;
         let mut map = self.drops.lock().map_err(|_| AppError::Internal)?;
@@ -99,16 +99,8 @@ impl Registry {
             return Ok(a.clone());
         }
         if let Ok(mut sfs) = self.drop_storefronts.lock() {
-            sfs.insert(id, row.storefront_id);
+            sfs.insert(id, actor.storefront_id());
         }
-        let actor = DropActor::new(
-            self.store.clone(),
-            self.bus.clone(),
-            self.clock.clone(),
-            row,
-            variants,
-            auth,
-        );
         let addr = actor.start();
         map.insert(id, addr.clone());
         Ok(addr)
@@ -202,7 +194,11 @@ impl Registry {
     }
 
     /// Ask the drop's actor for one write in its order and wait for the answer.
-    async fn ask<T, M>(&self, id: DropId, make: impl Fn(oneshot::Sender<AppResult<T>>) -> M) -> AppResult<T>
+    async fn ask<T, M>(
+        &self,
+        id: DropId,
+        make: impl Fn(oneshot::Sender<AppResult<T>>) -> M,
+    ) -> AppResult<T>
     where
         M: actix::Message<Result = ()> + Send + 'static,
         DropActor: actix::Handler<M>,

@@ -178,6 +178,35 @@ pub fn shuffle<T>(items: &mut [T], seed: [u8; 32]) {
     items.shuffle(&mut rng);
 }
 
+/// How a hold ends without a sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldEnd {
+    /// The buyer gave it back.
+    Released,
+    /// Its time ran out.
+    Expired,
+    /// The drop was cancelled.
+    Cancelled,
+}
+
+impl HoldEnd {
+    /// The hold's status afterwards.
+    pub fn status(self) -> &'static str {
+        match self {
+            HoldEnd::Released | HoldEnd::Cancelled => "released",
+            HoldEnd::Expired => "expired",
+        }
+    }
+    /// The log row's kind.
+    pub fn log_kind(self) -> &'static str {
+        match self {
+            HoldEnd::Released => "release",
+            HoldEnd::Expired => "expiry",
+            HoldEnd::Cancelled => "cancel_release",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

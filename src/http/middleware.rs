@@ -36,7 +36,8 @@ pub async fn observe(
     let method = req.method().clone();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     // Fields are only formatted when the span is enabled (not at the default level).
-    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
 
     let res = next.call(req).instrument(span.clone()).await;
     let mut res = match res {
@@ -54,7 +55,9 @@ pub async fn observe(
         .unwrap_or_else(|| "unmatched".to_string());
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(state) = state {
-        state.metrics.observe(method.as_str(), &route, status, elapsed);
+        state
+            .metrics
+            .observe(method.as_str(), &route, status, elapsed);
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut()

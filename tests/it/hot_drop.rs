@@ -41,7 +41,8 @@ async fn hold(app: &TestApp, drop: &str, variant: &str, token: &str) -> (u16, Va
 async fn a_stale_actor_never_oversells(app: &TestApp) {
     let (creator, token) = user_with_token(app, "creator").await;
     let (sf, product) = storefront_with_product(app, creator).await;
-    let (drop, variant) = live_drop(app, &token, &sf.to_string(), &product.to_string(), 1000, 10).await;
+    let (drop, variant) =
+        live_drop(app, &token, &sf.to_string(), &product.to_string(), 1000, 10).await;
     let (_, first) = user_with_token(app, "buyer").await;
     // The actor is running and believes 9 units are left.
     assert_eq!(hold(app, &drop, &variant, &first).await.0, 201);
@@ -82,7 +83,11 @@ async fn a_stale_actor_never_oversells(app: &TestApp) {
     .await;
     // The stock grew behind its back too; a refresh (any edit does one) shows it.
     let (s, b) = app
-        .patch(&format!("/api/drops/{drop}"), Some(&token), json!({"title": "Again"}))
+        .patch(
+            &format!("/api/drops/{drop}"),
+            Some(&token),
+            json!({"title": "Again"}),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = hold(app, &drop, &variant, &first).await;
@@ -115,7 +120,8 @@ async fn pay(app: &TestApp, hold: &str, token: &str, card: &str) -> (u16, Value)
 async fn pause_keeps_reservations_and_cancel_releases_them(app: &TestApp) {
     let (creator, token) = user_with_token(app, "creator").await;
     let (sf, product) = storefront_with_product(app, creator).await;
-    let (drop, variant) = live_drop(app, &token, &sf.to_string(), &product.to_string(), 1000, 10).await;
+    let (drop, variant) =
+        live_drop(app, &token, &sf.to_string(), &product.to_string(), 1000, 10).await;
     let (_, a) = user_with_token(app, "buyer").await;
     let (_, b) = user_with_token(app, "buyer").await;
     let (c_id, c) = user_with_token(app, "buyer").await;
@@ -129,7 +135,11 @@ async fn pause_keeps_reservations_and_cancel_releases_them(app: &TestApp) {
 
     // Paused: no new holds or queue joins, but a reservation already made can be paid.
     let (s, st) = app
-        .post(&format!("/api/drops/{drop}/pause"), Some(&token), Value::Null)
+        .post(
+            &format!("/api/drops/{drop}/pause"),
+            Some(&token),
+            Value::Null,
+        )
         .await;
     assert_eq!((s, st["status"].as_str()), (200, Some("paused")));
     let (s, r) = hold(app, &drop, &variant, &b).await;
@@ -161,11 +171,18 @@ async fn pause_keeps_reservations_and_cancel_releases_them(app: &TestApp) {
             .unwrap();
     }
     let (s, r) = app
-        .post(&format!("/api/drops/{drop}/cancel"), Some(&token), Value::Null)
+        .post(
+            &format!("/api/drops/{drop}/cancel"),
+            Some(&token),
+            Value::Null,
+        )
         .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["status"], "cancelled");
-    assert_eq!((r["released_holds"].as_u64(), r["paid_orders"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(
+        (r["released_holds"].as_u64(), r["paid_orders"].as_i64()),
+        (Some(2), Some(1))
+    );
     assert_eq!(counts(app, &drop).await, (10, 9, 0, 1));
     let told = loop {
         let f = next_frame(&mut ws, std::time::Duration::from_secs(5)).await;
@@ -213,4 +230,49 @@ async fn pause_keeps_reservations_and_cancel_releases_them_on_sqlite() {
 #[ignore = "needs postgres"]
 async fn pause_keeps_reservations_and_cancel_releases_them_on_postgres() {
     pause_keeps_reservations_and_cancel_releases_them(&TestApp::postgres().await).await;
+}
+
+/// The drop actor is the only writer of holds, stock and buyers' totals: the model module
+/// holding that SQL (`db/models/stock.rs`) is called from `src/actors/drop/` and nowhere
+/// else. Read from the source tree, so a new caller fails `cargo test`.
+#[test]
+fn only_the_drop_actor_calls_the_hold_and_stock_model() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    walk(&root.join("tests"), &mut files);
+    walk(&root.join("benches"), &mut files);
+    let allowed = [
+        root.join("src/actors/drop"),
+        root.join("src/db/models/stock.rs"),
+        root.join("src/db/models/mod.rs"),
+    ];
+    let this = root.join("tests/it/hot_drop.rs");
+    let mut offenders = Vec::new();
+    for f in files {
+        if f == this || allowed.iter().any(|a| f.starts_with(a)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("models::stock") || line.contains("stock::write_grants") {
+                offenders.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "only src/actors/drop/ may call db::models::stock:\n{}",
+        offenders.join("\n")
+    );
 }

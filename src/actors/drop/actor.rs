@@ -22,10 +22,11 @@ use crate::db::models::drop::{
     self as model, DropRow, HoldOutcome, HoldRefusal, HoldRequest, HoldRow, VariantRow,
 };
 use crate::db::models::queue;
-use crate::db::models::stock::{self, Authority, BatchError, Counts, HoldEnd};
+use crate::db::models::stock::{self, Authority, BatchError, Counts};
 use crate::db::{DbConn, Store};
-use crate::domain::ids::{HoldId, UserId, VariantId};
 use crate::domain::drop::DropStatus;
+use crate::domain::drop::HoldEnd;
+use crate::domain::ids::{HoldId, UserId, VariantId};
 use crate::error::{AppError, AppResult};
 
 /// Most requests in one transaction. Large enough that a hot drop commits a few hundred
@@ -151,6 +152,22 @@ impl DropActor {
         }
     }
 
+    /// An actor for drop `id`, loaded from the store; `None` if there is no such drop.
+    pub async fn load(
+        store: Store,
+        bus: Arc<dyn Bus>,
+        clock: Clock,
+        id: crate::domain::ids::DropId,
+    ) -> AppResult<Option<DropActor>> {
+        Ok(stock::load(&store, id)
+            .await?
+            .map(|(d, v, auth)| DropActor::new(store, bus, clock, d, v, auth)))
+    }
+
+    pub fn storefront_id(&self) -> crate::domain::ids::StorefrontId {
+        self.drop.storefront_id
+    }
+
     fn remaining(&self) -> i64 {
         self.variants.iter().map(|v| v.remaining).sum()
     }
@@ -202,7 +219,9 @@ impl DropActor {
         let refusal = match status {
             DropStatus::Live | DropStatus::SoldOut => None,
             DropStatus::Draft => Some(AppError::NotFound),
-            DropStatus::Scheduled => Some(AppError::conflict("not_open", "the drop is not open yet")),
+            DropStatus::Scheduled => {
+                Some(AppError::conflict("not_open", "the drop is not open yet"))
+            }
             DropStatus::Paused => Some(AppError::conflict(
                 "drop_paused",
                 "the drop is paused; holds already placed can still be paid",
@@ -437,7 +456,12 @@ impl DropActor {
 
     /// A batch the store refused: decide its granted requests again against locked, fresh
     /// rows (the slow path), then reload the memory.
-    fn redo_slowly(&mut self, ctx: &mut Context<Self>, answers: Vec<(Reply, Answer)>, grants: Vec<HoldRow>) {
+    fn redo_slowly(
+        &mut self,
+        ctx: &mut Context<Self>,
+        answers: Vec<(Reply, Answer)>,
+        grants: Vec<HoldRow>,
+    ) {
         self.busy = true;
         let requests: Vec<HoldRequest> = grants
             .iter()
@@ -451,12 +475,21 @@ impl DropActor {
         let conn = self.take_conn();
         let store = self.store.clone();
         let d = self.drop.clone();
-        let now = grants.first().map(|h| h.created_at).unwrap_or_else(|| self.clock.now());
+        let now = grants
+            .first()
+            .map(|h| h.created_at)
+            .unwrap_or_else(|| self.clock.now());
         let work = async move {
             let mut conn = conn.await?;
-            let outcomes =
-                stock::place_holds(&mut conn, d.id, d.per_buyer_limit, d.hold_seconds, &requests, now)
-                    .await?;
+            let outcomes = stock::place_holds(
+                &mut conn,
+                d.id,
+                d.per_buyer_limit,
+                d.hold_seconds,
+                &requests,
+                now,
+            )
+            .await?;
             let loaded = stock::load(&store, d.id).await?;
             Ok::<_, AppError>((conn, outcomes, loaded))
         };
@@ -537,7 +570,9 @@ impl DropActor {
                         Ok((conn, ended)) => {
                             act.keep_conn(conn);
                             for h in &ended {
-                                if let Some(v) = act.variants.iter_mut().find(|v| v.id == h.variant_id) {
+                                if let Some(v) =
+                                    act.variants.iter_mut().find(|v| v.id == h.variant_id)
+                                {
                                     v.remaining += h.quantity;
                                     v.held -= h.quantity;
                                 }
@@ -545,7 +580,9 @@ impl DropActor {
                                     *t -= h.quantity;
                                 }
                                 if let Some(k) = &h.idempotency_key {
-                                    if let Some(kept) = act.auth.keyed.get_mut(&(h.buyer_id, k.clone())) {
+                                    if let Some(kept) =
+                                        act.auth.keyed.get_mut(&(h.buyer_id, k.clone()))
+                                    {
                                         kept.status = h.status.clone();
                                         kept.updated_at = h.updated_at;
                                     }
@@ -564,7 +601,11 @@ impl DropActor {
                     act.pump(ctx);
                 }));
             }
-            Op::Offer { request, hold_seconds, reply } => {
+            Op::Offer {
+                request,
+                hold_seconds,
+                reply,
+            } => {
                 let work = async move {
                     let mut conn = conn.await?;
                     let outcome = stock::place_holds(
@@ -598,7 +639,11 @@ impl DropActor {
                     act.pump(ctx);
                 }));
             }
-            Op::SetStock { variant, stock: units, reply } => {
+            Op::SetStock {
+                variant,
+                stock: units,
+                reply,
+            } => {
                 let work = async move {
                     let mut conn = conn.await?;
                     let set = stock::set_stock(&mut conn, d.id, variant, units, now).await?;
@@ -634,9 +679,13 @@ impl DropActor {
         let id = self.drop.id;
         let work = async move {
             if full {
-                stock::load(&store, id).await.map(|l| l.map(|(d, v, a)| (d, v, Some(a))))
+                stock::load(&store, id)
+                    .await
+                    .map(|l| l.map(|(d, v, a)| (d, v, Some(a))))
             } else {
-                model::find(&store, id).await.map(|l| l.map(|(d, v)| (d, v, None)))
+                model::find(&store, id)
+                    .await
+                    .map(|l| l.map(|(d, v)| (d, v, None)))
             }
         };
         ctx.spawn(work.into_actor(self).map(move |found, act, ctx| {

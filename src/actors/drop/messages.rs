@@ -6,8 +6,8 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::db::models::drop::{HoldOutcome, HoldRequest, HoldRow};
-use crate::db::models::stock::HoldEnd;
 use crate::domain::drop::DropStatus;
+use crate::domain::drop::HoldEnd;
 use crate::domain::ids::{DropId, HoldId, VariantId};
 use crate::error::AppResult;
 

@@ -1,7 +1,7 @@
 //! The SQL of a drop's hot state: holds, stock per variant and each buyer's running total.
-//! Only the drop actor (`src/actors/drop/`) calls this module; `.ci/check-one-writer`
-//! fails the build if anything else does, because the actor decides in memory and must
-//! see every change to what it decides on.
+//! Only the drop actor (`src/actors/drop/`) calls this module (the test
+//! `only_the_drop_actor_calls_the_hold_and_stock_model` fails if anything else does),
+//! because the actor decides in memory and must see every change to what it decides on.
 //!
 //! The actor decides a batch of holds in memory, then [`write_grants`] writes the whole
 //! batch with a fixed number of statements, whatever its size:
@@ -26,10 +26,13 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use super::drop::{place_holds_in, DropRow, HoldRefusal, HoldOutcome, HoldRequest, HoldRow, LogRow, VariantRow};
+use super::drop::{
+    place_holds_in, DropRow, HoldOutcome, HoldRefusal, HoldRequest, HoldRow, LogRow, VariantRow,
+};
 use crate::db::schema::{drop_buyers, drop_log, drop_variants, holds};
 use crate::db::{DbConn, Store};
 use crate::db_run;
+use crate::domain::drop::HoldEnd;
 use crate::domain::ids::{DropId, HoldId, LogId, UserId, VariantId};
 use crate::error::{AppError, AppResult};
 
@@ -161,9 +164,17 @@ pub async fn write_grants(
     match conn {
         DbConn::Postgres(c) => {
             let c: &mut crate::db::PgConn = c;
-            pg_write_grants(c, drop, per_buyer_limit, grants, now, variants.len(), buyers.len())
-                .await
-                .map_err(batch_error)
+            pg_write_grants(
+                c,
+                drop,
+                per_buyer_limit,
+                grants,
+                now,
+                variants.len(),
+                buyers.len(),
+            )
+            .await
+            .map_err(batch_error)
         }
         DbConn::Sqlite(c) => {
             let grants = grants.to_vec();
@@ -298,7 +309,16 @@ mod sqlite {
                     return Err(DieselError::RollbackTransaction);
                 }
                 insert_hold(c, h)?;
-                insert_log(c, drop, now, "hold", h.buyer_id, h.variant_id, h.id, h.quantity)?;
+                insert_log(
+                    c,
+                    drop,
+                    now,
+                    "hold",
+                    h.buyer_id,
+                    h.variant_id,
+                    h.id,
+                    h.quantity,
+                )?;
                 if let Some(t) = taken.iter_mut().find(|(v, _)| *v == h.variant_id) {
                     t.1 += h.quantity;
                 }
@@ -429,40 +449,20 @@ mod sqlite {
                 )
                 .set(drop_buyers::taken.eq(drop_buyers::taken - h.quantity))
                 .execute(c)?;
-                insert_log(c, drop, now, kind, h.buyer_id, h.variant_id, h.id, h.quantity)?;
+                insert_log(
+                    c,
+                    drop,
+                    now,
+                    kind,
+                    h.buyer_id,
+                    h.variant_id,
+                    h.id,
+                    h.quantity,
+                )?;
                 ended.push(h);
             }
             Ok(ended)
         })
-    }
-}
-
-/// How a hold ends without a sale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldEnd {
-    /// The buyer gave it back.
-    Released,
-    /// Its time ran out.
-    Expired,
-    /// The drop was cancelled.
-    Cancelled,
-}
-
-impl HoldEnd {
-    /// The hold's status afterwards.
-    fn status(self) -> &'static str {
-        match self {
-            HoldEnd::Released | HoldEnd::Cancelled => "released",
-            HoldEnd::Expired => "expired",
-        }
-    }
-    /// The log row's kind.
-    fn log_kind(self) -> &'static str {
-        match self {
-            HoldEnd::Released => "release",
-            HoldEnd::Expired => "expiry",
-            HoldEnd::Cancelled => "cancel_release",
-        }
     }
 }
 
@@ -536,7 +536,9 @@ pub async fn end_holds(
 struct EndedHold(HoldRow);
 
 impl QueryableByName<diesel::pg::Pg> for EndedHold {
-    fn build<'a>(row: &impl diesel::row::NamedRow<'a, diesel::pg::Pg>) -> diesel::deserialize::Result<Self> {
+    fn build<'a>(
+        row: &impl diesel::row::NamedRow<'a, diesel::pg::Pg>,
+    ) -> diesel::deserialize::Result<Self> {
         use diesel::row::NamedRow;
         use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
         Ok(EndedHold(HoldRow {

@@ -2,7 +2,7 @@ use actix_web::{web, HttpResponse};
 
 use crate::auth::AuthUser;
 use crate::db::models::drop as model;
-use crate::db::models::stock::HoldEnd;
+use crate::domain::drop::HoldEnd;
 use crate::domain::ids::HoldId;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;

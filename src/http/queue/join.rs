@@ -74,7 +74,10 @@ pub async fn join(
         }
         DropStatus::Paused => return Err(AppError::conflict("drop_paused", "the drop is paused")),
         DropStatus::Cancelled => {
-            return Err(AppError::conflict("drop_cancelled", "the drop was cancelled"))
+            return Err(AppError::conflict(
+                "drop_cancelled",
+                "the drop was cancelled",
+            ))
         }
         DropStatus::Ended => return Err(AppError::conflict("drop_closed", "the drop has closed")),
     }
