@@ -1,9 +1,19 @@
-//! The drop actor: a write-combiner for holds on one drop.
+//! The drop actor: the only writer of one drop's holds, stock and buyers' totals, and the
+//! in-memory authority that decides them.
 //!
-//! Requests queue in `pending` while a batch commits. When the commit returns, every
-//! request of that batch is answered and the next batch (everything that arrived in the
-//! meantime) starts. So on a hot drop the number of transactions per second stays about
-//! constant while the number of holds per transaction grows with the load.
+//! It keeps what it needs to answer — remaining stock per variant, each buyer's running
+//! total, the (buyer, Idempotency-Key) → hold map — and refuses (`sold_out`,
+//! `limit_reached`) or repeats an earlier answer without touching the store. Granted holds
+//! queue in `pending` while the previous write commits; when it returns, the next batch is
+//! decided in memory and written with a fixed number of statements (`db::models::stock`).
+//! Every request of a batch is answered only after its commit. So on a hot drop the number
+//! of commits per second stays about constant while the holds per commit grow with the load.
+//!
+//! The store is the backstop: a batch decided on stale memory (another node wrote, a
+//! restart) breaks one of its guards, is rolled back whole, redone on the slow path (locked
+//! rows, decided by the store) and the memory reloaded. Everything else that changes holds
+//! or stock (releases, expiries, raffle offers, stock edits, cancellation) and every reload
+//! runs in the same write order, one at a time (`Op`), so memory and store never race.
 //!
 //! The handlers are synchronous: I/O runs in futures spawned on the actor's context that
 //! report back through `map`, so no handler holds state across an `.await`.
@@ -45,6 +55,8 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// An actor nobody asked anything for this long stops; the registry starts a new one on
 /// the next request.
 pub const IDLE_STOP: Duration = Duration::from_secs(300);
+/// A drop that wrote nothing for this long returns its writer connection to the pool.
+pub const KEEP_CONN: Duration = Duration::from_secs(2);
 
 type Reply = oneshot::Sender<AppResult<HoldOutcome>>;
 
@@ -111,6 +123,8 @@ pub struct DropActor {
     push_scheduled: bool,
     last_push: Option<Instant>,
     last_used: Instant,
+    /// When the writer connection was last used.
+    last_write: Instant,
     last_status: DropStatus,
 }
 
@@ -148,6 +162,7 @@ impl DropActor {
             push_scheduled: false,
             last_push: None,
             last_used: Instant::now(),
+            last_write: Instant::now(),
             last_status,
         }
     }
@@ -275,6 +290,7 @@ impl DropActor {
     /// Give the writer connection back after a write that went well. Postgres keeps it
     /// (one connection per hot drop); SQLite's single writer goes back to its pool.
     fn keep_conn(&mut self, conn: DbConn) {
+        self.last_write = Instant::now();
         if matches!(conn, DbConn::Postgres(_)) {
             self.conn = Some(conn);
         }
@@ -821,6 +837,11 @@ impl DropActor {
     /// Clock work: push when the clock changes the status (opening, closing), record the
     /// transition in the store (idempotent), stop when idle.
     fn tick(&mut self, ctx: &mut Context<Self>) {
+        // A quiet drop gives its writer connection back to the pool: the pool is shared by
+        // every drop and request of the node, and only a hot drop needs one of its own.
+        if !self.busy && self.pending.is_empty() && self.last_write.elapsed() >= KEEP_CONN {
+            self.conn = None;
+        }
         if self.watchers_dirty
             && self
                 .last_push
