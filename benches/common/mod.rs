@@ -399,7 +399,7 @@ impl Conn {
         } else if let Some(n) = length {
             self.fill_to(at + n).await?;
             at += n;
-        } else if !keep_alive && !(status < 200 || status == 204 || status == 304) {
+        } else if !(keep_alive || status < 200 || status == 204 || status == 304) {
             // The body runs to the end of the connection.
             loop {
                 match self.fill().await {
@@ -534,9 +534,7 @@ where
                     actix_web::rt::spawn(server);
                     extra_urls.push(u);
                 }
-                tx.send((url, extra_urls, state))
-                    .ok()
-                    .expect("node handed over");
+                tx.send((url, extra_urls, state)).expect("node handed over");
                 let _ = stop_rx.await;
                 for h in handles {
                     h.stop(false).await;
