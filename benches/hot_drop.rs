@@ -30,6 +30,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -318,6 +319,8 @@ fn measure(
 struct Report {
     ceiling: BTreeMap<usize, f64>,
     cpu: Vec<String>,
+    /// The drop actors' batch counts at the last row.
+    batches: (u64, u64, u64, u64),
 }
 
 impl Report {
@@ -345,8 +348,26 @@ impl Report {
             o.p99_ms,
         );
         let f = |x: Option<f64>| x.map_or("?".into(), |x| format!("{x:.1}"));
+        // The drop actors' batches since the last row (zero for the other mechanisms).
+        let now = livedrop::actors::drop::stats::snapshot();
+        let (b, h, us, slow) = (
+            now.0 - self.batches.0,
+            now.1 - self.batches.1,
+            now.2 - self.batches.2,
+            now.3 - self.batches.3,
+        );
+        self.batches = now;
+        let batches = if b > 0 {
+            format!(
+                "; {b} batches, {:.1} holds and {:.2} ms of writing each, {slow} redone slowly",
+                h as f64 / b as f64,
+                us as f64 / 1000.0 / b as f64
+            )
+        } else {
+            String::new()
+        };
         self.cpu.push(format!(
-            "{store} / {mech} / {buyers}: server process {} s, client process {} s, over {:.1} s",
+            "{store} / {mech} / {buyers}: server process {} s, client process {} s, over {:.1} s{batches}",
             f(server_cpu),
             f(o.client_cpu_secs),
             o.secs
@@ -380,6 +401,117 @@ async fn check(store: &Store, variant: VariantId, stock: i64) -> String {
         "ok".into()
     } else {
         format!("MISMATCH remaining={remaining} held={held} sold={sold} rows={rows}")
+    }
+}
+
+/// Active holds the restart measurement puts behind a drop.
+const CROWD: i64 = 100_000;
+
+/// 100,000 active holds (each with an idempotency key, the most the actor loads) of as
+/// many buyers, written straight to the store, with the stock and totals to match.
+fn crowd_sql(backend: &str, drop: DropId, variant: VariantId) -> Vec<String> {
+    let (series, n_user, n_hold, now, later) = match backend {
+        "postgres" => (
+            format!("generate_series(1, {CROWD}) AS s(n)"),
+            "'00000000-0000-7000-8000-' || lpad(n::text, 12, '0')",
+            "'00000000-0000-7000-9000-' || lpad(n::text, 12, '0')",
+            "now()::timestamp",
+            "(now() + interval '1 hour')::timestamp",
+        ),
+        _ => (
+            format!("(WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < {CROWD}) SELECT n FROM c) AS s"),
+            "'00000000-0000-7000-8000-' || substr('000000000000' || n, -12)",
+            "'00000000-0000-7000-9000-' || substr('000000000000' || n, -12)",
+            "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+            "strftime('%Y-%m-%d %H:%M:%f', 'now', '+1 hour')",
+        ),
+    };
+    vec![
+        format!("INSERT INTO users (id, email, password_hash, role, created_at, updated_at) \
+                 SELECT {n_user}, 'crowd' || n || '@bench.invalid', 'x', 'buyer', {now}, {now} FROM {series}"),
+        format!("INSERT INTO holds (id, drop_id, variant_id, buyer_id, quantity, status, expires_at, idempotency_key, created_at, updated_at) \
+                 SELECT {n_hold}, '{drop}', '{variant}', {n_user}, 1, 'active', {later}, 'crowd-' || n, {now}, {now} FROM {series}"),
+        format!("INSERT INTO drop_buyers (drop_id, buyer_id, taken) SELECT '{drop}', {n_user}, 1 FROM {series}"),
+        format!("UPDATE drop_variants SET remaining = remaining - {CROWD}, held = held + {CROWD} WHERE id = '{variant}'"),
+    ]
+}
+
+/// Restart with a crowd: a node over a store where one drop has 100,000 active holds
+/// starts, and the time until its first hold is answered 201 is measured (the actor loads
+/// what it decides on — stock, buyers' totals, keyed holds — in a few set queries).
+fn restart_with_crowd(
+    rt: &tokio::runtime::Runtime,
+    backend: &str,
+    url: &str,
+    dir: &Path,
+) -> String {
+    let sub = tempfile::tempdir_in(dir).unwrap();
+    let node = start_livedrop(url, sub.path(), false);
+    let fx = rt.block_on(setup(&node, sub.path()));
+    rt.block_on(async {
+        let mut conn = node.state.store.write().await.unwrap();
+        for sql in crowd_sql(backend, fx.drop, fx.variant) {
+            livedrop::db_run!(conn, |c| diesel::sql_query(sql.clone())
+                .execute(c)
+                .await
+                .unwrap());
+        }
+    });
+    node.stop();
+    let token = std::fs::read_to_string(&fx.tokens_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let started = Instant::now();
+    let node = start_livedrop(url, sub.path(), false);
+    let booted = started.elapsed();
+    let served = rt.block_on(async {
+        let http = reqwest::Client::new();
+        loop {
+            let r = http
+                .post(format!("{}/api/drops/{}/holds", node.url(), fx.drop))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(hold_body(fx.variant))
+                .send()
+                .await
+                .unwrap();
+            if r.status().as_u16() == 201 {
+                break started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no hold served: {}",
+                r.status()
+            );
+        }
+    });
+    let verdict = rt.block_on(check_crowd(&node.state.store, fx.variant, fx.stock));
+    node.stop();
+    format!(
+        "| {backend} | {CROWD} | {:.0} | {:.0} | {verdict} |",
+        booted.as_secs_f64() * 1000.0,
+        served.as_secs_f64() * 1000.0
+    )
+}
+
+/// After the restart: the crowd's holds are all there and the counts add up.
+async fn check_crowd(store: &Store, variant: VariantId, stock: i64) -> String {
+    let verdict = check(store, variant, stock).await;
+    let mut conn = store.read().await.unwrap();
+    let active: i64 = livedrop::db_run!(conn, |c| holds::table
+        .filter(holds::variant_id.eq(variant))
+        .filter(holds::status.eq("active"))
+        .count()
+        .get_result(c)
+        .await
+        .unwrap());
+    if active >= CROWD + 1 {
+        verdict
+    } else {
+        format!("{verdict}; only {active} active holds")
     }
 }
 
@@ -417,6 +549,7 @@ fn main() {
     let mut report = Report {
         ceiling: BTreeMap::new(),
         cpu: Vec::new(),
+        batches: (0, 0, 0, 0),
     };
 
     // 1. The HTTP ceiling.
@@ -525,5 +658,29 @@ fn main() {
     println!("CPU used per run (the server's process includes every server in it):");
     for line in &report.cpu {
         println!("- {line}");
+    }
+
+    // 5. Restart with a crowd of active holds.
+    println!();
+    println!(
+        "restart with a crowd: a node starts over a store where one drop has {CROWD} active holds;"
+    );
+    println!("time from starting the node to its first hold answered 201");
+    println!();
+    println!("| store | active holds | node up ms | first hold served ms | stock check |");
+    println!("|---|---:|---:|---:|---|");
+    {
+        let sqlite_url = format!("sqlite://{}", dir.path().join("crowd.db").display());
+        println!(
+            "{}",
+            restart_with_crowd(&rt, "sqlite", &sqlite_url, dir.path())
+        );
+        if pg.is_some() {
+            let url = rt
+                .block_on(common::fresh_pg_database(&pg_base, "livedrop_bench"))
+                .expect("a third database");
+            println!("{}", restart_with_crowd(&rt, "postgres", &url, dir.path()));
+            rt.block_on(common::drop_pg_database(&pg_base, &url));
+        }
     }
 }

@@ -38,12 +38,14 @@ const POOL_WAIT: Duration = Duration::from_secs(5);
 
 /// Per-connection settings for SQLite. `synchronous=FULL` makes an acknowledged write
 /// survive power loss; group commit keeps that to one fsync per batch.
-pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
+pub(crate) const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON; \
-     PRAGMA busy_timeout = 5000;";
+     PRAGMA foreign_keys = ON;";
 // busy_timeout: how long SQLite waits on a locked database before giving up. The writer
-// pool makes that rare; the migration thread and the CLI are the other writers.
+// pool makes that rare; the migration thread and the CLI are the other writers. It comes
+// first, so that setting the journal mode waits too instead of failing while another
+// process (a node still shutting down, the CLI) holds a lock.
 
 #[derive(Clone)]
 pub enum Store {

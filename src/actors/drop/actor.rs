@@ -60,6 +60,37 @@ pub const KEEP_CONN: Duration = Duration::from_secs(2);
 
 type Reply = oneshot::Sender<AppResult<HoldOutcome>>;
 
+/// Process-wide counts of hold batches, for `/metrics` and the benches: how many were
+/// written, how many holds they carried, and the time spent writing them.
+pub mod stats {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static BATCHES: AtomicU64 = AtomicU64::new(0);
+    static HOLDS: AtomicU64 = AtomicU64::new(0);
+    static WRITE_MICROS: AtomicU64 = AtomicU64::new(0);
+    static SLOW: AtomicU64 = AtomicU64::new(0);
+
+    pub(super) fn batch(holds: usize, micros: u64) {
+        BATCHES.fetch_add(1, Ordering::Relaxed);
+        HOLDS.fetch_add(holds as u64, Ordering::Relaxed);
+        WRITE_MICROS.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    pub(super) fn slow() {
+        SLOW.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (batches written, holds in them, microseconds writing, batches redone slowly).
+    pub fn snapshot() -> (u64, u64, u64, u64) {
+        (
+            BATCHES.load(Ordering::Relaxed),
+            HOLDS.load(Ordering::Relaxed),
+            WRITE_MICROS.load(Ordering::Relaxed),
+            SLOW.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// Work that must run in the actor's write order, one at a time, before the next batch of
 /// holds: anything else that changes holds, stock or buyers' totals, and reloads.
 enum Op {
@@ -378,7 +409,9 @@ impl DropActor {
                 Ok(c) => c,
                 Err(e) => return (None, Err(BatchError::Store(e)), grants),
             };
+            let started = Instant::now();
             let r = stock::write_grants(&mut conn, d, limit, &grants, now).await;
+            stats::batch(grants.len(), started.elapsed().as_micros() as u64);
             (Some(conn), r, grants)
         };
         ctx.spawn(work.into_actor(self).map(move |(conn, result, grants), act, ctx| {
@@ -479,6 +512,7 @@ impl DropActor {
         grants: Vec<HoldRow>,
     ) {
         self.busy = true;
+        stats::slow();
         let requests: Vec<HoldRequest> = grants
             .iter()
             .map(|h| HoldRequest {

@@ -1,5 +1,5 @@
 pub mod actor;
 pub mod messages;
 
-pub use actor::DropActor;
+pub use actor::{stats, DropActor};
 pub use messages::*;
