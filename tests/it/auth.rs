@@ -133,23 +133,56 @@ async fn password_reset_by_mail_sets_the_password_and_ends_every_session() {
         )
         .await;
     assert_eq!((s, code(&b)), (422, "validation_failed"));
+    // A second mail: its link is used; the first one must die with it.
+    let (s, _) = app
+        .post(
+            "/api/auth/password/forgot",
+            None,
+            json!({"email": "buyer@example.com"}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let second = token_of(
+        &smtp
+            .next(10)
+            .await
+            .link(&format!("{}/reset?token=", app.url))
+            .unwrap(),
+    );
+    assert_ne!(second, t);
     let new_pw = "a brand new passphrase";
     let (s, b) = app
         .post(
             "/api/auth/password/reset",
             None,
-            json!({"token": t, "password": new_pw}),
+            json!({"token": second, "password": new_pw}),
         )
         .await;
     assert_eq!(s, 204, "{b}");
-    let (s, _) = app
+    let (s, b) = app
         .post(
             "/api/auth/password/reset",
             None,
-            json!({"token": t, "password": new_pw}),
+            json!({"token": second, "password": new_pw}),
         )
         .await;
-    assert_eq!(s, 400, "a reset link works once");
+    assert_eq!(
+        (s, code(&b)),
+        (400, "invalid_token"),
+        "a reset link works once"
+    );
+    let (s, b) = app
+        .post(
+            "/api/auth/password/reset",
+            None,
+            json!({"token": t, "password": "an older link's passphrase"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (400, "invalid_token"),
+        "older links die with the used one"
+    );
 
     let (s, _) = app
         .post(

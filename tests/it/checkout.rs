@@ -233,3 +233,67 @@ async fn the_webhook_checks_signatures_and_applies_each_event_once() {
     let (_, o) = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
     assert_eq!(o["status"], "paid");
 }
+
+/// Concurrent checkouts of one hold open one order, charge once: the store allows one open
+/// order per hold, so every other attempt is refused before any charge.
+async fn one_hold_is_charged_once(app: &TestApp) {
+    let (drop, hold, buyer) = held(app, 600).await;
+    // A delayed card keeps the first order pending while the others try.
+    let answers = futures_util::future::join_all(
+        (0..24).map(|_| pay(app, &hold, &buyer, "4000000000000077")),
+    )
+    .await;
+    let opened: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(opened.len(), 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(s, b)| *s == 201 || (*s == 409 && code(b) == "checkout_in_progress")),
+        "{answers:?}"
+    );
+    let order = opened[0]["order_id"].as_str().unwrap().to_string();
+    eventually(10, || {
+        let (app, order, buyer) = (app, order.clone(), buyer.clone());
+        async move {
+            let (_, o) = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
+            (o["status"] == "paid").then_some(())
+        }
+    })
+    .await;
+    eventually(5, || {
+        let (app, drop) = (app, drop.clone());
+        async move { (counts(app, &drop).await == (4, 0, 1)).then_some(()) }
+    })
+    .await;
+    let mut conn = app.state.store.read().await.unwrap();
+    let hold_id: livedrop::domain::ids::HoldId = hold.parse().unwrap();
+    let orders: i64 = livedrop::db_run!(conn, |c| {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        livedrop::db::schema::orders::table
+            .filter(livedrop::db::schema::orders::hold_id.eq(hold_id))
+            .count()
+            .get_result(c)
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        orders, 1,
+        "one order for the hold, whatever the concurrency"
+    );
+}
+
+#[actix_web::test]
+async fn concurrent_checkouts_of_one_hold_charge_it_once_on_sqlite() {
+    one_hold_is_charged_once(&TestApp::sqlite().await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn concurrent_checkouts_of_one_hold_charge_it_once_on_postgres() {
+    one_hold_is_charged_once(&TestApp::postgres().await).await;
+}

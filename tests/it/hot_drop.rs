@@ -169,6 +169,9 @@ async fn pause_keeps_reservations_and_cancel_releases_them(app: &TestApp) {
         ws.send(tokio_tungstenite::tungstenite::Message::text(sub))
             .await
             .unwrap();
+        // Subscribed before the cancellation, so its message cannot pass us by.
+        let ack = next_frame(&mut ws, std::time::Duration::from_secs(5)).await;
+        assert_eq!(ack["op"].as_str(), Some("subscribe"), "{ack}");
     }
     let (s, r) = app
         .post(

@@ -143,7 +143,18 @@ pub async fn start_checkout(
         })
         .await
     });
-    r?
+    match r {
+        // Another checkout of this hold opened its order first (the store allows one open
+        // order per hold): this one is refused, nothing of it was written.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(AppError::conflict(
+            "checkout_in_progress",
+            "this hold already has a payment in progress",
+        )),
+        r => r?,
+    }
 }
 
 /// How many orders of a drop are paid.

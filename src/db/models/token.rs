@@ -243,6 +243,29 @@ pub enum Effect {
 
 /// Use a mailed token once. Expired, used, unknown or wrong-purpose tokens are all the
 /// same 400 `invalid_token`: the caller learns nothing about which.
+/// Whether `presented` is a live (unused, unexpired) token for `purpose`. A cheap check
+/// before expensive work (hashing a new password); [`consume_email_token`] decides.
+pub async fn email_token_is_live(
+    store: &Store,
+    presented: &str,
+    purpose: Purpose,
+) -> AppResult<bool> {
+    let hash = hash_token(presented);
+    let now = super::now();
+    let mut conn = store.read().await?;
+    let n = db_run!(conn, |c| {
+        email_tokens::table
+            .filter(email_tokens::token_hash.eq(&hash))
+            .filter(email_tokens::purpose.eq(purpose.as_str()))
+            .filter(email_tokens::used_at.is_null())
+            .filter(email_tokens::expires_at.gt(now))
+            .count()
+            .get_result::<i64>(c)
+            .await
+    })?;
+    Ok(n > 0)
+}
+
 pub async fn consume_email_token(
     store: &Store,
     presented: &str,
@@ -303,6 +326,17 @@ pub async fn consume_email_token(
                                 .filter(refresh_tokens::revoked_at.is_null()),
                         )
                         .set(refresh_tokens::revoked_at.eq(now))
+                        .execute(c)
+                        .await?;
+                        // Every other reset link of the account dies with this one: an
+                        // older mail must not reset the new password.
+                        diesel::update(
+                            email_tokens::table
+                                .filter(email_tokens::user_id.eq(row.user_id))
+                                .filter(email_tokens::purpose.eq(Purpose::Reset.as_str()))
+                                .filter(email_tokens::used_at.is_null()),
+                        )
+                        .set(email_tokens::used_at.eq(now))
                         .execute(c)
                         .await?;
                         // A reset link proves the mailbox too.

@@ -38,12 +38,20 @@ pub struct DeleteAccountForm {
 #[utoipa::path(delete, path = "/api/me", tag = "auth", security(("bearer" = [])),
     request_body = DeleteAccountForm,
     responses((status = 204, description = "deleted"),
-        (status = 401, description = "`invalid_credentials`: wrong password")))]
+        (status = 401, description = "`invalid_credentials`: wrong password"),
+        (status = 429, description = "`rate_limited`")))]
 pub async fn delete(
     state: web::Data<AppState>,
     who: AuthUser,
     form: web::Json<DeleteAccountForm>,
 ) -> AppResult<HttpResponse> {
+    // A password guess costs an argon2 run: limited like sign-in attempts, per account.
+    crate::ratelimit::check(
+        state.limiter.as_ref(),
+        &format!("login:email:{}", who.id),
+        state.config.rate_limits.login_email,
+    )
+    .await?;
     let u = user::find(&state.store, who.id)
         .await?
         .ok_or(AppError::Unauthorized("the account no longer exists"))?;

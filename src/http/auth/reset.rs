@@ -51,13 +51,28 @@ pub struct ResetForm {
 /// ends; sign in again with the new password.
 #[utoipa::path(post, path = "/api/auth/password/reset", tag = "auth", request_body = ResetForm,
     responses((status = 204, description = "password changed"), (status = 400, description = "`invalid_token`"),
-        (status = 422, description = "`validation_failed`")))]
+        (status = 422, description = "`validation_failed`"), (status = 429, description = "`rate_limited`")))]
 pub async fn reset(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     form: web::Json<ResetForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     validate::password(&form.password).map_err(|m| AppError::field("password", m))?;
+    let ip = crate::http::auth::client_ip(&req, &state);
+    ratelimit::check(
+        state.limiter.as_ref(),
+        &format!("reset:ip:{ip}"),
+        state.config.rate_limits.login_ip,
+    )
+    .await?;
+    // The token first: hashing (argon2, ~19 MiB and tens of ms) is only spent on a request
+    // that can succeed.
+    if form.token.len() > 256
+        || !token::email_token_is_live(&state.store, &form.token, Purpose::Reset).await?
+    {
+        return Err(AppError::InvalidToken);
+    }
     let hash = password::hash(form.password).await?;
     token::consume_email_token(&state.store, &form.token, Effect::SetPassword(hash)).await?;
     Ok(HttpResponse::NoContent().finish())
