@@ -508,7 +508,7 @@ async fn check_crowd(store: &Store, variant: VariantId, stock: i64) -> String {
         .get_result(c)
         .await
         .unwrap());
-    if active >= CROWD + 1 {
+    if active > CROWD {
         verdict
     } else {
         format!("{verdict}; only {active} active holds")

@@ -42,6 +42,14 @@ use crate::error::{AppError, AppResult};
 /// Most requests in one transaction. Large enough that a hot drop commits a few hundred
 /// batches a second, small enough that one transaction stays a few milliseconds.
 pub const MAX_BATCH: usize = 1024;
+/// Batches in flight at once on Postgres: while one commits, the next writes its rows on a
+/// second connection (they queue only for the variant row, locked just before COMMIT).
+/// SQLite has one writer, so one.
+pub const PIPELINE: usize = 2;
+/// A second batch goes out while one is in flight only once this many requests wait:
+/// under light load a batch waits for the one before (a few ms) rather than spend a
+/// commit on one or two holds.
+pub const PIPELINE_MIN: usize = 32;
 /// A hold's status while it reserves units.
 const HOLD_ACTIVE: &str = "active";
 /// Pushes per drop are coalesced to at most one per this interval (~20 a second), always
@@ -120,6 +128,18 @@ enum Answer {
     Repeat(usize),
 }
 
+/// What a batch's write returned: the connection (unless it failed) and the outcome.
+type Written = (Option<DbConn>, Result<Vec<Counts>, BatchError>);
+
+/// A batch sent to the store, with what it answers once it has committed.
+struct InFlight {
+    seq: u64,
+    answers: Vec<(Reply, Answer)>,
+    grants: Vec<HoldRow>,
+    /// Filled when the write returns: the connection (unless it failed) and the outcome.
+    done: Option<Written>,
+}
+
 pub struct DropActor {
     store: Store,
     bus: Arc<dyn Bus>,
@@ -132,8 +152,15 @@ pub struct DropActor {
     ops: VecDeque<Op>,
     /// Something is being written or reloaded: the next write waits for it.
     busy: bool,
-    /// This actor's writer connection, kept between batches on Postgres.
-    conn: Option<DbConn>,
+    /// This actor's writer connections, kept between batches on Postgres.
+    conns: Vec<DbConn>,
+    /// Batches written and not yet answered, oldest first. Answers go out in this order.
+    inflight: VecDeque<InFlight>,
+    /// How many batches may be in flight at once (two on Postgres, one on SQLite).
+    depth: usize,
+    next_batch: u64,
+    /// A batch failed: the batches in flight are awaited and then settled in order.
+    recovering: bool,
     /// A reload was asked for (`Some(true)`: with buyers and keyed holds).
     reload_wanted: Option<bool>,
     /// Answered when a reload asked for before it started has been applied.
@@ -170,6 +197,11 @@ impl DropActor {
     ) -> Self {
         let last_status = drop.stored_status();
         let admitted = drop.queue_seed.is_some() || drop.waiting_room_seconds == 0;
+        let depth = if matches!(store, Store::Postgres { .. }) {
+            PIPELINE
+        } else {
+            1
+        };
         DropActor {
             store,
             bus,
@@ -180,7 +212,11 @@ impl DropActor {
             pending: Vec::new(),
             ops: VecDeque::new(),
             busy: false,
-            conn: None,
+            conns: Vec::new(),
+            inflight: VecDeque::new(),
+            depth,
+            next_batch: 0,
+            recovering: false,
             reload_wanted: None,
             reload_waiters: Vec::new(),
             recheck: Vec::new(),
@@ -291,24 +327,40 @@ impl DropActor {
     /// Start the next piece of work if nothing is being written: a reload, the waiting
     /// room, another writer's op, else the next batch of holds.
     fn pump(&mut self, ctx: &mut Context<Self>) {
-        if self.busy {
+        if self.busy || self.recovering {
             return;
         }
-        if let Some(full) = self.reload_wanted.take() {
-            self.start_reload(ctx, full);
-        } else if self.admit_wanted && !self.admitted {
-            self.admit_wanted = false;
-            self.start_admission(ctx);
-        } else if let Some(op) = self.ops.pop_front() {
-            self.start_op(ctx, op);
-        } else if !self.pending.is_empty() {
-            self.start_batch(ctx);
+        let other_work = self.reload_wanted.is_some()
+            || (self.admit_wanted && !self.admitted)
+            || !self.ops.is_empty();
+        if other_work {
+            // Everything but holds runs alone, once the batches in flight are answered.
+            if !self.inflight.is_empty() {
+                return;
+            }
+            if let Some(full) = self.reload_wanted.take() {
+                self.start_reload(ctx, full);
+            } else if self.admit_wanted && !self.admitted {
+                self.admit_wanted = false;
+                self.start_admission(ctx);
+            } else if let Some(op) = self.ops.pop_front() {
+                self.start_op(ctx, op);
+            }
+            return;
+        }
+        while !self.pending.is_empty()
+            && self.inflight.len() < self.depth
+            && (self.inflight.is_empty() || self.pending.len() >= PIPELINE_MIN)
+        {
+            if !self.start_batch(ctx) {
+                break;
+            }
         }
     }
 
     /// The writer connection: the kept one, or a fresh checkout.
     fn take_conn(&mut self) -> impl std::future::Future<Output = AppResult<DbConn>> + 'static {
-        let kept = self.conn.take();
+        let kept = self.conns.pop();
         let store = self.store.clone();
         async move {
             match kept {
@@ -322,14 +374,14 @@ impl DropActor {
     /// (one connection per hot drop); SQLite's single writer goes back to its pool.
     fn keep_conn(&mut self, conn: DbConn) {
         self.last_write = Instant::now();
-        if matches!(conn, DbConn::Postgres(_)) {
-            self.conn = Some(conn);
+        if matches!(conn, DbConn::Postgres(_)) && self.conns.len() < self.depth {
+            self.conns.push(conn);
         }
     }
 
     /// Decide the pending requests in memory, in arrival order, and write the granted
     /// ones in one batch. Every answer waits for the commit.
-    fn start_batch(&mut self, ctx: &mut Context<Self>) {
+    fn start_batch(&mut self, ctx: &mut Context<Self>) -> bool {
         let n = self.pending.len().min(MAX_BATCH);
         let batch: Vec<(HoldRequest, Reply)> = self.pending.drain(..n).collect();
         let now = self.clock.now();
@@ -391,78 +443,87 @@ impl DropActor {
                 updated_at: now,
             });
         }
+        let seq = self.next_batch;
+        self.next_batch += 1;
         if grants.is_empty() {
-            // Nothing to write: every answer is already known.
-            for (reply, answer) in answers {
-                if let Answer::Now(a) = answer {
-                    let _ = reply.send(a);
-                }
-            }
-            self.pump(ctx);
-            return;
+            // Nothing to write: every answer is already known. It still waits its turn
+            // behind the batches in flight, so answers go out in order.
+            self.inflight.push_back(InFlight {
+                seq,
+                answers,
+                grants,
+                done: Some((None, Ok(Vec::new()))),
+            });
+            self.settle(ctx);
+            return true;
         }
-        self.busy = true;
         let conn = self.take_conn();
         let d = self.drop.id;
+        let written = grants.clone();
+        self.inflight.push_back(InFlight {
+            seq,
+            answers,
+            grants,
+            done: None,
+        });
         let work = async move {
             let mut conn = match conn.await {
                 Ok(c) => c,
-                Err(e) => return (None, Err(BatchError::Store(e)), grants),
+                Err(e) => return (None, Err(BatchError::Store(e))),
             };
             let started = Instant::now();
-            let r = stock::write_grants(&mut conn, d, limit, &grants, now).await;
-            stats::batch(grants.len(), started.elapsed().as_micros() as u64);
-            (Some(conn), r, grants)
+            let r = stock::write_grants(&mut conn, d, limit, &written, now).await;
+            stats::batch(written.len(), started.elapsed().as_micros() as u64);
+            (Some(conn), r)
         };
-        ctx.spawn(work.into_actor(self).map(move |(conn, result, grants), act, ctx| {
-            act.busy = false;
-            match result {
-                Ok(counts) => {
+        ctx.spawn(work.into_actor(self).map(move |(conn, result), act, ctx| {
+            if let Some(b) = act.inflight.iter_mut().find(|b| b.seq == seq) {
+                b.done = Some((conn, result));
+            }
+            act.settle(ctx);
+            act.pump(ctx);
+        }));
+        true
+    }
+
+    /// Answer the batches at the front that have committed, in order. A batch that failed
+    /// stops the line: once every batch in flight has returned, they are settled together
+    /// ([`DropActor::recover`]).
+    fn settle(&mut self, ctx: &mut Context<Self>) {
+        while let Some(front) = self.inflight.front() {
+            match &front.done {
+                None => return,
+                Some((_, Ok(_))) => {
+                    let Some(b) = self.inflight.pop_front() else {
+                        return;
+                    };
+                    let Some((conn, Ok(counts))) = b.done else {
+                        return;
+                    };
                     if let Some(c) = conn {
-                        act.keep_conn(c);
+                        self.keep_conn(c);
                     }
-                    act.adopt_counts(&counts);
-                    for h in &grants {
+                    self.adopt_counts(&counts);
+                    for h in &b.grants {
                         if let Some(k) = &h.idempotency_key {
-                            act.auth.keyed.insert((h.buyer_id, k.clone()), h.clone());
+                            self.auth.keyed.insert((h.buyer_id, k.clone()), h.clone());
                         }
                     }
-                    act.answer(answers, &grants);
-                    act.changed(ctx);
-                    act.pump(ctx);
+                    self.answer(b.answers, &b.grants);
+                    if !b.grants.is_empty() {
+                        self.changed(ctx);
+                    }
                 }
-                Err(e) => {
-                    act.undo(&grants);
-                    match e {
-                        BatchError::Stale => {
-                            tracing::info!(drop = %act.drop.id, holds = grants.len(),
-                                "batch refused by the store (stale memory): redone on the slow path");
-                            if let Some(c) = conn {
-                                act.keep_conn(c);
-                            }
-                            act.redo_slowly(ctx, answers, grants);
-                        }
-                        BatchError::Store(e) => {
-                            tracing::warn!(drop = %act.drop.id, error = %e, "hold batch not committed");
-                            // Nothing of it was acknowledged; the connection may be broken,
-                            // and whether the store kept anything is re-read.
-                            let err = match e {
-                                AppError::Internal => AppError::Internal,
-                                _ => AppError::Unavailable,
-                            };
-                            for (reply, answer) in answers {
-                                let _ = reply.send(match answer {
-                                    Answer::Now(a) => a,
-                                    Answer::Granted(_) | Answer::Repeat(_) => Err(err.clone()),
-                                });
-                            }
-                            act.reload_wanted = Some(true);
-                            act.pump(ctx);
-                        }
+                Some((_, Err(_))) => {
+                    if self.inflight.iter().all(|b| b.done.is_some()) {
+                        self.recover(ctx);
+                    } else {
+                        self.recovering = true;
                     }
+                    return;
                 }
             }
-        }));
+        }
     }
 
     /// Answer a committed batch, in its order.
@@ -491,87 +552,148 @@ impl DropActor {
     }
 
     /// The store's counts after a commit are the truth (they include what other writers
-    /// did behind this actor's back).
+    /// did behind this actor's back), less what the batches still in flight took, which
+    /// the memory already counts and the store does not yet.
     fn adopt_counts(&mut self, counts: &[Counts]) {
         for c in counts {
+            let later: i64 = self
+                .inflight
+                .iter()
+                .flat_map(|b| b.grants.iter())
+                .filter(|h| h.variant_id == c.id)
+                .map(|h| h.quantity)
+                .sum();
             if let Some(v) = self.variants.iter_mut().find(|v| v.id == c.id) {
                 v.stock = c.stock;
-                v.remaining = c.remaining;
-                v.held = c.held;
+                v.remaining = c.remaining - later;
+                v.held = c.held + later;
                 v.sold = c.sold;
             }
         }
     }
 
-    /// A batch the store refused: decide its granted requests again against locked, fresh
-    /// rows (the slow path), then reload the memory.
-    fn redo_slowly(
-        &mut self,
-        ctx: &mut Context<Self>,
-        answers: Vec<(Reply, Answer)>,
-        grants: Vec<HoldRow>,
-    ) {
+    /// A batch failed (the store refused it as stale, or the store failed) and every batch
+    /// in flight has returned. In order: a committed batch is answered; a refused one is
+    /// decided again against locked, fresh rows (the slow path) and answered; a failed one
+    /// is answered 503 (nothing of it was committed). Then the memory is reloaded.
+    fn recover(&mut self, ctx: &mut Context<Self>) {
+        self.recovering = true;
         self.busy = true;
-        stats::slow();
-        let requests: Vec<HoldRequest> = grants
-            .iter()
-            .map(|h| HoldRequest {
-                buyer: h.buyer_id,
-                variant: h.variant_id,
-                quantity: h.quantity,
-                idempotency_key: h.idempotency_key.clone(),
-            })
-            .collect();
-        let conn = self.take_conn();
+        let batches: Vec<InFlight> = self.inflight.drain(..).collect();
+        let mut conn = None;
+        let mut work = Vec::with_capacity(batches.len());
+        for mut b in batches {
+            let (c, result) = b
+                .done
+                .take()
+                .unwrap_or((None, Err(BatchError::Store(AppError::Internal))));
+            if let (Some(c), None) = (c, &conn) {
+                if !matches!(result, Err(BatchError::Store(_))) {
+                    conn = Some(c);
+                }
+            }
+            match &result {
+                Ok(_) => {}
+                Err(BatchError::Stale) => {
+                    stats::slow();
+                    tracing::info!(drop = %self.drop.id, holds = b.grants.len(),
+                        "batch refused by the store (stale memory): redone on the slow path");
+                    self.undo(&b.grants);
+                }
+                Err(BatchError::Store(e)) => {
+                    tracing::warn!(drop = %self.drop.id, error = %e, "hold batch not committed");
+                    self.undo(&b.grants);
+                }
+            }
+            work.push((b, result.map(|_| ())));
+        }
         let store = self.store.clone();
         let d = self.drop.clone();
-        let now = grants
-            .first()
-            .map(|h| h.created_at)
-            .unwrap_or_else(|| self.clock.now());
-        let work = async move {
-            let mut conn = conn.await?;
-            let outcomes = stock::place_holds(
-                &mut conn,
-                d.id,
-                d.per_buyer_limit,
-                d.hold_seconds,
-                &requests,
-                now,
-            )
-            .await?;
-            let loaded = stock::load(&store, d.id).await?;
-            Ok::<_, AppError>((conn, outcomes, loaded))
-        };
-        ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
-            act.busy = false;
-            match r {
-                Ok((conn, outcomes, loaded)) => {
-                    act.keep_conn(conn);
-                    for (reply, answer) in answers {
-                        let a = match answer {
-                            Answer::Now(a) => a,
-                            Answer::Granted(i) | Answer::Repeat(i) => outcomes
-                                .get(i)
-                                .cloned()
-                                .map(|o| match (o, matches!(answer, Answer::Repeat(_))) {
-                                    (Ok((h, _)), true) => Ok((h, false)),
-                                    (o, _) => o,
-                                })
-                                .ok_or(AppError::Internal),
-                        };
-                        let _ = reply.send(a);
+        let fut = async move {
+            let mut conn = match conn {
+                Some(c) => Some(c),
+                None => stock::writer(&store).await.ok(),
+            };
+            for (b, result) in work {
+                match result {
+                    Ok(()) => {
+                        for (reply, answer) in b.answers {
+                            let _ = reply.send(match answer {
+                                Answer::Now(a) => a,
+                                Answer::Granted(i) => Ok(Ok((b.grants[i].clone(), true))),
+                                Answer::Repeat(i) => Ok(Ok((b.grants[i].clone(), false))),
+                            });
+                        }
                     }
-                    act.apply_loaded(loaded, ctx);
-                }
-                Err(e) => {
-                    tracing::warn!(drop = %act.drop.id, error = %e, "slow path failed");
-                    for (reply, answer) in answers {
-                        let _ = reply.send(match answer {
-                            Answer::Now(a) => a,
+                    Err(BatchError::Stale) => {
+                        let requests: Vec<HoldRequest> = b
+                            .grants
+                            .iter()
+                            .map(|h| HoldRequest {
+                                buyer: h.buyer_id,
+                                variant: h.variant_id,
+                                quantity: h.quantity,
+                                idempotency_key: h.idempotency_key.clone(),
+                            })
+                            .collect();
+                        let now = b.grants.first().map(|h| h.created_at);
+                        let outcomes = match (&mut conn, now) {
+                            (Some(c), Some(now)) => {
+                                stock::place_holds(
+                                    c,
+                                    d.id,
+                                    d.per_buyer_limit,
+                                    d.hold_seconds,
+                                    &requests,
+                                    now,
+                                )
+                                .await
+                            }
                             _ => Err(AppError::Unavailable),
-                        });
+                        };
+                        if outcomes.is_err() {
+                            // The connection may be what failed.
+                            conn = None;
+                        }
+                        for (reply, answer) in b.answers {
+                            let a = match (answer, &outcomes) {
+                                (Answer::Now(a), _) => a,
+                                (Answer::Granted(i), Ok(o)) => {
+                                    o.get(i).cloned().ok_or(AppError::Internal)
+                                }
+                                (Answer::Repeat(i), Ok(o)) => match o.get(i).cloned() {
+                                    Some(Ok((h, _))) => Ok(Ok((h, false))),
+                                    Some(refused) => Ok(refused),
+                                    None => Err(AppError::Internal),
+                                },
+                                (_, Err(_)) => Err(AppError::Unavailable),
+                            };
+                            let _ = reply.send(a);
+                        }
                     }
+                    Err(BatchError::Store(_)) => {
+                        for (reply, answer) in b.answers {
+                            let _ = reply.send(match answer {
+                                Answer::Now(a) => a,
+                                _ => Err(AppError::Unavailable),
+                            });
+                        }
+                    }
+                }
+            }
+            let loaded = stock::load(&store, d.id).await;
+            (conn, loaded)
+        };
+        ctx.spawn(fut.into_actor(self).map(|(conn, loaded), act, ctx| {
+            act.busy = false;
+            act.recovering = false;
+            if let Some(c) = conn {
+                act.keep_conn(c);
+            }
+            match loaded {
+                Ok(l) => act.apply_loaded(l, ctx),
+                Err(e) => {
+                    tracing::warn!(drop = %act.drop.id, error = %e, "drop reload failed");
                     act.reload_wanted = Some(true);
                 }
             }
@@ -873,8 +995,12 @@ impl DropActor {
     fn tick(&mut self, ctx: &mut Context<Self>) {
         // A quiet drop gives its writer connection back to the pool: the pool is shared by
         // every drop and request of the node, and only a hot drop needs one of its own.
-        if !self.busy && self.pending.is_empty() && self.last_write.elapsed() >= KEEP_CONN {
-            self.conn = None;
+        if !self.busy
+            && self.inflight.is_empty()
+            && self.pending.is_empty()
+            && self.last_write.elapsed() >= KEEP_CONN
+        {
+            self.conns.clear();
         }
         if self.watchers_dirty
             && self
@@ -908,6 +1034,7 @@ impl DropActor {
         }
         if self.pending.is_empty()
             && !self.busy
+            && self.inflight.is_empty()
             && self.ops.is_empty()
             && self.held_back.is_empty()
             && self.watchers <= 0

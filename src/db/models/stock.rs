@@ -170,7 +170,7 @@ pub async fn write_grants(
                 per_buyer_limit,
                 grants,
                 now,
-                variants.len(),
+                &variants,
                 buyers.len(),
             )
             .await
@@ -187,9 +187,12 @@ pub async fn write_grants(
     }
 }
 
-/// The batch as one statement. Each CTE runs exactly once whether or not it is read; all
-/// see the same snapshot, and the foreign keys of the log and holds are checked at the end
-/// of the statement.
+/// The batch's rows as one statement: holds, log rows and the buyers' totals. Each CTE
+/// runs exactly once whether or not it is read; all see the same snapshot, and the
+/// foreign keys of the holds are checked at the end of the statement. The stock comes in
+/// a second, short statement ([`PG_STOCK`]) right before COMMIT, so the one row every batch
+/// of a drop updates is locked only from there to the commit: two batches in flight on two
+/// connections insert their rows side by side and queue only for that row.
 const PG_GRANTS: &str = "\
 WITH req AS (
     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[])
@@ -208,18 +211,19 @@ WITH req AS (
 ), logged AS (
     INSERT INTO drop_log (id, drop_id, at, kind, buyer_id, variant_id, hold_id, quantity, detail)
     SELECT log_id, $1, $10, 'hold', buyer_id, variant_id, hold_id, quantity, '{}' FROM req
-), v AS (
-    UPDATE drop_variants dv SET remaining = dv.remaining - s.n, held = dv.held + s.n
-    FROM (SELECT variant_id, sum(quantity)::int8 AS n FROM req GROUP BY variant_id) s
-    WHERE dv.id = s.variant_id AND dv.drop_id = $1
-    RETURNING dv.id, dv.stock, dv.remaining, dv.held, dv.sold
 )
-SELECT v.id, v.stock, v.remaining, v.held, v.sold, (SELECT count(*) FROM buyers) AS buyers FROM v";
+SELECT count(*) AS buyers FROM buyers";
+
+/// The stock the batch took, per variant (`remaining >= 0` is a CHECK: an oversell aborts
+/// the transaction), returning the counts after it.
+const PG_STOCK: &str = "\
+UPDATE drop_variants dv SET remaining = dv.remaining - s.n, held = dv.held + s.n
+FROM unnest($2::text[], $3::int8[]) AS s(variant_id, n)
+WHERE dv.id = s.variant_id AND dv.drop_id = $1
+RETURNING dv.id, dv.stock, dv.remaining, dv.held, dv.sold";
 
 #[derive(QueryableByName)]
-struct PgCounts {
-    #[diesel(embed)]
-    counts: Counts,
+struct BuyersOk {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     buyers: i64,
 }
@@ -230,7 +234,7 @@ async fn pg_write_grants(
     per_buyer_limit: i64,
     grants: &[HoldRow],
     now: NaiveDateTime,
-    n_variants: usize,
+    variant_ids: &[VariantId],
     n_buyers: usize,
 ) -> Result<Vec<Counts>, DieselError> {
     use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
@@ -241,8 +245,19 @@ async fn pg_write_grants(
     let keys: Vec<Option<String>> = grants.iter().map(|h| h.idempotency_key.clone()).collect();
     let logs: Vec<String> = grants.iter().map(|_| LogId::new().to_string()).collect();
     let expires_at = grants[0].expires_at;
+    let taken_ids: Vec<String> = variant_ids.iter().map(|v| v.to_string()).collect();
+    let taken: Vec<i64> = variant_ids
+        .iter()
+        .map(|v| {
+            grants
+                .iter()
+                .filter(|h| h.variant_id == *v)
+                .map(|h| h.quantity)
+                .sum()
+        })
+        .collect();
     c.transaction::<_, DieselError, _>(async |c| {
-        let rows: Vec<PgCounts> = diesel::sql_query(PG_GRANTS)
+        let ok: Vec<BuyersOk> = diesel::sql_query(PG_GRANTS)
             .bind::<Text, _>(drop.to_string())
             .bind::<Array<Text>, _>(&ids)
             .bind::<Array<Text>, _>(&variants)
@@ -255,13 +270,21 @@ async fn pg_write_grants(
             .bind::<Timestamp, _>(now)
             .load(c)
             .await?;
-        // A buyer whose total would pass the limit, or a variant not of this drop: the
-        // memory was stale. Roll back everything.
-        let buyers_ok = <[PgCounts]>::first(&rows).map_or(0, |r| r.buyers) as usize;
-        if rows.len() != n_variants || buyers_ok != n_buyers {
+        // A buyer whose total would pass the limit: the memory was stale. Roll back.
+        if <[BuyersOk]>::first(&ok).map_or(0, |r| r.buyers) as usize != n_buyers {
             return Err(DieselError::RollbackTransaction);
         }
-        Ok(rows.into_iter().map(|r| r.counts).collect())
+        let counts: Vec<Counts> = diesel::sql_query(PG_STOCK)
+            .bind::<Text, _>(drop.to_string())
+            .bind::<Array<Text>, _>(&taken_ids)
+            .bind::<Array<BigInt>, _>(&taken)
+            .load(c)
+            .await?;
+        // A variant not of this drop: stale too.
+        if counts.len() != variant_ids.len() {
+            return Err(DieselError::RollbackTransaction);
+        }
+        Ok(counts)
     })
     .await
 }
