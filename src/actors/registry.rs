@@ -10,7 +10,7 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::actors::drop::{
-    DropActor, DropState, EndHolds, GetState, Offer, PlaceHold, Refresh, SetStock,
+    Checkout, DropActor, DropState, EndHolds, GetState, Offer, PlaceHold, Refresh, SetStock, Settle,
 };
 use crate::actors::raffle::{
     Enter, GetRaffle, RaffleActor, RaffleState, RaffleWatchers, ReloadRaffle,
@@ -240,6 +240,35 @@ impl Registry {
         self.ask(id, |reply| Offer {
             request: request.clone(),
             hold_seconds,
+            reply,
+        })
+        .await
+    }
+
+    /// Open an order for a hold through its drop's actor (payment start).
+    pub async fn checkout(
+        &self,
+        id: DropId,
+        hold: HoldId,
+        buyer: UserId,
+    ) -> AppResult<crate::db::models::order::OrderRow> {
+        self.ask(id, |reply| Checkout { hold, buyer, reply }).await
+    }
+
+    /// Apply a payment outcome through the order's drop's actor (a sale).
+    pub async fn settle(
+        &self,
+        id: DropId,
+        event_id: &str,
+        order: crate::domain::ids::OrderId,
+        succeeded: bool,
+        payment_ref: &str,
+    ) -> AppResult<crate::db::models::order::Applied> {
+        self.ask(id, |reply| Settle {
+            event_id: event_id.to_string(),
+            order,
+            succeeded,
+            payment_ref: payment_ref.to_string(),
             reply,
         })
         .await

@@ -16,19 +16,16 @@ pub async fn settle(
     succeeded: bool,
     payment_ref: &str,
 ) -> AppResult<Applied> {
-    let now = state.clock.now();
-    let applied = order::apply_outcome(
-        &state.store,
-        event_id,
-        order_id,
-        succeeded,
-        payment_ref,
-        now,
-    )
-    .await?;
+    // A sale changes the hold and the stock: applied by the order's drop's actor.
+    let Some(o) = order::find(&state.store, order_id).await? else {
+        return Ok(Applied::AlreadyApplied);
+    };
+    let applied = state
+        .registry
+        .settle(o.drop_id, event_id, order_id, succeeded, payment_ref)
+        .await?;
     match &applied {
         Applied::Paid(o) => {
-            state.registry.refresh(o.drop_id).await?;
             crate::analytics::record(
                 state,
                 o.drop_id,

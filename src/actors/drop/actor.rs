@@ -31,12 +31,13 @@ use crate::clock::Clock;
 use crate::db::models::drop::{
     self as model, DropRow, HoldOutcome, HoldRefusal, HoldRequest, HoldRow, VariantRow,
 };
+use crate::db::models::order::{Applied, OrderRow};
 use crate::db::models::queue;
 use crate::db::models::stock::{self, Authority, BatchError, Counts};
 use crate::db::{DbConn, Store};
 use crate::domain::drop::DropStatus;
 use crate::domain::drop::HoldEnd;
-use crate::domain::ids::{HoldId, UserId, VariantId};
+use crate::domain::ids::{HoldId, OrderId, UserId, VariantId};
 use crate::error::{AppError, AppResult};
 
 /// Most requests in one transaction. Large enough that a hot drop commits a few hundred
@@ -116,6 +117,18 @@ enum Op {
         variant: VariantId,
         stock: i64,
         reply: oneshot::Sender<AppResult<bool>>,
+    },
+    Checkout {
+        hold: HoldId,
+        buyer: UserId,
+        reply: oneshot::Sender<AppResult<OrderRow>>,
+    },
+    Settle {
+        event_id: String,
+        order: OrderId,
+        succeeded: bool,
+        payment_ref: String,
+        reply: oneshot::Sender<AppResult<Applied>>,
     },
 }
 
@@ -614,15 +627,21 @@ impl DropActor {
                 Some(c) => Some(c),
                 None => stock::writer(&store).await.ok(),
             };
+            // Answers are sent once the memory is reloaded, so nobody who got an answer
+            // can then read a state older than it.
+            let mut out: Vec<(Reply, AppResult<HoldOutcome>)> = Vec::new();
             for (b, result) in work {
                 match result {
                     Ok(()) => {
                         for (reply, answer) in b.answers {
-                            let _ = reply.send(match answer {
-                                Answer::Now(a) => a,
-                                Answer::Granted(i) => Ok(Ok((b.grants[i].clone(), true))),
-                                Answer::Repeat(i) => Ok(Ok((b.grants[i].clone(), false))),
-                            });
+                            out.push((
+                                reply,
+                                match answer {
+                                    Answer::Now(a) => a,
+                                    Answer::Granted(i) => Ok(Ok((b.grants[i].clone(), true))),
+                                    Answer::Repeat(i) => Ok(Ok((b.grants[i].clone(), false))),
+                                },
+                            ));
                         }
                     }
                     Err(BatchError::Stale) => {
@@ -668,23 +687,26 @@ impl DropActor {
                                 },
                                 (_, Err(_)) => Err(AppError::Unavailable),
                             };
-                            let _ = reply.send(a);
+                            out.push((reply, a));
                         }
                     }
                     Err(BatchError::Store(_)) => {
                         for (reply, answer) in b.answers {
-                            let _ = reply.send(match answer {
-                                Answer::Now(a) => a,
-                                _ => Err(AppError::Unavailable),
-                            });
+                            out.push((
+                                reply,
+                                match answer {
+                                    Answer::Now(a) => a,
+                                    _ => Err(AppError::Unavailable),
+                                },
+                            ));
                         }
                     }
                 }
             }
             let loaded = stock::load(&store, d.id).await;
-            (conn, loaded)
+            (conn, out, loaded)
         };
-        ctx.spawn(fut.into_actor(self).map(|(conn, loaded), act, ctx| {
+        ctx.spawn(fut.into_actor(self).map(|(conn, out, loaded), act, ctx| {
             act.busy = false;
             act.recovering = false;
             if let Some(c) = conn {
@@ -696,6 +718,9 @@ impl DropActor {
                     tracing::warn!(drop = %act.drop.id, error = %e, "drop reload failed");
                     act.reload_wanted = Some(true);
                 }
+            }
+            for (reply, a) in out {
+                let _ = reply.send(a);
             }
             act.pump(ctx);
         }));
@@ -802,6 +827,71 @@ impl DropActor {
                             act.keep_conn(conn);
                             let _ = reply.send(Ok(outcome));
                             act.apply_loaded(loaded, ctx);
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                            act.reload_wanted = Some(true);
+                        }
+                    }
+                    act.pump(ctx);
+                }));
+            }
+            Op::Checkout { hold, buyer, reply } => {
+                let work = async move {
+                    let mut conn = conn.await?;
+                    let r = stock::start_checkout(&mut conn, hold, buyer, now).await;
+                    Ok::<_, AppError>((conn, r))
+                };
+                ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
+                    act.busy = false;
+                    match r {
+                        Ok((conn, r)) => {
+                            act.keep_conn(conn);
+                            let _ = reply.send(r);
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    }
+                    act.pump(ctx);
+                }));
+            }
+            Op::Settle {
+                event_id,
+                order,
+                succeeded,
+                payment_ref,
+                reply,
+            } => {
+                let work = async move {
+                    let mut conn = conn.await?;
+                    let r = stock::apply_outcome(
+                        &mut conn,
+                        &event_id,
+                        order,
+                        succeeded,
+                        &payment_ref,
+                        now,
+                    )
+                    .await;
+                    Ok::<_, AppError>((conn, r))
+                };
+                ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
+                    act.busy = false;
+                    match r {
+                        Ok((conn, r)) => {
+                            act.keep_conn(conn);
+                            if let Ok(Applied::Paid(o)) = &r {
+                                // The held units became sold ones.
+                                if let Some(v) =
+                                    act.variants.iter_mut().find(|v| v.id == o.variant_id)
+                                {
+                                    v.held -= o.quantity;
+                                    v.sold += o.quantity;
+                                }
+                                act.changed(ctx);
+                            }
+                            let _ = reply.send(r);
                         }
                         Err(e) => {
                             let _ = reply.send(Err(e));
@@ -1108,6 +1198,36 @@ impl Handler<Offer> for DropActor {
         self.ops.push_back(Op::Offer {
             request: msg.request,
             hold_seconds: msg.hold_seconds,
+            reply: msg.reply,
+        });
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Checkout> for DropActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Checkout, ctx: &mut Self::Context) {
+        self.last_used = Instant::now();
+        self.ops.push_back(Op::Checkout {
+            hold: msg.hold,
+            buyer: msg.buyer,
+            reply: msg.reply,
+        });
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Settle> for DropActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Settle, ctx: &mut Self::Context) {
+        self.last_used = Instant::now();
+        self.ops.push_back(Op::Settle {
+            event_id: msg.event_id,
+            order: msg.order,
+            succeeded: msg.succeeded,
+            payment_ref: msg.payment_ref,
             reply: msg.reply,
         });
         self.pump(ctx);

@@ -58,6 +58,27 @@ pub struct Offer {
     pub reply: oneshot::Sender<AppResult<HoldOutcome>>,
 }
 
+/// Open an order for a hold of `buyer` and extend the hold for the payment.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Checkout {
+    pub hold: HoldId,
+    pub buyer: crate::domain::ids::UserId,
+    pub reply: oneshot::Sender<AppResult<crate::db::models::order::OrderRow>>,
+}
+
+/// Apply a payment outcome to an order of this drop (a sale turns the hold into sold
+/// stock), exactly once per provider event.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Settle {
+    pub event_id: String,
+    pub order: crate::domain::ids::OrderId,
+    pub succeeded: bool,
+    pub payment_ref: String,
+    pub reply: oneshot::Sender<AppResult<crate::db::models::order::Applied>>,
+}
+
 /// Set a variant's stock (never below what is held and sold); answers whether it was set.
 #[derive(Message)]
 #[rtype(result = "()")]

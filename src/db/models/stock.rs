@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -29,11 +29,14 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::drop::{
     place_holds_in, DropRow, HoldOutcome, HoldRefusal, HoldRequest, HoldRow, LogRow, VariantRow,
 };
-use crate::db::schema::{drop_buyers, drop_log, drop_variants, holds};
+use super::order::{insert_log, Applied, OrderRow, PAYMENT_WINDOW};
+use crate::db::schema::{
+    drop_buyers, drop_log, drop_variants, drops, holds, orders, payment_events, raffle_picks,
+};
 use crate::db::{DbConn, Store};
 use crate::db_run;
 use crate::domain::drop::HoldEnd;
-use crate::domain::ids::{DropId, HoldId, LogId, UserId, VariantId};
+use crate::domain::ids::{DropId, HoldId, LogId, OrderId, UserId, VariantId};
 use crate::error::{AppError, AppResult};
 
 /// What the actor needs in memory to answer without the store.
@@ -697,6 +700,216 @@ pub async fn set_stock(
                     .await?;
             }
             Ok(n == 1)
+        })
+        .await
+    });
+    Ok(r?)
+}
+
+// Payment start and sale: the order rows are the order model's, but what they do to the
+// hold and the stock is this module's, run by the drop actor in its write order.
+
+/// Open an order for an active hold of `buyer`, extending the hold for the payment. One
+/// payment at a time per hold; a declined one may be retried while the hold lasts.
+pub async fn start_checkout(
+    conn: &mut DbConn,
+    hold: HoldId,
+    buyer: UserId,
+    now: NaiveDateTime,
+) -> AppResult<OrderRow> {
+    let r: Result<Result<OrderRow, AppError>, diesel::result::Error> = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let Some(h) = holds::table
+                .find(hold)
+                .select(HoldRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(Err(AppError::NotFound));
+            };
+            if h.buyer_id != buyer {
+                return Ok(Err(AppError::NotFound));
+            }
+            let d = drops::table
+                .find(h.drop_id)
+                .select(DropRow::as_select())
+                .first(c)
+                .await?;
+            // A cancelled drop sells nothing more (its holds were released with it).
+            if d.stored_status() == crate::domain::drop::DropStatus::Cancelled {
+                return Ok(Err(AppError::conflict(
+                    "drop_cancelled",
+                    "the drop was cancelled",
+                )));
+            }
+            if h.status != "active" || h.expires_at <= now {
+                return Ok(Err(AppError::conflict(
+                    "hold_expired",
+                    "this hold has ended; reserve again",
+                )));
+            }
+            let open = orders::table
+                .filter(orders::hold_id.eq(hold))
+                .filter(orders::status.eq_any(["pending", "paid"]))
+                .count()
+                .get_result::<i64>(c)
+                .await?;
+            if open > 0 {
+                return Ok(Err(AppError::conflict(
+                    "checkout_in_progress",
+                    "this hold already has a payment in progress",
+                )));
+            }
+            let order = OrderRow {
+                id: OrderId::new(),
+                hold_id: h.id,
+                drop_id: h.drop_id,
+                variant_id: h.variant_id,
+                buyer_id: buyer,
+                quantity: h.quantity,
+                amount_cents: d.price_cents * h.quantity,
+                currency: d.currency.clone(),
+                status: "pending".into(),
+                payment_ref: None,
+                created_at: now,
+                updated_at: now,
+            };
+            diesel::insert_into(orders::table)
+                .values(&order)
+                .execute(c)
+                .await?;
+            let cap = h.created_at + Duration::seconds(d.hold_seconds) + PAYMENT_WINDOW;
+            let extended = (now + PAYMENT_WINDOW).min(cap).max(h.expires_at);
+            diesel::update(holds::table.find(h.id))
+                .set((holds::expires_at.eq(extended), holds::updated_at.eq(now)))
+                .execute(c)
+                .await?;
+            insert_log!(c, &order, "checkout", now)?;
+            Ok(Ok(order))
+        })
+        .await
+    });
+    match r {
+        // Another checkout of this hold opened its order first (the store allows one open
+        // order per hold): this one is refused, nothing of it was written.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(AppError::conflict(
+            "checkout_in_progress",
+            "this hold already has a payment in progress",
+        )),
+        r => r?,
+    }
+}
+
+/// Apply a payment outcome exactly once (`event_id` is recorded in the same transaction).
+pub async fn apply_outcome(
+    conn: &mut DbConn,
+    event_id: &str,
+    order_id: OrderId,
+    succeeded: bool,
+    payment_ref: &str,
+    now: NaiveDateTime,
+) -> AppResult<Applied> {
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let fresh = diesel::insert_into(payment_events::table)
+                .values((
+                    payment_events::id.eq(event_id),
+                    payment_events::kind.eq(if succeeded {
+                        "payment.succeeded"
+                    } else {
+                        "payment.failed"
+                    }),
+                    payment_events::order_id.eq(Some(order_id.to_string())),
+                    payment_events::received_at.eq(now),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await?;
+            if fresh == 0 {
+                return Ok(Applied::AlreadyApplied);
+            }
+            let Some(mut o) = orders::table
+                .find(order_id)
+                .select(OrderRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(Applied::AlreadyApplied);
+            };
+            if o.status != "pending" {
+                return Ok(Applied::AlreadyApplied);
+            }
+            o.payment_ref = Some(payment_ref.to_string());
+            o.updated_at = now;
+            if !succeeded {
+                o.status = "declined".into();
+                diesel::update(orders::table.find(o.id))
+                    .set((
+                        orders::status.eq("declined"),
+                        orders::payment_ref.eq(payment_ref),
+                        orders::updated_at.eq(now),
+                    ))
+                    .execute(c)
+                    .await?;
+                insert_log!(c, &o, "declined", now)?;
+                return Ok(Applied::Declined(o));
+            }
+            let converted = diesel::update(
+                holds::table
+                    .find(o.hold_id)
+                    .filter(holds::status.eq("active")),
+            )
+            .set((holds::status.eq("converted"), holds::updated_at.eq(now)))
+            .execute(c)
+            .await?;
+            if converted == 1 {
+                diesel::update(drop_variants::table.find(o.variant_id))
+                    .set((
+                        drop_variants::held.eq(drop_variants::held - o.quantity),
+                        drop_variants::sold.eq(drop_variants::sold + o.quantity),
+                    ))
+                    .execute(c)
+                    .await?;
+                o.status = "paid".into();
+                diesel::update(orders::table.find(o.id))
+                    .set((
+                        orders::status.eq("paid"),
+                        orders::payment_ref.eq(payment_ref),
+                        orders::updated_at.eq(now),
+                    ))
+                    .execute(c)
+                    .await?;
+                insert_log!(c, &o, "sale", now)?;
+                // A raffle pick's offered unit is now claimed.
+                diesel::update(
+                    raffle_picks::table
+                        .filter(raffle_picks::hold_id.eq(o.hold_id))
+                        .filter(raffle_picks::state.eq("offered")),
+                )
+                .set(raffle_picks::state.eq("claimed"))
+                .execute(c)
+                .await?;
+                crate::db::models::raffle::credit_purchase_in!(&mut *c, &o, now).await?;
+                Ok(Applied::Paid(o))
+            } else {
+                // Its units went back on sale when it lapsed; they may be someone else's now.
+                o.status = "refund_pending".into();
+                diesel::update(orders::table.find(o.id))
+                    .set((
+                        orders::status.eq("refund_pending"),
+                        orders::payment_ref.eq(payment_ref),
+                        orders::updated_at.eq(now),
+                    ))
+                    .execute(c)
+                    .await?;
+                insert_log!(c, &o, "late_payment", now)?;
+                Ok(Applied::MustRefund(o))
+            }
         })
         .await
     });

@@ -31,7 +31,7 @@ pub struct CheckoutView {
 #[utoipa::path(post, path = "/api/holds/{id}/checkout", tag = "drops", request_body = CheckoutForm,
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 201, body = CheckoutView),
-        (status = 409, description = "`hold_expired`, `checkout_in_progress`"),
+        (status = 409, description = "`hold_expired`, `checkout_in_progress`, `drop_cancelled`"),
         (status = 422, description = "`validation_failed` (an unknown test card)")))]
 pub async fn checkout(
     state: web::Data<AppState>,
@@ -43,7 +43,12 @@ pub async fn checkout(
     if form.card.len() > 64 {
         return Err(AppError::field("card", "is too long"));
     }
-    let o = order::start_checkout(&state.store, hold, who.id, state.clock.now()).await?;
+    // The payment start changes the hold (extended for the payment): through its drop's actor.
+    let h = crate::db::models::drop::find_hold(&state.store, hold)
+        .await?
+        .filter(|h| h.buyer_id == who.id)
+        .ok_or(AppError::NotFound)?;
+    let o = state.registry.checkout(h.drop_id, hold, who.id).await?;
     crate::analytics::record(
         &state,
         o.drop_id,
