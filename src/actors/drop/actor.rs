@@ -1176,78 +1176,6 @@ impl Handler<Refresh> for DropActor {
     }
 }
 
-impl Handler<EndHolds> for DropActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: EndHolds, ctx: &mut Self::Context) {
-        self.last_used = Instant::now();
-        self.ops.push_back(Op::End {
-            holds: msg.holds,
-            how: msg.how,
-            reply: msg.reply,
-        });
-        self.pump(ctx);
-    }
-}
-
-impl Handler<Offer> for DropActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Offer, ctx: &mut Self::Context) {
-        self.last_used = Instant::now();
-        self.ops.push_back(Op::Offer {
-            request: msg.request,
-            hold_seconds: msg.hold_seconds,
-            reply: msg.reply,
-        });
-        self.pump(ctx);
-    }
-}
-
-impl Handler<Checkout> for DropActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Checkout, ctx: &mut Self::Context) {
-        self.last_used = Instant::now();
-        self.ops.push_back(Op::Checkout {
-            hold: msg.hold,
-            buyer: msg.buyer,
-            reply: msg.reply,
-        });
-        self.pump(ctx);
-    }
-}
-
-impl Handler<Settle> for DropActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Settle, ctx: &mut Self::Context) {
-        self.last_used = Instant::now();
-        self.ops.push_back(Op::Settle {
-            event_id: msg.event_id,
-            order: msg.order,
-            succeeded: msg.succeeded,
-            payment_ref: msg.payment_ref,
-            reply: msg.reply,
-        });
-        self.pump(ctx);
-    }
-}
-
-impl Handler<SetStock> for DropActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: SetStock, ctx: &mut Self::Context) {
-        self.last_used = Instant::now();
-        self.ops.push_back(Op::SetStock {
-            variant: msg.variant,
-            stock: msg.stock,
-            reply: msg.reply,
-        });
-        self.pump(ctx);
-    }
-}
-
 impl Handler<Watchers> for DropActor {
     type Result = ();
 
@@ -1257,4 +1185,27 @@ impl Handler<Watchers> for DropActor {
         // Shown by GetState at once; pushed with the next change or by the tick.
         self.watchers_dirty = true;
     }
+}
+
+/// Messages that become an [`Op`]: queued in the write order, run when it is their turn.
+macro_rules! op_handlers {
+    ($($msg:ident => |$m:ident| $op:expr;)*) => {$(
+        impl Handler<$msg> for DropActor {
+            type Result = ();
+
+            fn handle(&mut self, $m: $msg, ctx: &mut Self::Context) {
+                self.last_used = Instant::now();
+                self.ops.push_back($op);
+                self.pump(ctx);
+            }
+        }
+    )*};
+}
+
+op_handlers! {
+    EndHolds => |m| Op::End { holds: m.holds, how: m.how, reply: m.reply };
+    Offer => |m| Op::Offer { request: m.request, hold_seconds: m.hold_seconds, reply: m.reply };
+    Checkout => |m| Op::Checkout { hold: m.hold, buyer: m.buyer, reply: m.reply };
+    Settle => |m| Op::Settle { event_id: m.event_id, order: m.order, succeeded: m.succeeded, payment_ref: m.payment_ref, reply: m.reply };
+    SetStock => |m| Op::SetStock { variant: m.variant, stock: m.stock, reply: m.reply };
 }
