@@ -59,6 +59,9 @@ pub enum AppError {
     /// Too many requests; `retry_after` is in whole seconds.
     #[error("too many requests")]
     RateLimited { retry_after: u64 },
+    /// The path exists but not with this method (the answer carries `Allow`).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// The body is larger than the route accepts.
     #[error("request body too large")]
     PayloadTooLarge,
@@ -88,6 +91,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Conflict { code, .. } => code,
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::MethodNotAllowed => "method_not_allowed",
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::Unavailable => "service_unavailable",
@@ -149,6 +153,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

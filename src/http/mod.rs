@@ -32,11 +32,15 @@ macro_rules! routes {
         /// Register every route on an actix app.
         pub fn configure(cfg: &mut web::ServiceConfig) {
             $(
-                cfg.service(
-                    web::resource($path)
-                        $( .route(web::$method().to($handler)) )+
-                        .default_service(web::to(method_not_allowed)),
-                );
+                {
+                    // The methods this path has, for the `Allow` header of a 405.
+                    let allow: &'static str = concat!($( stringify!($method), " " ),+);
+                    cfg.service(
+                        web::resource($path)
+                            $( .route(web::$method().to($handler)) )+
+                            .default_service(web::to(move || method_not_allowed(allow))),
+                    );
+                }
             )*
         }
     };
@@ -139,11 +143,18 @@ routes! {
     "/static/{file}" => { get: pages::asset },
 }
 
-async fn method_not_allowed() -> HttpResponse {
+/// A JSON 405 (`method_not_allowed`) naming the methods the path has in `Allow`.
+async fn method_not_allowed(methods: &'static str) -> HttpResponse {
     use actix_web::ResponseError;
-    let e = AppError::BadRequest("method not allowed".into());
-    let mut r = e.error_response();
-    *r.status_mut() = actix_web::http::StatusCode::METHOD_NOT_ALLOWED;
+    let mut r = AppError::MethodNotAllowed.error_response();
+    let allow = methods
+        .split_whitespace()
+        .map(str::to_uppercase)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        r.headers_mut().insert(actix_web::http::header::ALLOW, v);
+    }
     r
 }
 

@@ -25,8 +25,19 @@ async fn unknown_routes_get_a_json_404_and_wrong_methods_a_405() {
     let app = TestApp::sqlite().await;
     let (s, b) = app.get("/no/such/thing", None).await;
     assert_eq!((s, code(&b)), (404, "not_found"));
-    let (s, _) = app.delete("/healthz", None).await;
-    assert_eq!(s, 405);
+    let (s, b) = app.delete("/healthz", None).await;
+    assert_eq!((s, code(&b)), (405, "method_not_allowed"));
+    let r = app
+        .client
+        .put(app.at("/api/products/00000000-0000-7000-8000-000000000000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(
+        r.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET, PATCH, DELETE")
+    );
 }
 
 #[actix_web::test]

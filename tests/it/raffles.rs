@@ -462,15 +462,14 @@ async fn paid_orders_earn_monthly_tickets_and_a_refund_reverses_them_in_the_ledg
         "two credits, two reversals, one entry: {ledger}"
     );
 
-    // Bonus tickets, by the raffle's creator, to an account by email.
-    let email = livedrop::db::models::user::find(&app.state.store, {
-        let (id, _) = user_with_token(&app, "buyer").await;
-        id
-    })
-    .await
-    .unwrap()
-    .unwrap()
-    .email;
+    // Bonus tickets, by the raffle's creator, to an account by email. The answer is the
+    // same whether or not the email has an account.
+    let (target, target_token) = user_with_token(&app, "buyer").await;
+    let email = livedrop::db::models::user::find(&app.state.store, target)
+        .await
+        .unwrap()
+        .unwrap()
+        .email;
     let (s, b) = app
         .post(
             &format!("/api/raffles/{own}/bonus"),
@@ -478,11 +477,37 @@ async fn paid_orders_earn_monthly_tickets_and_a_refund_reverses_them_in_the_ledg
             json!({"email": email, "tickets": 5, "note": "referral"}),
         )
         .await;
+    assert_eq!(s, 202, "{b}");
+    let (s, unknown) = app
+        .post(
+            &format!("/api/raffles/{own}/bonus"),
+            Some(&token),
+            json!({"email": "nobody-at-all@example.com", "tickets": 5, "note": "referral"}),
+        )
+        .await;
     assert_eq!(
-        (s, b["kind"].as_str(), b["tickets"].as_i64()),
-        (201, Some("bonus"), Some(5)),
-        "{b}"
+        (s, &unknown),
+        (202, &b),
+        "an unknown email gets the same answer"
     );
+    let (_, mine) = app
+        .get(&format!("/api/raffles/{own}/me"), Some(&target_token))
+        .await;
+    assert_eq!(mine["tickets"].as_i64(), Some(5), "{mine}");
+    // The raffle's owner cannot credit themselves.
+    let owner_email = livedrop::db::models::user::find(&app.state.store, creator)
+        .await
+        .unwrap()
+        .unwrap()
+        .email;
+    let (s, b) = app
+        .post(
+            &format!("/api/raffles/{own}/bonus"),
+            Some(&token),
+            json!({"email": owner_email, "tickets": 5, "note": "for me"}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (409, "own_raffle"), "{b}");
     let (s, b) = app
         .post(
             &format!("/api/raffles/{monthly_id}/bonus"),

@@ -34,9 +34,19 @@ pub async fn forgot(
         state.config.rate_limits.mail_email,
     )
     .await?;
-    if let Some(u) = user::find_by_email(&state.store, &email).await? {
-        send_link(&state, &u, Purpose::Reset).await?;
-    }
+    // The lookup, the token and the mail happen after the answer, so the answer takes the
+    // same time whether or not the email has an account (it was 1.6 ms against 1.1 ms).
+    let state = state.clone();
+    actix_web::rt::spawn(async move {
+        let sent = match user::find_by_email(&state.store, &email).await {
+            Ok(Some(u)) => send_link(&state, &u, Purpose::Reset).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "password reset mail not sent");
+        }
+    });
     Ok(HttpResponse::Accepted().finish())
 }
 

@@ -2,9 +2,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{manages, raffle_id};
+use super::{manages, owner_of, raffle_id};
 use crate::auth::AuthUser;
-use crate::db::models::raffle::{self as model, EntryOutcome, LedgerRow};
+use crate::db::models::raffle::{self as model, EntryOutcome};
 use crate::db::models::user;
 use crate::error::{AppError, AppResult};
 use crate::ratelimit;
@@ -63,9 +63,13 @@ pub struct BonusForm {
 }
 
 /// Credit bonus tickets (a referral, a giveaway) in an open `tickets` raffle you manage.
+/// The answer is the same whether or not the email has an account (nothing is credited
+/// when it has none), so the endpoint cannot be used to find out who does; the people who
+/// run the raffle cannot be credited.
 #[utoipa::path(post, path = "/api/raffles/{id}/bonus", tag = "raffles", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = BonusForm,
-    responses((status = 201, body = LedgerRow), (status = 409, description = "`raffle_closed`")))]
+    responses((status = 202, description = "credited if the email has an account"),
+        (status = 409, description = "`raffle_closed`, `own_raffle`")))]
 pub async fn bonus(
     state: web::Data<AppState>,
     who: AuthUser,
@@ -86,11 +90,19 @@ pub async fn bonus(
         .map_err(|m| AppError::field("note", m))?;
     let email =
         crate::domain::validate::email(&form.email).map_err(|m| AppError::field("email", m))?;
-    let target = user::find_by_email(&state.store, &email)
-        .await?
-        .ok_or_else(|| AppError::field("email", "no account has this email"))?;
+    // The same answer whether or not the email has an account: the endpoint must not tell
+    // who does. Credited only to an account that exists and does not run the raffle.
+    let Some(target) = user::find_by_email(&state.store, &email).await? else {
+        return Ok(HttpResponse::Accepted().finish());
+    };
+    if target.id == who.id || Some(target.id) == owner_of(&state, &row).await? {
+        return Err(AppError::conflict(
+            "own_raffle",
+            "the people who run a raffle cannot take part in it",
+        ));
+    }
     let now = state.clock.now();
-    let line = model::credit_bonus(&state.store, id, target.id, form.tickets, &note, now).await?;
+    model::credit_bonus(&state.store, id, target.id, form.tickets, &note, now).await?;
     state.registry.raffle_reload(id).await?;
-    Ok(HttpResponse::Created().json(line))
+    Ok(HttpResponse::Accepted().finish())
 }

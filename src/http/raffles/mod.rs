@@ -18,6 +18,17 @@ pub fn raffle_id(raw: &str) -> AppResult<RaffleId> {
 }
 
 /// Whether `who` manages `raffle`: its storefront's owner, or an admin for a platform one.
+/// Who runs a raffle: its storefront's owner, or for a platform raffle its creator.
+pub async fn owner_of(
+    state: &AppState,
+    raffle: &RaffleRow,
+) -> AppResult<Option<crate::domain::ids::UserId>> {
+    match raffle.storefront_id {
+        Some(sf) => drop_model::storefront_owner(&state.store, sf).await,
+        None => Ok(raffle.created_by),
+    }
+}
+
 pub async fn manages(state: &AppState, who: &AuthUser, raffle: &RaffleRow) -> AppResult<bool> {
     match raffle.storefront_id {
         Some(sf) => Ok(drop_model::storefront_owner(&state.store, sf).await? == Some(who.id)),
