@@ -15,6 +15,7 @@ mod drops;
 mod hot_drop;
 mod isolation;
 mod live;
+mod memory;
 mod models;
 mod ops;
 mod queue;

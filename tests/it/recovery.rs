@@ -20,12 +20,12 @@ use serde_json::{json, Value};
 
 use crate::support::{code, fresh_pg_database, TEST_SECRET};
 
-struct Node {
-    child: Child,
-    url: String,
+pub(crate) struct Node {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
-fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Node {
+pub(crate) fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Node {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livedrop"));
     cmd.args(["serve", "--migrate"])
         .env("DATA_DIR", data_dir)
