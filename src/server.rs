@@ -29,6 +29,16 @@ pub async fn prepare(config: Config, migrate: bool) -> Result<AppState, String> 
             .await
             .map_err(|e| format!("demo seed: {e}"))?;
     }
+    // Accounts deleted within an access token's lifetime (with a margin), then every
+    // deletion any node announces.
+    let since = state.clock.now() - chrono::Duration::hours(1);
+    // A store not yet migrated (a cluster node started before `migrate`) has no accounts
+    // to read: it serves 503 from /readyz until migrated, and nobody can sign in meanwhile.
+    match crate::db::models::user::deleted_since(&state.store, since).await {
+        Ok(ids) => ids.into_iter().for_each(|id| state.revoked.insert(id)),
+        Err(e) => tracing::warn!(error = %e, "deleted accounts not read at start"),
+    }
+    actix_web::rt::spawn(state.revoked.clone().follow(state.bus.clone()));
     // Hold expiry runs on every node; it is idempotent (see actors::janitor).
     actix_web::rt::spawn(crate::actors::janitor::run(state.clone()));
     actix_web::rt::spawn(crate::analytics::run(state.clone()));

@@ -33,6 +33,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub hub: Arc<Hub>,
     pub payments: Arc<dyn PaymentProvider>,
+    /// Accounts deleted while their access tokens may still live.
+    pub revoked: Arc<crate::auth::revoked::Revoked>,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
             limiter,
             jwt: JwtKeys::new(secret.as_bytes()),
             metrics: Arc::new(Metrics::default()),
+            revoked: Arc::new(crate::auth::revoked::Revoked::default()),
         })
     }
 }

@@ -6,6 +6,7 @@
 //! every use (see `db::models::token`).
 
 pub mod password;
+pub mod revoked;
 
 use std::future::{ready, Ready};
 
@@ -179,6 +180,9 @@ fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, AppError> {
         .app_data::<web::Data<AppState>>()
         .ok_or(AppError::Internal)?;
     let c = state.jwt.verify(token)?;
+    if state.revoked.contains(c.sub) {
+        return Err(AppError::Unauthorized("the account no longer exists"));
+    }
     Ok(Some(AuthUser {
         id: c.sub,
         role: c.role,

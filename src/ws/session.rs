@@ -132,7 +132,13 @@ async fn handle(
             }
             .render(),
         ),
-        ClientMsg::Auth { token } => match state.jwt.verify(&token) {
+        ClientMsg::Auth { token } => match state.jwt.verify(&token).map_err(|_| ()).and_then(|c| {
+            if state.revoked.contains(c.sub) {
+                Err(())
+            } else {
+                Ok(c)
+            }
+        }) {
             Ok(c) => {
                 *who = Some(AuthUser {
                     id: c.sub,
@@ -147,14 +153,29 @@ async fn handle(
                     .render(),
                 )
             }
-            Err(_) => Some(
-                Reply::Error {
-                    code: "unauthorized",
-                    message: "invalid or expired access token",
-                    topic: None,
+            Err(()) => {
+                // A refused token ends the earlier identity too, and with it the private
+                // topics it was allowed (`user:`, `dashboard:`).
+                *who = None;
+                let private: Vec<String> = subs
+                    .keys()
+                    .filter(|t| t.starts_with("user:") || t.starts_with("dashboard:"))
+                    .cloned()
+                    .collect();
+                for t in private {
+                    if let Some(sub) = subs.remove(&t) {
+                        unsubscribe(state, sub);
+                    }
                 }
-                .render(),
-            ),
+                Some(
+                    Reply::Error {
+                        code: "unauthorized",
+                        message: "invalid or expired access token",
+                        topic: None,
+                    }
+                    .render(),
+                )
+            }
         },
         ClientMsg::Unsubscribe { topic } => {
             if let Some(sub) = subs.remove(&topic) {

@@ -551,6 +551,17 @@ async fn creators_export_and_delete_analytics_and_people_export_and_delete_their
         )
         .await;
     assert_eq!(s, 204, "{b}");
+    // Its access token dies with it, for reads and writes alike.
+    let (s, b) = app.get("/api/me", Some(&buyer)).await;
+    assert_eq!((s, code(&b)), (401, "unauthorized"), "{b}");
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{drop}/holds"),
+            Some(&buyer),
+            json!({"variant_id": variant, "quantity": 1}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (401, "unauthorized"), "{b}");
     let (s, b) = app
         .post(
             "/api/auth/login",

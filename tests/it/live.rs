@@ -223,6 +223,17 @@ async fn private_topics_need_the_right_identity() {
     let snap = next(&mut owner, 5).await;
     assert_eq!(snap["type"], "snapshot");
     assert_eq!(snap["data"]["storefront_id"], sf.to_string());
+
+    // A refused re-auth ends the identity and its private topics: the socket may not
+    // subscribe to `user:` again until it authenticates anew.
+    send(&mut ws, json!({"op": "auth", "token": "expired-or-forged"})).await;
+    assert_eq!(next(&mut ws, 5).await["code"], "unauthorized");
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("user:{me}")}),
+    )
+    .await;
+    assert_eq!(next(&mut ws, 5).await["code"], "forbidden");
 }
 
 #[actix_web::test]

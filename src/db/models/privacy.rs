@@ -128,7 +128,7 @@ pub async fn delete_account(
     password_hash: String,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let email = format!("deleted-{user}@deleted.invalid");
+    let email = format!("deleted-{user}{}", super::user::DELETED_DOMAIN);
     let mut conn = store.write().await?;
     db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {

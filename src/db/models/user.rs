@@ -69,6 +69,23 @@ pub async fn find(store: &Store, id: UserId) -> AppResult<Option<User>> {
     Ok(r?)
 }
 
+/// Accounts deleted (anonymised) since `since`: their access tokens may still be live.
+pub async fn deleted_since(store: &Store, since: NaiveDateTime) -> AppResult<Vec<UserId>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        users::table
+            .filter(users::email.like(format!("%{DELETED_DOMAIN}")))
+            .filter(users::updated_at.ge(since))
+            .select(users::id)
+            .load::<UserId>(c)
+            .await
+    });
+    Ok(r?)
+}
+
+/// The address a deleted account's email is replaced with ends in this.
+pub const DELETED_DOMAIN: &str = "@deleted.invalid";
+
 pub async fn find_by_email(store: &Store, email: &str) -> AppResult<Option<User>> {
     let mut conn = store.read().await?;
     let r = db_run!(conn, |c| {

@@ -61,5 +61,7 @@ pub async fn delete(
     let (secret, _) = crate::auth::opaque_token();
     let unusable = password::hash(secret).await?;
     privacy::delete_account(&state.store, who.id, unusable, state.clock.now()).await?;
+    // Its access tokens die now on every node, not when they expire.
+    state.revoked.announce(state.bus.as_ref(), who.id).await;
     Ok(HttpResponse::NoContent().finish())
 }
