@@ -321,6 +321,8 @@ struct Report {
     cpu: Vec<String>,
     /// The drop actors' batch counts at the last row.
     batches: (u64, u64, u64, u64),
+    /// A stock check failed: the bench exits non-zero.
+    failed: bool,
 }
 
 impl Report {
@@ -333,6 +335,7 @@ impl Report {
         server_cpu: Option<f64>,
         verdict: &str,
     ) {
+        self.failed |= verdict != "ok" && verdict != "n/a";
         let pct = match self.ceiling.get(&buyers) {
             Some(c) if *c > 0.0 => format!("{:.0}%", 100.0 * o.rate() / c),
             _ => "–".into(),
@@ -550,6 +553,7 @@ fn main() {
         ceiling: BTreeMap::new(),
         cpu: Vec::new(),
         batches: (0, 0, 0, 0),
+        failed: false,
     };
 
     // 1. The HTTP ceiling.
@@ -679,8 +683,14 @@ fn main() {
             let url = rt
                 .block_on(common::fresh_pg_database(&pg_base, "livedrop_bench"))
                 .expect("a third database");
-            println!("{}", restart_with_crowd(&rt, "postgres", &url, dir.path()));
+            let line = restart_with_crowd(&rt, "postgres", &url, dir.path());
+            report.failed |= !line.ends_with("| ok |");
+            println!("{line}");
             rt.block_on(common::drop_pg_database(&pg_base, &url));
         }
+    }
+    if report.failed {
+        eprintln!("a stock check failed: see the table");
+        std::process::exit(1);
     }
 }

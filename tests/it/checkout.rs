@@ -176,6 +176,18 @@ async fn a_payment_that_succeeds_after_its_hold_lapsed_is_refunded_not_oversold(
 #[actix_web::test]
 async fn the_webhook_checks_signatures_and_applies_each_event_once() {
     let app = TestApp::sqlite().await;
+    // A body over the limit gets the JSON error shape, like every error.
+    let r = app
+        .client
+        .post(app.at("/api/payments/webhook"))
+        .header("stripe-signature", "t=1,v1=00")
+        .body(vec![b'x'; 300 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(code(&b), "payload_too_large");
     let (drop, hold, buyer) = held(&app, 600).await;
     let (_, b) = pay(&app, &hold, &buyer, "4000000000000119").await;
     let order: livedrop::domain::ids::OrderId = b["order_id"].as_str().unwrap().parse().unwrap();

@@ -13,16 +13,30 @@ pub struct WebhookAck {
     pub applied: bool,
 }
 
+/// The largest provider event we read (Stripe's events are a few KiB).
+pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+
 /// The payment provider's events, signed (`Stripe-Signature`). Idempotent on the event id.
 #[utoipa::path(post, path = "/api/payments/webhook", tag = "drops",
     request_body(content = String, content_type = "application/json", description = "the provider event, signed"),
     params(("Stripe-Signature" = String, Header)),
-    responses((status = 200, body = WebhookAck), (status = 401, description = "`unauthorized`: bad signature")))]
+    responses((status = 200, body = WebhookAck), (status = 401, description = "`unauthorized`: bad signature"),
+        (status = 413, description = "`payload_too_large`")))]
 pub async fn webhook(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    mut payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    // Read here rather than by the `Bytes` extractor, whose overflow answers a plain-text
+    // 413: every error, this one too, has the JSON shape.
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
+        let chunk = chunk.map_err(|_| AppError::BadRequest("the body could not be read".into()))?;
+        if body.len() + chunk.len() > MAX_WEBHOOK_BODY {
+            return Err(AppError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
     let sig = req
         .headers()
         .get("stripe-signature")
