@@ -88,6 +88,9 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     /// Seed the demo storefront when the store is empty (`serve` in embedded mode).
     pub seed_demo: bool,
+    /// The bearer token `/metrics` asks for; without one `/metrics` is not served (it
+    /// tells which routes are used and how the pools fare: not for everybody).
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +221,16 @@ impl Config {
             Some("0") | Some("false") | Some("off") => false,
             Some(_) => return Err(bad("SEED_DEMO", "must be true or false")),
         };
+        let metrics_token = match get("METRICS_TOKEN") {
+            None => None,
+            Some(t) if t.len() >= 16 && t.bytes().all(|b| b.is_ascii_graphic()) => Some(t),
+            Some(_) => {
+                return Err(bad(
+                    "METRICS_TOKEN",
+                    "must be at least 16 visible ASCII characters",
+                ))
+            }
+        };
         let mail_from =
             get("MAIL_FROM").unwrap_or_else(|| "livedrop <no-reply@livedrop.local>".into());
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
@@ -238,6 +251,7 @@ impl Config {
             db_pool_size,
             seed_demo,
             trust_proxy_headers,
+            metrics_token,
         })
     }
 

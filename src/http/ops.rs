@@ -48,13 +48,40 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 }
 
 /// Prometheus text: requests by route and status, latency histogram, pool use.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("bearer" = [])),
+    responses((status = 200, content_type = "text/plain", body = String),
+        (status = 401, description = "`unauthorized`: not the metrics token"),
+        (status = 404, description = "`not_found`: no `METRICS_TOKEN` configured")))]
+pub async fn metrics(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, crate::error::AppError> {
+    // Served only with the configured token (compared in constant time); without one
+    // configured, not at all.
+    let Some(expected) = state.config.metrics_token.as_deref() else {
+        return Err(crate::error::AppError::NotFound);
+    };
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let same = presented.len() == expected.len()
+        && presented
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Err(crate::error::AppError::Unauthorized(
+            "the metrics token is needed",
+        ));
+    }
     let body = state
         .metrics
         .render(state.store.pool_status(), state.store.backend());
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(body)
+        .body(body))
 }

@@ -42,12 +42,19 @@ async fn unknown_routes_get_a_json_404_and_wrong_methods_a_405() {
 
 #[actix_web::test]
 async fn metrics_count_requests_by_route_and_status() {
-    let app = TestApp::sqlite().await;
+    let token = "metrics-token-for-the-test";
+    let app = TestApp::with(&[("METRICS_TOKEN", token)]).await;
     app.get("/healthz", None).await;
     app.get("/healthz", None).await;
+    // Not for everybody: no token, or another, is refused.
+    let (s, b) = app.get("/metrics", None).await;
+    assert_eq!((s, code(&b)), (401, "unauthorized"));
+    let (s, _) = app.get("/metrics", Some("not-the-metrics-token!!")).await;
+    assert_eq!(s, 401);
     let text = app
         .client
         .get(app.at("/metrics"))
+        .bearer_auth(token)
         .send()
         .await
         .unwrap()
@@ -62,12 +69,16 @@ async fn metrics_count_requests_by_route_and_status() {
     );
     assert!(text.contains("livedrop_http_request_duration_seconds_bucket"));
     assert!(text.contains("livedrop_db_pool_connections"));
+    // Without a configured token, /metrics is not served at all.
+    let plain = TestApp::sqlite().await;
+    assert_eq!(plain.get("/metrics", Some(token)).await.0, 404);
 }
 
 #[actix_web::test]
 async fn openapi_lists_exactly_the_routes_the_router_serves() {
     use std::collections::BTreeSet;
-    let app = TestApp::sqlite().await;
+    // With a metrics token, so that every route is served (without one /metrics is not).
+    let app = TestApp::with(&[("METRICS_TOKEN", "metrics-token-for-the-test")]).await;
     let (s, doc) = app.get("/api/openapi.json", None).await;
     assert_eq!(s, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
