@@ -378,7 +378,7 @@ impl DropActor {
         async move {
             match kept {
                 Some(c) => Ok(c),
-                None => stock::writer(&store).await,
+                None => store.write().await,
             }
         }
     }
@@ -625,7 +625,7 @@ impl DropActor {
         let fut = async move {
             let mut conn = match conn {
                 Some(c) => Some(c),
-                None => stock::writer(&store).await.ok(),
+                None => store.write().await.ok(),
             };
             // Answers are sent once the memory is reloaded, so nobody who got an answer
             // can then read a state older than it.

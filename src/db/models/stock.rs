@@ -139,13 +139,6 @@ fn batch_error(e: DieselError) -> BatchError {
     }
 }
 
-/// The writer connection of a drop actor. On Postgres the actor keeps one checked out for
-/// as long as it is busy (no pool checkout and ping per batch); SQLite has one writer for
-/// the whole process, so it is taken per batch.
-pub async fn writer(store: &Store) -> AppResult<DbConn> {
-    store.write().await
-}
-
 /// Write a batch of holds the actor granted in memory. Every hold in `grants` is new.
 /// Returns the counts of the variants it touched, as the store has them after the write.
 pub async fn write_grants(

@@ -18,6 +18,19 @@ async fn transition(
     from: &[DropStatus],
     to: DropStatus,
 ) -> AppResult<HttpResponse> {
+    let drop = change(state, who, id, from, to).await?;
+    Ok(HttpResponse::Ok().json(state.registry.state(drop.id).await?))
+}
+
+/// The transition itself (owner only, conditional in the store, logged), then the actor
+/// reloads. Returns the drop as it was read before.
+async fn change(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    from: &[DropStatus],
+    to: DropStatus,
+) -> AppResult<model::DropRow> {
     let id = drop_id(id)?;
     let (drop, _) = model::find(&state.store, id)
         .await?
@@ -33,7 +46,7 @@ async fn transition(
         ));
     }
     state.registry.refresh(id).await?;
-    Ok(HttpResponse::Ok().json(state.registry.state(id).await?))
+    Ok(drop)
 }
 
 const RUNNING: &[DropStatus] = &[DropStatus::Scheduled, DropStatus::Live, DropStatus::SoldOut];
@@ -88,14 +101,10 @@ pub async fn cancel(
         DropStatus::SoldOut,
         DropStatus::Paused,
     ];
-    let drop = drop_id(&id)?;
-    let (row, _) = model::find(&state.store, drop)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    transition(&state, &who, &id, &from, DropStatus::Cancelled).await?;
-    let done = crate::drops::after_cancel(&state, drop, &row.title).await?;
+    let row = change(&state, &who, &id, &from, DropStatus::Cancelled).await?;
+    let done = crate::drops::after_cancel(&state, row.id, &row.title).await?;
     Ok(HttpResponse::Ok().json(CancelView {
-        drop: state.registry.state(drop).await?,
+        drop: state.registry.state(row.id).await?,
         cancelled: done,
     }))
 }
