@@ -97,6 +97,8 @@ export async function run({ browser, baseURL, screenshot }) {
   // The server closes the raffle on its own clock; the row follows and offers the draw.
   await row.locator('[data-testid=row-status][data-status=closed]').waitFor({ timeout: 15000 });
   await pub.waitForSelector('[data-testid=status][data-status=closed]');
+  // The digest arrives with the closed raffle's next state, not with the status change.
+  await pub.waitForFunction(() => /^[0-9a-f]{64}$/.test(document.querySelector('[data-testid=entries-digest]')?.textContent ?? ''), null, { timeout: 15000 });
   assert.match(await pub.textContent('[data-testid=entries-digest]'), /^[0-9a-f]{64}$/);
   await draw.click();
   const dialog = page.getByRole('dialog');
