@@ -78,10 +78,33 @@ pub async fn metrics(
             "the metrics token is needed",
         ));
     }
-    let body = state
+    let mut body = state
         .metrics
         .render(state.store.pool_status(), state.store.backend());
+    body.push_str(&drop_metrics());
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(body))
+}
+
+/// The drop actors' figures: batches written, holds in them, batches the store decided
+/// (stale memory, or no lease), and how many drops' write leases this node holds.
+fn drop_metrics() -> String {
+    use crate::actors::drop::stats;
+    let (batches, holds, _, slow) = stats::snapshot();
+    let leases = stats::leases();
+    format!(
+        "# HELP livedrop_hold_batches_total Hold batches written by drop actors.\n\
+         # TYPE livedrop_hold_batches_total counter\n\
+         livedrop_hold_batches_total {batches}\n\
+         # HELP livedrop_hold_batch_holds_total Holds carried by those batches.\n\
+         # TYPE livedrop_hold_batch_holds_total counter\n\
+         livedrop_hold_batch_holds_total {holds}\n\
+         # HELP livedrop_hold_batches_slow_total Batches decided by the store (stale memory, or another node holds the drop's lease).\n\
+         # TYPE livedrop_hold_batches_slow_total counter\n\
+         livedrop_hold_batches_slow_total {slow}\n\
+         # HELP livedrop_drop_leases Drops whose write lease this node holds.\n\
+         # TYPE livedrop_drop_leases gauge\n\
+         livedrop_drop_leases {leases}\n"
+    )
 }

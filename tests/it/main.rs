@@ -14,6 +14,7 @@ mod cluster;
 mod drops;
 mod hot_drop;
 mod isolation;
+mod lease;
 mod live;
 mod memory;
 mod models;

@@ -234,7 +234,28 @@ async fn the_log_pages_and_exports_csv() {
         )
         .await;
     }
-    // created + scheduled + 5 holds = 7 entries, in pages of 3.
+    // The clock records the opening (`live`) on its own tick: wait for it, so that no
+    // entry is added between the paging and the export below.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, all) = app
+            .get(&format!("/api/drops/{drop}/log?limit=100"), Some(&owner))
+            .await;
+        if all["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "live")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `live` entry: {all}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // created + scheduled + live + 5 holds = 8 entries, in pages of 3.
     let mut after = String::new();
     let mut kinds = Vec::new();
     loop {

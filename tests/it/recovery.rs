@@ -20,6 +20,9 @@ use serde_json::{json, Value};
 
 use crate::support::{code, fresh_pg_database, TEST_SECRET};
 
+/// The `/metrics` bearer token of the nodes these tests start.
+pub(crate) const METRICS_TOKEN: &str = "test-metrics-token";
+
 pub(crate) struct Node {
     pub(crate) child: Child,
     pub(crate) url: String,
@@ -33,6 +36,7 @@ pub(crate) fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> N
         .env("JWT_SECRET", TEST_SECRET)
         .env("RATE_LIMITS", "off")
         .env("SEED_DEMO", "false")
+        .env("METRICS_TOKEN", METRICS_TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     match database_url {

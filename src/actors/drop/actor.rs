@@ -15,6 +15,14 @@
 //! or stock (releases, expiries, raffle offers, stock edits, cancellation) and every reload
 //! runs in the same write order, one at a time (`Op`), so memory and store never race.
 //!
+//! With several nodes on one Postgres, one node at a time owns a drop's fast path: its
+//! actor holds the drop's lease (`stock::try_lease`, a session advisory lock on a
+//! connection of its own). An actor without it decides every request in the store (the
+//! slow path: locked rows), tries again every [`LEASE_RETRY`], and reloads its memory when
+//! it takes the lease over, e.g. after the owner died (its session, and the lock, end with
+//! it). The owner checks its lease every [`LEASE_CHECK`] and gives it up when the drop is
+//! quiet.
+//!
 //! The handlers are synchronous: I/O runs in futures spawned on the actor's context that
 //! report back through `map`, so no handler holds state across an `.await`.
 
@@ -33,7 +41,7 @@ use crate::db::models::drop::{
 };
 use crate::db::models::order::{Applied, OrderRow};
 use crate::db::models::queue;
-use crate::db::models::stock::{self, Authority, BatchError, Counts};
+use crate::db::models::stock::{self, Authority, BatchError, Counts, LeaseConn};
 use crate::db::{DbConn, Store};
 use crate::domain::drop::DropStatus;
 use crate::domain::drop::HoldEnd;
@@ -66,18 +74,23 @@ pub const TICK: Duration = Duration::from_millis(250);
 pub const IDLE_STOP: Duration = Duration::from_secs(300);
 /// A drop that wrote nothing for this long returns its writer connection to the pool.
 pub const KEEP_CONN: Duration = Duration::from_secs(2);
+/// How often an actor without its drop's lease tries to take it.
+pub const LEASE_RETRY: Duration = Duration::from_secs(1);
+/// How often the owner checks that the session holding its lease is alive.
+pub const LEASE_CHECK: Duration = Duration::from_secs(1);
 
 type Reply = oneshot::Sender<AppResult<HoldOutcome>>;
 
 /// Process-wide counts of hold batches, for `/metrics` and the benches: how many were
 /// written, how many holds they carried, and the time spent writing them.
 pub mod stats {
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
     static BATCHES: AtomicU64 = AtomicU64::new(0);
     static HOLDS: AtomicU64 = AtomicU64::new(0);
     static WRITE_MICROS: AtomicU64 = AtomicU64::new(0);
     static SLOW: AtomicU64 = AtomicU64::new(0);
+    static LEASES: AtomicI64 = AtomicI64::new(0);
 
     pub(super) fn batch(holds: usize, micros: u64) {
         BATCHES.fetch_add(1, Ordering::Relaxed);
@@ -89,7 +102,16 @@ pub mod stats {
         SLOW.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// (batches written, holds in them, microseconds writing, batches redone slowly).
+    pub(super) fn lease(delta: i64) {
+        LEASES.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// How many drops' leases this node holds.
+    pub fn leases() -> i64 {
+        LEASES.load(Ordering::Relaxed)
+    }
+
+    /// (batches written, holds in them, microseconds writing, batches decided by the store).
     pub fn snapshot() -> (u64, u64, u64, u64) {
         (
             BATCHES.load(Ordering::Relaxed),
@@ -98,6 +120,28 @@ pub mod stats {
             SLOW.load(Ordering::Relaxed),
         )
     }
+}
+
+/// Whether this node owns the drop's fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lease {
+    /// SQLite: one node, nothing to share.
+    Local,
+    /// Not held (not yet, given up or lost); the next attempt not before `retry_at`.
+    Free { retry_at: Instant },
+    /// An attempt is under way.
+    Trying,
+    /// Another node holds it; the next attempt not before `retry_at`.
+    Elsewhere { retry_at: Instant },
+    /// This node holds it; its session was last seen alive at `checked`.
+    Owned { checked: Instant, checking: bool },
+}
+
+/// What [`DropActor::pump`] may do with pending holds.
+enum Path {
+    Fast,
+    Slow,
+    Wait,
 }
 
 /// Work that must run in the actor's write order, one at a time, before the next batch of
@@ -197,6 +241,12 @@ pub struct DropActor {
     /// When the writer connection was last used.
     last_write: Instant,
     last_status: DropStatus,
+    lease: Lease,
+    /// The lease's own connection (Postgres): kept while the drop is hot.
+    lease_conn: Option<LeaseConn>,
+    /// The memory was loaded while this node decided alone; false once another node may
+    /// have written (this one did not hold the lease), so taking the lease reloads it.
+    memory_fresh: bool,
 }
 
 impl DropActor {
@@ -210,10 +260,14 @@ impl DropActor {
     ) -> Self {
         let last_status = drop.stored_status();
         let admitted = drop.queue_seed.is_some() || drop.waiting_room_seconds == 0;
-        let depth = if matches!(store, Store::Postgres { .. }) {
-            PIPELINE
+        let shared = matches!(store, Store::Postgres { .. });
+        let depth = if shared { PIPELINE } else { 1 };
+        let lease = if shared {
+            Lease::Free {
+                retry_at: Instant::now(),
+            }
         } else {
-            1
+            Lease::Local
         };
         DropActor {
             store,
@@ -244,6 +298,9 @@ impl DropActor {
             last_used: Instant::now(),
             last_write: Instant::now(),
             last_status,
+            lease,
+            lease_conn: None,
+            memory_fresh: true,
         }
     }
 
@@ -361,14 +418,225 @@ impl DropActor {
             }
             return;
         }
-        while !self.pending.is_empty()
-            && self.inflight.len() < self.depth
-            && (self.inflight.is_empty() || self.pending.len() >= PIPELINE_MIN)
-        {
-            if !self.start_batch(ctx) {
-                break;
+        if self.pending.is_empty() {
+            return;
+        }
+        match self.path(ctx) {
+            Path::Wait => {}
+            Path::Slow => {
+                if self.inflight.is_empty() {
+                    self.start_slow_batch(ctx);
+                }
+            }
+            Path::Fast => {
+                while !self.pending.is_empty()
+                    && self.inflight.len() < self.depth
+                    && (self.inflight.is_empty() || self.pending.len() >= PIPELINE_MIN)
+                {
+                    if !self.start_batch(ctx) {
+                        break;
+                    }
+                }
             }
         }
+    }
+
+    /// The fast path needs the lease; without it, requests are decided by the store. A
+    /// due attempt to take the lease is started, and the requests wait for its outcome.
+    fn path(&mut self, ctx: &mut Context<Self>) -> Path {
+        match self.lease {
+            Lease::Local | Lease::Owned { .. } => Path::Fast,
+            Lease::Trying => Path::Wait,
+            Lease::Free { retry_at } | Lease::Elsewhere { retry_at } => {
+                if Instant::now() >= retry_at {
+                    self.try_lease(ctx);
+                    Path::Wait
+                } else {
+                    Path::Slow
+                }
+            }
+        }
+    }
+
+    fn try_lease(&mut self, ctx: &mut Context<Self>) {
+        self.lease = Lease::Trying;
+        let kept = self.lease_conn.take();
+        let store = self.store.clone();
+        let id = self.drop.id;
+        let work = async move {
+            let mut conn = match kept {
+                Some(c) => c,
+                None => match stock::lease_conn(&store).await {
+                    Ok(Some(c)) => c,
+                    Ok(None) => return (None, Ok(true)),
+                    Err(e) => return (None, Err(e)),
+                },
+            };
+            let r = stock::try_lease(&mut conn, id).await;
+            (r.is_ok().then_some(conn), r)
+        };
+        ctx.spawn(work.into_actor(self).map(|(conn, taken), act, ctx| {
+            let retry_at = Instant::now() + LEASE_RETRY;
+            match taken {
+                Ok(true) => {
+                    act.lease_conn = conn;
+                    act.lease = Lease::Owned {
+                        checked: Instant::now(),
+                        checking: false,
+                    };
+                    stats::lease(1);
+                    if !act.memory_fresh {
+                        act.reload_wanted = Some(true);
+                    }
+                    act.memory_fresh = true;
+                    tracing::info!(drop = %act.drop.id, "took the drop's write lease");
+                }
+                Ok(false) => {
+                    act.lease_conn = conn;
+                    act.lease = Lease::Elsewhere { retry_at };
+                    act.memory_fresh = false;
+                }
+                Err(e) => {
+                    tracing::warn!(drop = %act.drop.id, error = %e, "drop lease not taken");
+                    act.lease = Lease::Free { retry_at };
+                    act.memory_fresh = false;
+                }
+            }
+            act.pump(ctx);
+        }));
+    }
+
+    /// Give the lease up (the drop went quiet, or its session died): its connection is
+    /// closed, which releases the lock for another node.
+    fn drop_lease(&mut self) {
+        if matches!(self.lease, Lease::Local) {
+            return;
+        }
+        if matches!(self.lease, Lease::Owned { .. }) {
+            stats::lease(-1);
+        }
+        self.lease_conn = None;
+        self.memory_fresh = false;
+        self.lease = Lease::Free {
+            retry_at: Instant::now(),
+        };
+    }
+
+    /// The owner makes sure, now and then, that the session holding its lease still
+    /// exists: if it died (the store restarted, the link broke), so did the lock, and
+    /// another node may be writing.
+    fn check_lease(&mut self, ctx: &mut Context<Self>) {
+        let Lease::Owned {
+            checked,
+            checking: false,
+        } = self.lease
+        else {
+            return;
+        };
+        if checked.elapsed() < LEASE_CHECK {
+            return;
+        }
+        let Some(mut conn) = self.lease_conn.take() else {
+            return;
+        };
+        self.lease = Lease::Owned {
+            checked,
+            checking: true,
+        };
+        let work = async move {
+            let alive = stock::lease_alive(&mut conn).await;
+            (conn, alive)
+        };
+        ctx.spawn(work.into_actor(self).map(|(conn, alive), act, _| {
+            if !matches!(act.lease, Lease::Owned { .. }) {
+                return; // given up meanwhile: the connection closes here
+            }
+            if alive {
+                act.lease_conn = Some(conn);
+                act.lease = Lease::Owned {
+                    checked: Instant::now(),
+                    checking: false,
+                };
+            } else {
+                tracing::warn!(drop = %act.drop.id, "the drop's lease session died: lease lost");
+                act.drop_lease();
+            }
+        }));
+    }
+
+    /// Without the lease: the store decides the pending requests (locked rows, fresh
+    /// counts), one transaction per batch, and the memory takes the store's counts.
+    fn start_slow_batch(&mut self, ctx: &mut Context<Self>) {
+        let n = self.pending.len().min(MAX_BATCH);
+        let batch: Vec<(HoldRequest, Reply)> = self.pending.drain(..n).collect();
+        let refusal = self.refusal(self.status());
+        let mut requests = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        for (req, reply) in batch {
+            match &refusal {
+                Some(e) => {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                None => {
+                    requests.push(req);
+                    replies.push(reply);
+                }
+            }
+        }
+        if requests.is_empty() {
+            return;
+        }
+        self.busy = true;
+        stats::slow();
+        let conn = self.take_conn();
+        let store = self.store.clone();
+        let d = self.drop.clone();
+        let now = self.clock.now();
+        let work = async move {
+            let mut conn = match conn.await {
+                Ok(c) => c,
+                Err(e) => return (None, Err(e), None),
+            };
+            let outcomes = stock::place_holds(
+                &mut conn,
+                d.id,
+                d.per_buyer_limit,
+                d.hold_seconds,
+                &requests,
+                now,
+            )
+            .await;
+            // The counts the answers are consistent with, read before anyone is answered.
+            let found = model::find(&store, d.id).await.ok().flatten();
+            (outcomes.is_ok().then_some(conn), outcomes, found)
+        };
+        ctx.spawn(
+            work.into_actor(self)
+                .map(move |(conn, outcomes, found), act, ctx| {
+                    act.busy = false;
+                    if let Some(c) = conn {
+                        act.keep_conn(c);
+                    }
+                    if let Some((d, v)) = found {
+                        act.drop = d;
+                        act.variants = v;
+                    }
+                    match outcomes {
+                        Ok(o) => {
+                            for (reply, outcome) in replies.into_iter().zip(o) {
+                                let _ = reply.send(Ok(outcome));
+                            }
+                        }
+                        Err(e) => {
+                            for reply in replies {
+                                let _ = reply.send(Err(e.clone()));
+                            }
+                        }
+                    }
+                    act.changed(ctx);
+                    act.pump(ctx);
+                }),
+        );
     }
 
     /// The writer connection: the kept one, or a fresh checkout.
@@ -1091,7 +1359,12 @@ impl DropActor {
             && self.last_write.elapsed() >= KEEP_CONN
         {
             self.conns.clear();
+            // The lease goes with them, so a node that sells the drop now can take it.
+            if matches!(self.lease, Lease::Owned { .. } | Lease::Elsewhere { .. }) {
+                self.drop_lease();
+            }
         }
+        self.check_lease(ctx);
         if self.watchers_dirty
             && self
                 .last_push
@@ -1143,6 +1416,10 @@ impl Actor for DropActor {
         ctx.set_mailbox_capacity(16 * MAX_BATCH);
         self.last_status = self.status();
         ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.drop_lease();
     }
 }
 

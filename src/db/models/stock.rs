@@ -908,3 +908,45 @@ pub async fn apply_outcome(
     });
     Ok(r?)
 }
+
+/// A node's claim to a drop's fast path when several nodes share one Postgres: a session
+/// advisory lock (keyed by a hash of the drop id) on a connection of its own, outside the
+/// pool. Dropping the lease closes the connection, and that releases the lock; so does
+/// the death of the node, since Postgres ends the session of a closed socket. SQLite has
+/// one node and needs none.
+pub struct LeaseConn(crate::db::PgConn);
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// A connection for a drop's lease: `None` on SQLite.
+pub async fn lease_conn(store: &Store) -> AppResult<Option<LeaseConn>> {
+    match store {
+        Store::Sqlite { .. } => Ok(None),
+        Store::Postgres { url, .. } => crate::db::PgConn::establish(url)
+            .await
+            .map(|c| Some(LeaseConn(c)))
+            .map_err(AppError::unavailable),
+    }
+}
+
+/// Try to take drop `id`'s lease on `conn` (without waiting): `true` if this session holds
+/// it now (taking a lock the session already holds succeeds too).
+pub async fn try_lease(conn: &mut LeaseConn, id: DropId) -> AppResult<bool> {
+    let r: Locked =
+        diesel::sql_query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked")
+            .bind::<diesel::sql_types::Text, _>(id.to_string())
+            .get_result(&mut conn.0)
+            .await
+            .map_err(AppError::unavailable)?;
+    Ok(r.locked)
+}
+
+/// Whether the lease's session is still alive (the lock lives as long as it does).
+pub async fn lease_alive(conn: &mut LeaseConn) -> bool {
+    use diesel_async::SimpleAsyncConnection;
+    conn.0.batch_execute("SELECT 1").await.is_ok()
+}
