@@ -1,0 +1,1 @@
+CREATE INDEX holds_buyer ON holds (buyer_id, drop_id);
