@@ -5,7 +5,7 @@
 //! on one Postgres: one is killed under load and the other keeps selling, without losing
 //! or overselling anything.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -160,7 +160,20 @@ async fn counts(http: &reqwest::Client, base: &str, drop: &str) -> (i64, i64, i6
     )
 }
 
+/// One hold request of the crash load: whose it was, when it was sent and answered, and
+/// the answer (HTTP status and body) or the transport error.
+struct Request {
+    buyer: UserId,
+    sent: Instant,
+    answered: Instant,
+    answer: Result<(u16, Value), String>,
+}
+
 async fn crash_and_recover(database_url: Option<String>) {
+    const BUYERS: usize = 200;
+    const CONCURRENCY: usize = 32;
+    const ACKS_BEFORE_KILL: usize = 20;
+
     let dir = tempfile::tempdir().unwrap();
     let url_for_store = database_url
         .clone()
@@ -168,7 +181,10 @@ async fn crash_and_recover(database_url: Option<String>) {
     let mut node = start(dir.path(), database_url.as_deref());
     let store = Store::connect(&url_for_store, 4).await.unwrap();
     let keys = JwtKeys::new(TEST_SECRET.as_bytes());
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
 
     // A creator's storefront and product, written to the store; the drop through the API.
     let (creator, creator_token) = user_token(&store, &keys, Role::Creator).await;
@@ -192,88 +208,141 @@ async fn crash_and_recover(database_url: Option<String>) {
     assert_eq!(res.status(), 200);
 
     let mut buyers = Vec::new();
-    for _ in 0..200 {
-        buyers.push(user_token(&store, &keys, Role::Buyer).await.1);
+    for _ in 0..BUYERS {
+        buyers.push(user_token(&store, &keys, Role::Buyer).await);
     }
 
-    // 200 concurrent holds; the node is killed once the first acknowledgements are in.
-    let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let mut tasks = Vec::new();
-    for token in buyers {
-        let (http, url, drop, variant, tx) = (
-            http.clone(),
-            node.url.clone(),
-            drop.clone(),
-            variant.clone(),
-            acked_tx.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let r = http
-                .post(format!("{url}/api/drops/{drop}/holds"))
-                .bearer_auth(token)
-                .json(&json!({"variant_id": variant, "quantity": 1}))
-                .send()
-                .await;
-            if let Ok(r) = r {
-                if r.status() == 201 {
-                    if let Ok(v) = r.json::<Value>().await {
-                        let _ = tx.send(v["id"].as_str().unwrap_or_default().to_string());
-                    }
+    // One hold per buyer, CONCURRENCY at a time, so that new requests keep coming while
+    // earlier ones are answered; the node is killed once the first acknowledgements are in,
+    // with the requests counted in `in_flight` (sent, not yet answered) outstanding.
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let base = node.url.clone();
+    let mut load = futures_util::stream::iter(buyers)
+        .map(|(buyer, token)| {
+            let (http, in_flight) = (http.clone(), in_flight.clone());
+            let (base, drop, variant) = (base.clone(), drop.clone(), variant.clone());
+            async move {
+                in_flight.fetch_add(1, Ordering::SeqCst);
+                let sent = Instant::now();
+                let answer = place_hold(&http, &base, &drop, &variant, &token, None).await;
+                let answered = Instant::now();
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                Request {
+                    buyer,
+                    sent,
+                    answered,
+                    answer,
                 }
             }
-        }));
-    }
-    std::mem::drop(acked_tx);
-    let mut acked = Vec::new();
-    while acked.len() < 20 {
-        match tokio::time::timeout(Duration::from_secs(20), acked_rx.recv()).await {
-            Ok(Some(id)) => acked.push(id),
-            _ => break,
+        })
+        .buffer_unordered(CONCURRENCY);
+    let mut requests = Vec::new();
+    let mut acked_before_kill = 0;
+    let mut killed: Option<(Instant, usize)> = None;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(60), load.next())
+            .await
+            .expect("the load made progress");
+        let Some(r) = next else { break };
+        if matches!(r.answer, Ok((201, _))) && killed.is_none() {
+            acked_before_kill += 1;
+        }
+        requests.push(r);
+        if killed.is_none() && acked_before_kill >= ACKS_BEFORE_KILL {
+            // The runtime is single-threaded: nothing is sent or answered between the
+            // count, the instant and the kill.
+            let outstanding = in_flight.load(Ordering::SeqCst);
+            let at = Instant::now();
+            node.child.kill().unwrap(); // SIGKILL
+            node.child.wait().unwrap();
+            killed = Some((at, outstanding));
         }
     }
-    node.child.kill().unwrap(); // SIGKILL
-    node.child.wait().unwrap();
-    for t in tasks {
-        let _ = t.await;
-    }
-    while let Ok(id) = acked_rx.try_recv() {
-        acked.push(id);
+    std::mem::drop(load);
+    let (killed_at, in_flight_at_kill) =
+        killed.expect("the node acknowledged enough holds to be killed under load");
+    assert!(
+        in_flight_at_kill > 0,
+        "the node was killed with hold requests in flight"
+    );
+
+    // Sort the answers: acknowledged (possibly read after the kill from a buffer), refused
+    // by the live node, lost in flight with the node, or sent to the dead node.
+    let mut acked: HashMap<UserId, String> = HashMap::new();
+    let mut lost_in_flight: HashSet<UserId> = HashSet::new();
+    let (mut refused, mut after_kill) = (0, 0);
+    for r in &requests {
+        match &r.answer {
+            Ok((201, body)) => {
+                acked.insert(r.buyer, body["id"].as_str().unwrap().to_string());
+            }
+            Ok(_) => refused += 1,
+            Err(e) => {
+                assert!(r.answered >= killed_at, "failed before the kill: {e}");
+                if r.sent < killed_at {
+                    lost_in_flight.insert(r.buyer);
+                } else {
+                    after_kill += 1;
+                }
+            }
+        }
     }
     assert!(
-        acked.len() >= 20,
+        acked.len() >= ACKS_BEFORE_KILL,
         "the load ran before the kill ({} acked)",
         acked.len()
+    );
+    assert!(
+        acked.len() + lost_in_flight.len() <= acked_before_kill + in_flight_at_kill,
+        "only requests in flight at the kill may end after it"
     );
 
     // Restart on the same store.
     let node = start(dir.path(), database_url.as_deref());
-    for id in &acked {
+    for id in acked.values() {
         let h = drop_model::find_hold(&store, id.parse::<HoldId>().unwrap())
             .await
             .unwrap();
         let h = h.unwrap_or_else(|| panic!("acknowledged hold {id} was lost"));
         assert_eq!(h.status, "active");
     }
-    let state: Value = http
-        .get(format!("{}/api/drops/{drop}", node.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let v = &state["variants"][0];
-    let (remaining, held, sold) = (
-        v["remaining"].as_i64().unwrap(),
-        v["held"].as_i64().unwrap(),
-        v["sold"].as_i64().unwrap(),
-    );
+    // Nothing else appeared: every hold in the store is an acknowledged one, or one whose
+    // request was in flight when the node died (committed, its answer lost with the node),
+    // and there is at most one per buyer.
+    let drop_id = drop.parse::<DropId>().unwrap();
+    let stored = holds_of(&store, drop_id).await;
+    let mut seen = HashSet::new();
+    for h in &stored {
+        assert!(
+            seen.insert(h.buyer_id),
+            "two holds for buyer {}",
+            h.buyer_id
+        );
+        match acked.get(&h.buyer_id) {
+            Some(id) => assert_eq!(*id, h.id.to_string(), "a second hold for an acked buyer"),
+            None => assert!(
+                lost_in_flight.contains(&h.buyer_id),
+                "hold {} appeared for a request that was not in flight at the kill",
+                h.id
+            ),
+        }
+    }
+    let (remaining, held, sold) = counts(&http, &node.url, &drop).await;
     assert_eq!(remaining, stock - held - sold);
     assert!(held + sold <= stock, "oversold");
     assert!(
         held >= acked.len() as i64,
         "held {held} < acknowledged {}",
         acked.len()
+    );
+    assert_eq!(held, stored.len() as i64, "held != holds in the store");
+    eprintln!(
+        "crash: {} acked ({acked_before_kill} before the kill), {refused} refused, \
+         {in_flight_at_kill} in flight at the kill ({} lost, {} of those committed), \
+         {after_kill} sent after it",
+        acked.len(),
+        lost_in_flight.len(),
+        stored.len() - acked.len()
     );
 
     // Expiries still fire after the restart: 30 s holds come back to stock.
@@ -296,7 +365,7 @@ async fn crash_and_recover(database_url: Option<String>) {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    for id in &acked {
+    for id in acked.values() {
         let h = drop_model::find_hold(&store, id.parse::<HoldId>().unwrap())
             .await
             .unwrap()
