@@ -394,20 +394,22 @@ struct Pid {
     pid: i32,
 }
 
-/// The node's backends that are inside a transaction that has written rows (it has an
-/// xid), running the hold batch's SQL, and waiting for a lock the backend `holder` holds.
+/// The node's backends inside a transaction that has written rows (it has an xid),
+/// running a hold batch's stock update (its last statement before COMMIT) and waiting for
+/// a lock the backend `$1` holds.
 const BLOCKED_BATCH: &str = "\
 SELECT pid FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
   AND wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))
   AND backend_xid IS NOT NULL
-  AND (query LIKE '%INSERT INTO holds%' OR query LIKE '%UPDATE drop_variants%')";
+  AND query LIKE '%UPDATE drop_variants%'";
 
 /// The drop engine acknowledges nothing uncommitted, and a batch that dies between being
 /// sent to Postgres and its COMMIT leaves no trace. N holds are acknowledged; then the
-/// test takes a row lock on the drop's variant in a transaction of its own, so the next
-/// batch of holds (M more requests) is provably inside its transaction on Postgres, rows
-/// written, waiting on that lock (`pg_stat_activity`/`pg_blocking_pids`) and not
+/// test takes a share lock on the drop's variant row in a transaction of its own, so the
+/// next batch of holds (M more requests) is provably inside its transaction on Postgres,
+/// its holds, log rows and buyers' totals written, waiting at its stock update (the last
+/// statement before COMMIT) on that lock (`pg_stat_activity`/`pg_blocking_pids`), not
 /// committed. The node is SIGKILLed there and the lock released. None of the M got a 201;
 /// after a restart on the same database the drop holds exactly the N acknowledged holds
 /// (holds, stock counters, buyers' totals and the drop log all agree), and the M retried
@@ -482,8 +484,9 @@ async fn a_batch_killed_between_send_and_commit_leaves_no_trace_on_postgres() {
     }
     acked.sort();
 
-    // The test's own transaction locks the variant's row: the next batch's hold inserts
-    // (their foreign key) and its stock update wait for it, inside their transaction.
+    // The test's own transaction share-locks the variant's row: the next batch's inserts
+    // pass (their foreign key checks take a key-share lock, which does not conflict), and
+    // its stock update waits for it, inside the batch's transaction.
     let mut lock = AsyncPgConnection::establish(&url).await.unwrap();
     let lock_pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
         "pg_backend_pid()",
@@ -495,7 +498,7 @@ async fn a_batch_killed_between_send_and_commit_leaves_no_trace_on_postgres() {
     let locked: Vec<String> = drop_variants::table
         .filter(drop_variants::id.eq(&variant))
         .select(drop_variants::id)
-        .for_update()
+        .for_share()
         .load(&mut lock)
         .await
         .unwrap();
@@ -521,7 +524,7 @@ async fn a_batch_killed_between_send_and_commit_leaves_no_trace_on_postgres() {
         .collect();
 
     // Wait until a batch of them is provably sent and not committed: a backend of the node
-    // has written rows in its transaction and waits on the test's lock.
+    // has written rows in its transaction and its stock update waits on the test's lock.
     let mut monitor = AsyncPgConnection::establish(&url).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let blocked: Vec<i32> = loop {
