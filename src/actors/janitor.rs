@@ -36,6 +36,12 @@ pub async fn run(state: AppState) {
                 tracing::warn!(error = %e, "raffle sweep failed; retrying");
             }
         }
+        // Pending payments whose outcome never came: asked of the provider every 2 s.
+        if ticks % 8 == 3 {
+            if let Err(e) = crate::payments::reconcile::sweep(&state).await {
+                tracing::warn!(error = %e, "payment reconciliation failed; retrying");
+            }
+        }
         // Analytics past their keeping time and old visitor salts: about once a minute.
         if ticks % PRUNE_EVERY_TICKS == 2 {
             if let Err(e) =

@@ -2,6 +2,7 @@
 //! provider in every respect (asynchronous outcomes, signed webhooks, refunds) except that
 //! no money moves, and it says so in every answer (`"provider": "test"`).
 
+pub mod reconcile;
 pub mod settle;
 pub mod test_provider;
 pub mod webhook;
@@ -31,6 +32,21 @@ pub enum ChargeOutcome {
     Pending { payment_ref: String },
 }
 
+/// What the provider says of an order's payment when asked (reconciliation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentState {
+    Succeeded {
+        payment_ref: String,
+    },
+    Failed {
+        payment_ref: String,
+    },
+    /// Not decided yet.
+    Pending,
+    /// The provider has no payment for this order: nothing was taken.
+    NotCharged,
+}
+
 /// A verified provider event.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProviderEvent {
@@ -48,6 +64,9 @@ pub trait PaymentProvider: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     async fn charge(&self, charge: Charge) -> AppResult<ChargeOutcome>;
     async fn refund(&self, payment_ref: &str, amount_cents: i64) -> AppResult<()>;
+    /// The state of an order's payment (`payment_ref` if the charge answered with one):
+    /// how an outcome whose webhook never came (a crash, a lost delivery) is learnt.
+    async fn lookup(&self, order: OrderId, payment_ref: Option<&str>) -> AppResult<PaymentState>;
     /// Check a webhook's signature and read its event.
     fn verify_webhook(&self, payload: &[u8], signature: &str, now: i64)
         -> AppResult<ProviderEvent>;

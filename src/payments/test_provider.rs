@@ -7,6 +7,10 @@
 //! | `4000000000000077` | pending, then paid by a signed webhook after [`DELAY`] |
 //! | `4000000000000119` | pending, then failed by a signed webhook after [`DELAY`] |
 //!
+//! A payment's reference says what it will become and when (`test_pay_<uuid v7>`, with
+//! `_later_paid` or `_later_failed` for the delayed cards), so [`TestProvider::lookup`]
+//! answers like a real provider's API after a restart, with no state of its own.
+//!
 //! Webhooks are POSTed to `{PUBLIC_URL}/api/payments/webhook`, signed like Stripe's, so the
 //! webhook path is exercised exactly as in production.
 
@@ -14,7 +18,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{webhook, Charge, ChargeOutcome, PaymentProvider, ProviderEvent};
+use super::{webhook, Charge, ChargeOutcome, PaymentProvider, PaymentState, ProviderEvent};
+use crate::domain::ids::OrderId;
 use crate::error::{AppError, AppResult};
 
 pub const CARD_SUCCESS: &str = "4242424242424242";
@@ -23,6 +28,8 @@ pub const CARD_DELAYED_SUCCESS: &str = "4000000000000077";
 pub const CARD_DELAYED_FAILURE: &str = "4000000000000119";
 /// How long a delayed outcome takes to arrive.
 pub const DELAY: Duration = Duration::from_secs(2);
+const LATER_PAID: &str = "_later_paid";
+const LATER_FAILED: &str = "_later_failed";
 
 pub struct TestProvider {
     secret: Vec<u8>,
@@ -87,11 +94,12 @@ impl PaymentProvider for TestProvider {
                 reason: "card_declined".into(),
             },
             CARD_DELAYED_SUCCESS | CARD_DELAYED_FAILURE => {
-                let kind = if card == CARD_DELAYED_SUCCESS {
-                    "payment.succeeded"
+                let (kind, later) = if card == CARD_DELAYED_SUCCESS {
+                    ("payment.succeeded", LATER_PAID)
                 } else {
-                    "payment.failed"
+                    ("payment.failed", LATER_FAILED)
                 };
+                let payment_ref = format!("{payment_ref}{later}");
                 self.later(ProviderEvent {
                     id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
                     kind: kind.into(),
@@ -112,6 +120,48 @@ impl PaymentProvider for TestProvider {
     async fn refund(&self, payment_ref: &str, amount_cents: i64) -> AppResult<()> {
         tracing::info!(%payment_ref, amount_cents, "test provider refund (no money moves)");
         Ok(())
+    }
+
+    async fn lookup(&self, _order: OrderId, payment_ref: Option<&str>) -> AppResult<PaymentState> {
+        // Without a reference the charge never answered: this provider took nothing.
+        let Some(r) = payment_ref else {
+            return Ok(PaymentState::NotCharged);
+        };
+        let Some(rest) = r.strip_prefix("test_pay_") else {
+            return Ok(PaymentState::NotCharged);
+        };
+        let (id, later) = match (
+            rest.strip_suffix(LATER_PAID),
+            rest.strip_suffix(LATER_FAILED),
+        ) {
+            (Some(id), _) => (id, Some(true)),
+            (_, Some(id)) => (id, Some(false)),
+            _ => (rest, None),
+        };
+        let Some(charged_at) = uuid::Uuid::parse_str(id)
+            .ok()
+            .and_then(|u| u.get_timestamp())
+            .map(|t| t.to_unix())
+        else {
+            return Ok(PaymentState::NotCharged);
+        };
+        let payment_ref = r.to_string();
+        Ok(match later {
+            None => PaymentState::Succeeded { payment_ref },
+            Some(paid) => {
+                let due = Duration::new(charged_at.0, charged_at.1) + DELAY;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                if now < due {
+                    PaymentState::Pending
+                } else if paid {
+                    PaymentState::Succeeded { payment_ref }
+                } else {
+                    PaymentState::Failed { payment_ref }
+                }
+            }
+        })
     }
 
     fn verify_webhook(

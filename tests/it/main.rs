@@ -21,5 +21,6 @@ mod models;
 mod ops;
 mod queue;
 mod raffles;
+mod reconcile;
 mod recovery;
 mod storefronts;

@@ -85,6 +85,27 @@ pub async fn set_payment_ref(store: &Store, order: OrderId, payment_ref: &str) -
     Ok(())
 }
 
+/// Orders still `pending` that were opened before `before`, oldest first: the ones whose
+/// outcome should have arrived by now and is asked of the provider.
+pub async fn pending_before(
+    store: &Store,
+    before: NaiveDateTime,
+    limit: i64,
+) -> AppResult<Vec<OrderRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        orders::table
+            .filter(orders::status.eq("pending"))
+            .filter(orders::created_at.lt(before))
+            .order(orders::created_at.asc())
+            .limit(limit)
+            .select(OrderRow::as_select())
+            .load(c)
+            .await
+    });
+    Ok(r?)
+}
+
 pub async fn find(store: &Store, id: OrderId) -> AppResult<Option<OrderRow>> {
     let mut conn = store.read().await?;
     let r = db_run!(conn, |c| {
