@@ -1,8 +1,15 @@
 //! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]` annotations.
 
-use actix_web::HttpResponse;
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::Response;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::state::AppState;
 
 use super::{
     analytics, auth, drops, holds, ops, orders, pages, products, queue, raffles, storefronts,
@@ -34,7 +41,8 @@ use super::{
         crate::ws::upgrade,
         pages::index, pages::storefront, pages::theme, pages::drop_page, pages::raffle_page, pages::admin_page, pages::dashboard_page, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
-    modifiers(&BearerAuth),
+    components(schemas(ErrorResponse, ErrorObject)),
+    modifiers(&BearerAuth, &ErrorResponses),
     tags(
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "auth", description = "Accounts and sessions"),
@@ -68,9 +76,156 @@ impl Modify for BearerAuth {
     }
 }
 
-/// This document.
+/// The body of every error answer (see `crate::error`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only: `crate::error` writes the body
+pub struct ErrorResponse {
+    pub error: ErrorObject,
+}
+
+/// What went wrong: a stable `code` to match on and a `message` for a person.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorObject {
+    /// Stable snake_case code, e.g. `not_found`, `validation_failed`, `sold_out`.
+    pub code: String,
+    pub message: String,
+    /// With `validation_failed` (422): a message per field, keyed by the field's JSON name.
+    #[schema(required = false)]
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+/// The shared error answers: (status, component name, codes).
+const SHARED: &[(&str, &str, &str)] = &[
+    ("400", "BadRequest", "`invalid_json`: the body is not JSON of the expected shape; `bad_request`: a query string or header that cannot be read"),
+    ("401", "Unauthorized", "`unauthorized`: no bearer token, or one that is not (or no longer) valid"),
+    ("403", "Forbidden", "`forbidden`: signed in without the right to do this; `email_unverified`"),
+    ("404", "NotFound", "`not_found`: no such thing, or one the caller may not see"),
+    ("409", "Conflict", "a state conflict, with its own code"),
+    ("413", "PayloadTooLarge", "`payload_too_large`: the body is over 64 KiB"),
+    ("415", "UnsupportedMediaType", "`unsupported_media_type`: the body is not `application/json`"),
+    ("422", "ValidationFailed", "`validation_failed`: some fields are not valid (`fields` says which)"),
+    ("429", "RateLimited", "`rate_limited`: too many requests (see `Retry-After`)"),
+    ("503", "Unavailable", "`service_unavailable`: the store or another dependency cannot be reached right now"),
+];
+
+/// Operations that answer without touching the store (no 503).
+const NO_STORE: &[&str] = &[
+    "/healthz",
+    "/api/openapi.json",
+    "/",
+    "/d/{id}",
+    "/r/{id}",
+    "/admin",
+    "/dashboard",
+    "/verify",
+    "/reset",
+    "/api/docs",
+    "/static/{file}",
+    "/metrics",
+    "/ws",
+];
+
+fn error_content() -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorResponse")))
+        .build()
+}
+
+/// Declares, for every operation, the error answers its shape implies (a JSON body can be
+/// malformed, too large or of another type; a bearer token can be missing; a path id can
+/// name nothing; the store can be down), as references to shared responses; and gives
+/// each error response an operation declares itself the JSON error body.
+struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (_, name, codes) in SHARED {
+            let mut r = Response::new(*codes);
+            r.content.insert("application/json".into(), error_content());
+            components
+                .responses
+                .insert((*name).to_string(), RefOr::T(r));
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                declare_errors(path, op);
+            }
+        }
+    }
+}
+
+fn declare_errors(path: &str, op: &mut Operation) {
+    let params = op.parameters.as_deref().unwrap_or(&[]);
+    let has = |p: ParameterIn| {
+        params
+            .iter()
+            .any(|x| std::mem::discriminant(&x.parameter_in) == std::mem::discriminant(&p))
+    };
+    let mut implied: Vec<&str> = Vec::new();
+    if op.request_body.is_some() {
+        implied.extend(["400", "413", "415"]);
+    }
+    if has(ParameterIn::Query) || has(ParameterIn::Header) {
+        implied.push("400");
+    }
+    if has(ParameterIn::Path) {
+        implied.push("404");
+    }
+    let secured = op.security.as_ref().is_some_and(|reqs| {
+        reqs.iter().any(|r| {
+            serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.as_object().map(|o| !o.is_empty()))
+                .unwrap_or(false)
+        })
+    });
+    if secured {
+        implied.push("401");
+    }
+    if !NO_STORE.contains(&path) {
+        implied.push("503");
+    }
+    let responses = &mut op.responses.responses;
+    for status in implied {
+        if responses.contains_key(status) {
+            continue;
+        }
+        if let Some((_, name, _)) = SHARED.iter().find(|(s, _, _)| *s == status) {
+            responses.insert(
+                status.to_string(),
+                RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))),
+            );
+        }
+    }
+    // Error answers declared with a description only get the JSON error body.
+    for (status, r) in responses.iter_mut() {
+        if let RefOr::T(r) = r {
+            if (status.starts_with('4') || status.starts_with('5')) && r.content.is_empty() {
+                r.content.insert("application/json".into(), error_content());
+            }
+        }
+    }
+}
+
+/// This document. `/metrics` is in it only when this node serves it (a `METRICS_TOKEN`
+/// is configured).
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
     responses((status = 200, description = "OpenAPI 3 document")))]
-pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+pub async fn document(state: web::Data<AppState>) -> HttpResponse {
+    let mut doc = ApiDoc::openapi();
+    if state.config.metrics_token.is_none() {
+        doc.paths.paths.remove("/metrics");
+    }
+    HttpResponse::Ok().json(doc)
 }

@@ -111,14 +111,14 @@ pub async fn dashboard_page() -> HttpResponse {
 }
 
 /// The page behind the verification mail's link.
-#[utoipa::path(get, path = "/verify", tag = "pages", params(("token" = String, Query)),
+#[utoipa::path(get, path = "/verify", tag = "pages", params(("token" = Option<String>, Query, description = "from the mailed link; the page says so when it is missing")),
     responses((status = 200, content_type = "text/html", body = String)))]
 pub async fn verify() -> HttpResponse {
     html(include_str!("../../static/verify.html"))
 }
 
 /// The page behind the password-reset mail's link.
-#[utoipa::path(get, path = "/reset", tag = "pages", params(("token" = String, Query)),
+#[utoipa::path(get, path = "/reset", tag = "pages", params(("token" = Option<String>, Query, description = "from the mailed link; the page says so when it is missing")),
     responses((status = 200, content_type = "text/html", body = String)))]
 pub async fn reset() -> HttpResponse {
     html(include_str!("../../static/reset.html"))

@@ -11,6 +11,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RangeQuery {
     /// `24h` (hourly series, the default), `7d` or `30d` (daily series).
+    #[param(value_type = Option<Range>)]
     pub range: Option<String>,
 }
 
@@ -45,7 +46,7 @@ pub async fn report(
 /// The same report's series as CSV (one row per hour or day), for spreadsheets.
 #[utoipa::path(get, path = "/api/storefronts/{id}/analytics.csv", tag = "analytics", security(("bearer" = [])),
     params(("id" = String, Path), RangeQuery),
-    responses((status = 200, content_type = "text/csv", body = String),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, description = "`bad_request`: unknown range"),
         (status = 404, description = "`not_found`")))]
 pub async fn csv(
     state: web::Data<AppState>,

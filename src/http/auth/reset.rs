@@ -54,13 +54,15 @@ pub async fn forgot(
 pub struct ResetForm {
     /// The `token` of the link in the reset mail.
     pub token: String,
+    /// 10 to 256 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
 }
 
 /// Set a new password with the token from the mailed link. Every session of the account
 /// ends; sign in again with the new password.
 #[utoipa::path(post, path = "/api/auth/password/reset", tag = "auth", request_body = ResetForm,
-    responses((status = 204, description = "password changed"), (status = 400, description = "`invalid_token`"),
+    responses((status = 204, description = "password changed"), (status = 400, description = "`invalid_token`: the link is unknown, used or expired"),
         (status = 422, description = "`validation_failed`"), (status = 429, description = "`rate_limited`")))]
 pub async fn reset(
     state: web::Data<AppState>,

@@ -24,7 +24,7 @@ pub struct VerifiedView {
 /// Confirm an email address with the token from the mailed link. Access tokens issued
 /// before carry the old state; refresh the session to get one that says verified.
 #[utoipa::path(post, path = "/api/auth/verify", tag = "auth", request_body = VerifyForm,
-    responses((status = 200, body = VerifiedView), (status = 400, description = "`invalid_token`")))]
+    responses((status = 200, body = VerifiedView), (status = 400, description = "`invalid_token`: the link is unknown, used or expired")))]
 pub async fn verify(
     state: web::Data<AppState>,
     form: web::Json<VerifyForm>,

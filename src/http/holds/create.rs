@@ -15,6 +15,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CreateHoldForm {
     pub variant_id: VariantId,
+    #[schema(minimum = 1, maximum = 100)]
     pub quantity: i64,
 }
 
@@ -49,6 +50,8 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 200;
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = HoldView),
         (status = 409, description = "`sold_out`, `not_open`, `drop_paused`, `drop_cancelled`, `drop_closed`, `limit_reached`, `raffle_required`"),
+        (status = 404, description = "`not_found`: no such drop"),
+        (status = 422, description = "`validation_failed`: `variant_id` is not one of the drop's variants, or `quantity` is out of range"),
         (status = 429, description = "`rate_limited`")))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -17,6 +17,8 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/api/drops/{id}/queue", tag = "drops", request_body = CreateHoldForm,
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 202, body = TicketView),
+        (status = 404, description = "`not_found`: no such drop"),
+        (status = 422, description = "`validation_failed`: `variant_id` is not one of the drop's variants, or `quantity` is more than one buyer may take"),
         (status = 409, description = "`not_open` (before the waiting room), `drop_open` (reserve directly), `drop_paused`, `drop_cancelled`, `drop_closed`, `no_waiting_room`")))]
 pub async fn join(
     state: web::Data<AppState>,

@@ -44,7 +44,8 @@ pub struct ListQuery {
 
 /// Published raffles of a storefront, or of the platform (the monthly raffle among them).
 #[utoipa::path(get, path = "/api/raffles", tag = "raffles", params(ListQuery),
-    responses((status = 200, body = Vec<RaffleState>)))]
+    responses((status = 200, body = Vec<RaffleState>),
+        (status = 404, description = "`not_found`: no such storefront")))]
 pub async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> AppResult<HttpResponse> {
     let sf = match &q.storefront {
         Some(s) => Some(StorefrontId::parse(s).ok_or(AppError::NotFound)?),
