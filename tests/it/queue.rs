@@ -313,3 +313,48 @@ async fn the_log_pages_and_exports_csv() {
         .await;
     assert_eq!(s, 400);
 }
+
+/// Publishing logs `scheduled` once: the drop's actor, whose clock sees the drop already
+/// scheduled, does not record the transition again. Watched for two seconds (eight of the
+/// actor's ticks), the log keeps one `scheduled` entry.
+#[actix_web::test]
+async fn publishing_logs_scheduled_once() {
+    let app = TestApp::sqlite().await;
+    let (creator, owner) = user_with_token(&app, "creator").await;
+    let (sf, product) = storefront_with_product(&app, creator).await;
+    let (_, b) = app
+        .post(
+            "/api/drops",
+            Some(&owner),
+            json!({"storefront_id": sf, "product_id": product, "title": "Later", "price_cents": 100,
+                   "currency": "USD", "variants": [{"name": "One", "stock": 5}],
+                   "opens_at": Utc::now() + Duration::hours(1), "waiting_room_seconds": 0}),
+        )
+        .await;
+    let drop = b["id"].as_str().unwrap().to_string();
+    // The drop's actor exists (and ticks) before the publish.
+    let (s, _) = app.get(&format!("/api/drops/{drop}"), Some(&owner)).await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{drop}/publish"),
+            Some(&owner),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < until {
+        let (_, log) = app
+            .get(&format!("/api/drops/{drop}/log?limit=100"), Some(&owner))
+            .await;
+        let scheduled = log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "scheduled")
+            .count();
+        assert_eq!(scheduled, 1, "{log}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

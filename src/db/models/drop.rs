@@ -187,6 +187,8 @@ macro_rules! variants_of {
 pub(crate) use variants_of;
 
 /// Set the stored status, only from one of `from` (timers may run twice, on any node).
+/// A drop already in `to` is left alone, so a transition is logged once (publishing
+/// stores `scheduled`, and the actor's clock, seeing `scheduled`, must not log it again).
 pub async fn transition(
     store: &Store,
     id: DropId,
@@ -201,10 +203,15 @@ pub async fn transition(
         let from = &from;
         let detail = &detail;
         c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let n = diesel::update(drops::table.find(id).filter(drops::status.eq_any(from)))
-                .set((drops::status.eq(to.as_str()), drops::updated_at.eq(now)))
-                .execute(c)
-                .await?;
+            let n = diesel::update(
+                drops::table
+                    .find(id)
+                    .filter(drops::status.eq_any(from))
+                    .filter(drops::status.ne(to.as_str())),
+            )
+            .set((drops::status.eq(to.as_str()), drops::updated_at.eq(now)))
+            .execute(c)
+            .await?;
             if n == 1 {
                 diesel::insert_into(drop_log::table)
                     .values(&log(id, now, to.as_str(), None, detail.clone()))

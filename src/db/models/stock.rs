@@ -233,6 +233,22 @@ async fn pg_write_grants(
     variant_ids: &[VariantId],
     n_buyers: usize,
 ) -> Result<Vec<Counts>, DieselError> {
+    c.transaction::<_, DieselError, _>(async |c| {
+        pg_grants_in(c, drop, per_buyer_limit, grants, now, variant_ids, n_buyers).await
+    })
+    .await
+}
+
+/// [`pg_write_grants`]'s two statements, in the caller's transaction.
+async fn pg_grants_in(
+    c: &mut crate::db::PgConn,
+    drop: DropId,
+    per_buyer_limit: i64,
+    grants: &[HoldRow],
+    now: NaiveDateTime,
+    variant_ids: &[VariantId],
+    n_buyers: usize,
+) -> Result<Vec<Counts>, DieselError> {
     use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
     let ids: Vec<String> = grants.iter().map(|h| h.id.to_string()).collect();
     let variants: Vec<String> = grants.iter().map(|h| h.variant_id.to_string()).collect();
@@ -252,7 +268,7 @@ async fn pg_write_grants(
                 .sum()
         })
         .collect();
-    c.transaction::<_, DieselError, _>(async |c| {
+    {
         let ok: Vec<BuyersOk> = diesel::sql_query(PG_GRANTS)
             .bind::<Text, _>(drop.to_string())
             .bind::<Array<Text>, _>(&ids)
@@ -281,8 +297,7 @@ async fn pg_write_grants(
             return Err(DieselError::RollbackTransaction);
         }
         Ok(counts)
-    })
-    .await
+    }
 }
 
 /// SQLite's side: plain Diesel on the inner connection, in the blocking task the wrapper
@@ -642,6 +657,21 @@ pub async fn place_holds(
     now: NaiveDateTime,
 ) -> AppResult<Vec<HoldOutcome>> {
     let expires_at = now + chrono::Duration::seconds(hold_seconds);
+    if let DbConn::Postgres(c) = conn {
+        let c: &mut crate::db::PgConn = c;
+        // A few set queries per batch; a guard another writer broke meanwhile (a buyer's
+        // total, a key, both nodes at once) sends the batch row by row below instead.
+        let set = c
+            .transaction::<_, DieselError, _>(async |c| {
+                pg_place_holds_in(c, drop, per_buyer_limit, expires_at, now, batch).await
+            })
+            .await;
+        match set {
+            Ok(outcomes) => return Ok(outcomes),
+            Err(e) if stale(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let r = db_run!(conn, |c| {
         c.transaction::<_, DieselError, _>(async |c| {
             place_holds_in!(&mut *c, drop, per_buyer_limit, expires_at, now, batch).await
@@ -649,6 +679,141 @@ pub async fn place_holds(
         .await
     });
     Ok(r?)
+}
+
+/// The slow path on Postgres, set-based: the drop's variant rows locked and read, the
+/// batch's buyers' totals and earlier keyed holds read (one query each), the batch decided
+/// in request order as the actor would, and written with the fast path's two statements.
+/// Five round trips whatever the batch's size (the row-by-row path takes about five per
+/// hold, with the stock row locked all along).
+async fn pg_place_holds_in(
+    c: &mut crate::db::PgConn,
+    drop: DropId,
+    per_buyer_limit: i64,
+    expires_at: NaiveDateTime,
+    now: NaiveDateTime,
+    batch: &[HoldRequest],
+) -> Result<Vec<HoldOutcome>, DieselError> {
+    let mut left: HashMap<VariantId, i64> = drop_variants::table
+        .filter(drop_variants::drop_id.eq(drop))
+        .order(drop_variants::id)
+        .select((drop_variants::id, drop_variants::remaining))
+        .for_update()
+        .load::<(VariantId, i64)>(c)
+        .await?
+        .into_iter()
+        .collect();
+    let mut buyers: Vec<UserId> = batch.iter().map(|r| r.buyer).collect();
+    buyers.sort();
+    buyers.dedup();
+    let mut taken: HashMap<UserId, i64> = drop_buyers::table
+        .filter(drop_buyers::drop_id.eq(drop))
+        .filter(drop_buyers::buyer_id.eq_any(&buyers))
+        .select((drop_buyers::buyer_id, drop_buyers::taken))
+        .load::<(UserId, i64)>(c)
+        .await?
+        .into_iter()
+        .collect();
+    let keys: Vec<&String> = batch
+        .iter()
+        .filter_map(|r| r.idempotency_key.as_ref())
+        .collect();
+    let mut keyed: HashMap<(UserId, String), HoldRow> = HashMap::new();
+    if !keys.is_empty() {
+        let earlier: Vec<HoldRow> = holds::table
+            .filter(holds::drop_id.eq(drop))
+            .filter(holds::buyer_id.eq_any(&buyers))
+            .filter(holds::idempotency_key.eq_any(keys))
+            .select(HoldRow::as_select())
+            .load(c)
+            .await?;
+        for h in earlier {
+            if let Some(k) = h.idempotency_key.clone() {
+                keyed.insert((h.buyer_id, k), h);
+            }
+        }
+    }
+    enum Decided {
+        Now(HoldOutcome),
+        Granted(usize),
+        Repeat(usize),
+    }
+    let mut decided = Vec::with_capacity(batch.len());
+    let mut grants: Vec<HoldRow> = Vec::new();
+    let mut in_batch: HashMap<(UserId, String), usize> = HashMap::new();
+    for req in batch {
+        let key = req.idempotency_key.clone().map(|k| (req.buyer, k));
+        if let Some(k) = &key {
+            if let Some(h) = keyed.get(k) {
+                decided.push(Decided::Now(Ok((h.clone(), false))));
+                continue;
+            }
+            if let Some(&i) = in_batch.get(k) {
+                decided.push(Decided::Repeat(i));
+                continue;
+            }
+        }
+        let refused = match left.get_mut(&req.variant) {
+            None => Some(HoldRefusal::UnknownVariant),
+            Some(r) if *r < req.quantity => Some(HoldRefusal::SoldOut),
+            Some(r) => {
+                let t = taken.entry(req.buyer).or_insert(0);
+                if *t + req.quantity > per_buyer_limit {
+                    Some(HoldRefusal::LimitReached)
+                } else {
+                    *t += req.quantity;
+                    *r -= req.quantity;
+                    None
+                }
+            }
+        };
+        if let Some(refused) = refused {
+            decided.push(Decided::Now(Err(refused)));
+            continue;
+        }
+        if let Some(k) = key {
+            in_batch.insert(k, grants.len());
+        }
+        decided.push(Decided::Granted(grants.len()));
+        grants.push(HoldRow {
+            id: HoldId::new(),
+            drop_id: drop,
+            variant_id: req.variant,
+            buyer_id: req.buyer,
+            quantity: req.quantity,
+            status: "active".into(),
+            expires_at,
+            idempotency_key: req.idempotency_key.clone(),
+            created_at: now,
+            updated_at: now,
+        });
+    }
+    if !grants.is_empty() {
+        let mut variants: Vec<VariantId> = grants.iter().map(|h| h.variant_id).collect();
+        variants.sort();
+        variants.dedup();
+        let mut granted_buyers: Vec<UserId> = grants.iter().map(|h| h.buyer_id).collect();
+        granted_buyers.sort();
+        granted_buyers.dedup();
+        pg_grants_in(
+            c,
+            drop,
+            per_buyer_limit,
+            &grants,
+            now,
+            &variants,
+            granted_buyers.len(),
+        )
+        .await?;
+    }
+    Ok(decided
+        .into_iter()
+        .map(|d| match d {
+            Decided::Now(o) => o,
+            Decided::Granted(i) => Ok((grants[i].clone(), true)),
+            Decided::Repeat(i) => Ok((grants[i].clone(), false)),
+        })
+        .collect())
 }
 
 /// Set a variant's stock. Never below what is held or sold (those units are promised): the
