@@ -19,6 +19,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
@@ -27,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use diesel_async::AsyncConnection;
 use futures_util::{SinkExt, StreamExt};
 use livedrop::auth::{JwtKeys, Role};
 use livedrop::config::Config;
@@ -705,19 +708,8 @@ fn main() {
         "sqlite",
         format!("sqlite://{}", dir.path().join("bench.db").display()),
     )];
-    let pg_base = std::env::var("BENCH_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let pg = rt.block_on(async {
-        let name = format!("livedrop_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = diesel_async::AsyncPgConnection::establish(&format!("{pg_base}/postgres"))
-            .await
-            .ok()?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .ok()?;
-        Some(format!("{pg_base}/{name}"))
-    });
+    let pg_base = common::pg_base();
+    let pg = rt.block_on(common::fresh_pg_database(&pg_base, "livedrop_bench"));
     match pg {
         Some(url) => backends.push(("postgres", url)),
         None => eprintln!("postgres not reachable at {pg_base}: measuring SQLite only"),

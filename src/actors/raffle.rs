@@ -128,6 +128,8 @@ pub struct RaffleActor {
     bus: Arc<dyn Bus>,
     clock: Clock,
     raffle: RaffleRow,
+    /// Who runs the raffle: refused entry (`own_raffle`).
+    runner: Option<UserId>,
     pending: Vec<(UserId, Reply)>,
     committing: bool,
     reloading: bool,
@@ -143,7 +145,13 @@ pub struct RaffleActor {
 }
 
 impl RaffleActor {
-    pub fn new(store: Store, bus: Arc<dyn Bus>, clock: Clock, raffle: RaffleRow) -> Self {
+    pub fn new(
+        store: Store,
+        bus: Arc<dyn Bus>,
+        clock: Clock,
+        raffle: RaffleRow,
+        runner: Option<UserId>,
+    ) -> Self {
         let last_status = RaffleStatus::at(
             &raffle.status,
             raffle.opens_at,
@@ -155,6 +163,7 @@ impl RaffleActor {
             bus,
             clock,
             raffle,
+            runner,
             pending: Vec::new(),
             committing: false,
             reloading: false,
@@ -359,6 +368,14 @@ impl Handler<Enter> for RaffleActor {
             }
             _ => Some(AppError::conflict("raffle_closed", "the raffle has closed")),
         };
+        let refusal = refusal.or_else(|| {
+            (self.runner == Some(msg.user)).then(|| {
+                AppError::conflict(
+                    "own_raffle",
+                    "the people who run a raffle cannot take part in it",
+                )
+            })
+        });
         if let Some(e) = refusal {
             let _ = msg.reply.send(Err(e));
             return;

@@ -298,6 +298,12 @@ impl Registry {
         let row = raffle_model::find(&self.store, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        // Who runs it (its storefront's owner, or for a platform raffle its creator) may
+        // not enter it.
+        let runner = match row.storefront_id {
+            Some(sf) => crate::db::models::drop::storefront_owner(&self.store, sf).await?,
+            None => row.created_by,
+        };
         let mut map = self.raffles.lock().map_err(|_| AppError::Internal)?;
         if let Some(a) = map.get(&id).filter(|a| a.connected()) {
             return Ok(a.clone());
@@ -307,6 +313,7 @@ impl Registry {
             self.bus.clone(),
             self.clock.clone(),
             row,
+            runner,
         )
         .start();
         map.insert(id, addr.clone());

@@ -37,6 +37,9 @@ pub async fn run(state: AppState, mut session: Session, mut stream: MessageStrea
     let (out_tx, mut out_rx) = mpsc::channel::<std::sync::Arc<str>>(OUT_QUEUE);
     let mut subs: HashMap<String, Subscription> = HashMap::new();
     let mut who: Option<AuthUser> = None;
+    // When the token `who` came from expires (unix seconds): the identity and its private
+    // topics end then, unless a fresh token was sent before.
+    let mut expires_at: Option<i64> = None;
     let mut last_heard = Instant::now();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
 
@@ -47,7 +50,7 @@ pub async fn run(state: AppState, mut session: Session, mut stream: MessageStrea
                 last_heard = Instant::now();
                 match msg {
                     Message::Text(text) => {
-                        let reply = handle(&state, &text, &mut who, &mut subs, &out_tx).await;
+                        let reply = handle(&state, &text, &mut who, &mut expires_at, &mut subs, &out_tx).await;
                         // Frames queued while handling (a snapshot) go before the reply.
                         let mut failed = false;
                         while let Ok(text) = out_rx.try_recv() {
@@ -70,6 +73,17 @@ pub async fn run(state: AppState, mut session: Session, mut stream: MessageStrea
             Some(text) = out_rx.recv() => {
                 if send(&mut session, text).await.is_err() { break None; }
             }
+            _ = until_unix(expires_at), if expires_at.is_some() => {
+                who = None;
+                expires_at = None;
+                drop_private(&state, &mut subs);
+                let r = Reply::Error {
+                    code: "token_expired",
+                    message: "the access token expired: send a fresh one with {\"op\": \"auth\"}",
+                    topic: None,
+                };
+                if send(&mut session, r.render().into()).await.is_err() { break None; }
+            }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > CLIENT_TIMEOUT {
                     break None;
@@ -82,6 +96,28 @@ pub async fn run(state: AppState, mut session: Session, mut stream: MessageStrea
         unsubscribe(&state, sub);
     }
     let _ = session.close(reason).await;
+}
+
+/// Sleep until the unix time `at` (at once if it has passed).
+async fn until_unix(at: Option<i64>) {
+    let left = at.unwrap_or(0) - chrono::Utc::now().timestamp();
+    if left > 0 {
+        tokio::time::sleep(Duration::from_secs(left as u64)).await;
+    }
+}
+
+/// End the private topics (`user:`, `dashboard:`): their identity is gone.
+fn drop_private(state: &AppState, subs: &mut HashMap<String, Subscription>) {
+    let private: Vec<String> = subs
+        .keys()
+        .filter(|t| t.starts_with("user:") || t.starts_with("dashboard:"))
+        .cloned()
+        .collect();
+    for t in private {
+        if let Some(sub) = subs.remove(&t) {
+            unsubscribe(state, sub);
+        }
+    }
 }
 
 /// Send with a deadline: a peer that does not read is dropped rather than buffered for.
@@ -108,6 +144,7 @@ async fn handle(
     state: &AppState,
     text: &str,
     who: &mut Option<AuthUser>,
+    expires_at: &mut Option<i64>,
     subs: &mut HashMap<String, Subscription>,
     out: &mpsc::Sender<std::sync::Arc<str>>,
 ) -> Option<String> {
@@ -145,6 +182,7 @@ async fn handle(
                     role: c.role,
                     verified: c.ev,
                 });
+                *expires_at = Some(c.exp);
                 Some(
                     Reply::Ack {
                         op: "auth",
@@ -157,16 +195,8 @@ async fn handle(
                 // A refused token ends the earlier identity too, and with it the private
                 // topics it was allowed (`user:`, `dashboard:`).
                 *who = None;
-                let private: Vec<String> = subs
-                    .keys()
-                    .filter(|t| t.starts_with("user:") || t.starts_with("dashboard:"))
-                    .cloned()
-                    .collect();
-                for t in private {
-                    if let Some(sub) = subs.remove(&t) {
-                        unsubscribe(state, sub);
-                    }
-                }
+                *expires_at = None;
+                drop_private(state, subs);
                 Some(
                     Reply::Error {
                         code: "unauthorized",

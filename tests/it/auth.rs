@@ -21,7 +21,6 @@ async fn register(app: &TestApp, email: &str, role: &str) -> (u16, Value) {
 }
 
 #[actix_web::test]
-#[ignore = "needs smtp"]
 async fn signup_mail_over_smtp_verifies_then_sessions_rotate_and_reuse_revokes_the_family() {
     let mut smtp = SmtpServer::start().await;
     let app = TestApp::with(&[("RATE_LIMITS", "off"), ("SMTP_URL", &smtp.url)]).await;
@@ -95,11 +94,11 @@ async fn signup_mail_over_smtp_verifies_then_sessions_rotate_and_reuse_revokes_t
 }
 
 #[actix_web::test]
-#[ignore = "needs smtp"]
 async fn password_reset_by_mail_sets_the_password_and_ends_every_session() {
     let mut smtp = SmtpServer::start().await;
     let app = TestApp::with(&[("RATE_LIMITS", "off"), ("SMTP_URL", &smtp.url)]).await;
-    let (_, b) = register(&app, "buyer@example.com", "buyer").await;
+    let (s, b) = register(&app, "buyer@example.com", "buyer").await;
+    assert_eq!(s, 201, "{b}");
     let _verify_mail = smtp.next(10).await;
     let old_refresh = b["refresh_token"].as_str().unwrap().to_string();
 
@@ -231,7 +230,8 @@ async fn embedded_mode_writes_the_verification_mail_to_the_outbox() {
 #[actix_web::test]
 async fn unknown_email_and_wrong_password_get_the_same_answer() {
     let app = TestApp::sqlite().await;
-    register(&app, "someone@example.com", "buyer").await;
+    let (s, b) = register(&app, "someone@example.com", "buyer").await;
+    assert_eq!(s, 201, "{b}");
     let (s1, b1) = app
         .post(
             "/api/auth/login",
@@ -257,7 +257,8 @@ async fn login_is_rate_limited_per_email_with_retry_after() {
         ("RATE_LIMIT_LOGIN_IP", "100/60"),
     ])
     .await;
-    register(&app, "target@example.com", "buyer").await;
+    let (s, b) = register(&app, "target@example.com", "buyer").await;
+    assert_eq!(s, 201, "{b}");
     let body = json!({"email": "target@example.com", "password": "wrong password!"});
     for _ in 0..3 {
         let (s, _) = app.post("/api/auth/login", None, body.clone()).await;
@@ -407,7 +408,8 @@ async fn bad_tokens_are_refused() {
 #[actix_web::test]
 async fn logout_ends_the_session() {
     let app = TestApp::sqlite().await;
-    let (_, b) = register(&app, "leaver@example.com", "buyer").await;
+    let (s, b) = register(&app, "leaver@example.com", "buyer").await;
+    assert_eq!(s, 201, "{b}");
     let r = b["refresh_token"].as_str().unwrap();
     let (s, _) = app
         .post("/api/auth/logout", None, json!({"refresh_token": r}))

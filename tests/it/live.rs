@@ -270,3 +270,36 @@ async fn a_reader_that_never_reads_does_not_delay_one_that_does() {
     assert_eq!((s, b["watchers"].as_i64()), (200, Some(2)));
     std::mem::drop(slow);
 }
+
+/// A socket's identity ends with its token: when the token expires, the private topics it
+/// opened are dropped and the socket is told (`token_expired`); `user:` needs a fresh
+/// token again. A fresh token sent before the expiry keeps them.
+#[actix_web::test]
+async fn private_topics_end_when_the_token_expires() {
+    let app = TestApp::sqlite().await;
+    let (me, _) = user_with_token(&app, "buyer").await;
+    // A token issued so that it expires 2 s from now.
+    let iat = Utc::now().timestamp() - livedrop::auth::ACCESS_TTL_SECS + 2;
+    let short = app
+        .state
+        .jwt
+        .issue(me, livedrop::auth::Role::Buyer, true, iat)
+        .unwrap();
+    let mut ws = connect(&app).await;
+    send(&mut ws, json!({"op": "auth", "token": short})).await;
+    assert_eq!(next(&mut ws, 5).await["type"], "ack");
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("user:{me}")}),
+    )
+    .await;
+    assert_eq!(next(&mut ws, 5).await["type"], "ack");
+    let told = next(&mut ws, 10).await;
+    assert_eq!(told["code"], "token_expired", "{told}");
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "topic": format!("user:{me}")}),
+    )
+    .await;
+    assert_eq!(next(&mut ws, 5).await["code"], "forbidden");
+}

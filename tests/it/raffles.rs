@@ -508,6 +508,15 @@ async fn paid_orders_earn_monthly_tickets_and_a_refund_reverses_them_in_the_ledg
         )
         .await;
     assert_eq!((s, code(&b)), (409, "own_raffle"), "{b}");
+    // Nor enter it.
+    let (s, b) = app
+        .post(
+            &format!("/api/raffles/{own}/entries"),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (409, "own_raffle"), "{b}");
     let (s, b) = app
         .post(
             &format!("/api/raffles/{monthly_id}/bonus"),

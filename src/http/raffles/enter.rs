@@ -20,7 +20,7 @@ pub struct Entered {
 #[utoipa::path(post, path = "/api/raffles/{id}/entries", tag = "raffles", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 201, body = Entered),
-        (status = 409, description = "`already_entered`, `not_open`, `raffle_closed`"),
+        (status = 409, description = "`already_entered`, `not_open`, `raffle_closed`, `own_raffle` (you run this raffle)"),
         (status = 429, description = "`rate_limited`")))]
 pub async fn enter(
     state: web::Data<AppState>,
