@@ -14,7 +14,7 @@ use livedrop::db::Store;
 use livedrop::domain::ids::{DropId, HoldId};
 use serde_json::{json, Value};
 
-use crate::recovery::{start, METRICS_TOKEN};
+use crate::recovery::{published_drop, start, METRICS_TOKEN};
 use crate::support::{fresh_pg_database, TEST_SECRET};
 
 /// One figure from a node's `/metrics`.
@@ -91,34 +91,15 @@ async fn the_drop_lease_moves_to_the_survivor_when_its_owner_is_killed_on_postgr
             .unwrap()
     };
 
-    let creator = livedrop::demo::account(&store, Role::Creator)
-        .await
-        .unwrap();
-    let creator_token = token(creator.id, Role::Creator);
-    let (sf, product) = livedrop::demo::shop(&store, creator.id).await.unwrap();
-    let res = http
-        .post(format!("{}/api/drops", a.url))
-        .bearer_auth(&creator_token)
-        .json(
-            &json!({"storefront_id": sf, "product_id": product, "title": "Lease drop",
-            "price_cents": 100, "currency": "USD", "variants": [{"name": "A", "stock": STOCK}],
-            "opens_at": chrono::Utc::now(), "waiting_room_seconds": 0, "per_buyer_limit": 1,
-            "hold_seconds": 600}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let created: Value = res.json().await.unwrap();
-    let drop = created["id"].as_str().unwrap().to_string();
-    let variant = created["variants"][0]["id"].as_str().unwrap().to_string();
-    let res = http
-        .post(format!("{}/api/drops/{drop}/publish", a.url))
-        .bearer_auth(&creator_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let (drop, variant) = published_drop(
+        &http,
+        &a.url,
+        &store,
+        &keys,
+        STOCK,
+        json!({"per_buyer_limit": 1}),
+    )
+    .await;
 
     let mut buyers = Vec::new();
     for _ in 0..BUYERS + 2 {

@@ -9,7 +9,7 @@ use livedrop::auth::{JwtKeys, Role};
 use livedrop::db::Store;
 use serde_json::{json, Value};
 
-use crate::recovery::start;
+use crate::recovery::{published_drop, start};
 use crate::support::{code, TEST_SECRET};
 
 async fn order_status(http: &reqwest::Client, base: &str, order: &str, token: &str) -> Value {
@@ -40,34 +40,15 @@ async fn orders_pending_when_their_node_died_are_settled_with_the_provider_after
     };
     let http = reqwest::Client::new();
 
-    let creator = livedrop::demo::account(&store, Role::Creator)
-        .await
-        .unwrap();
-    let creator_token = token(creator.id, Role::Creator);
-    let (sf, product) = livedrop::demo::shop(&store, creator.id).await.unwrap();
-    let created: Value = http
-        .post(format!("{}/api/drops", node.url))
-        .bearer_auth(&creator_token)
-        .json(
-            &json!({"storefront_id": sf, "product_id": product, "title": "Reconcile",
-            "price_cents": 500, "currency": "USD", "variants": [{"name": "A", "stock": 5}],
-            "opens_at": chrono::Utc::now(), "waiting_room_seconds": 0, "hold_seconds": 600}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let drop = created["id"].as_str().unwrap().to_string();
-    let variant = created["variants"][0]["id"].as_str().unwrap().to_string();
-    let res = http
-        .post(format!("{}/api/drops/{drop}/publish", node.url))
-        .bearer_auth(&creator_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let (drop, variant) = published_drop(
+        &http,
+        &node.url,
+        &store,
+        &keys,
+        5,
+        json!({"title": "Reconcile", "price_cents": 500}),
+    )
+    .await;
 
     // Two buyers hold a unit each and pay with the delayed cards: one will be paid, one
     // will fail. Both orders are pending when the node dies, before either webhook.

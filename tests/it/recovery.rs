@@ -72,7 +72,47 @@ impl Drop for Node {
     }
 }
 
-async fn user_token(store: &Store, keys: &JwtKeys, role: Role) -> (UserId, String) {
+/// A creator's storefront and product written to the store, and a drop of it created and
+/// published through `base`'s API: the common fields (one variant "A", opening now, no
+/// waiting room, 10-minute holds) with `fields` over them. Returns (drop id, variant id).
+pub(crate) async fn published_drop(
+    http: &reqwest::Client,
+    base: &str,
+    store: &Store,
+    keys: &JwtKeys,
+    stock: i64,
+    fields: Value,
+) -> (String, String) {
+    let (creator, creator_token) = user_token(store, keys, Role::Creator).await;
+    let (sf, product) = livedrop::demo::shop(store, creator).await.unwrap();
+    let mut body = json!({"storefront_id": sf, "product_id": product, "title": "Drop",
+        "price_cents": 100, "currency": "USD", "variants": [{"name": "A", "stock": stock}],
+        "opens_at": chrono::Utc::now(), "waiting_room_seconds": 0, "hold_seconds": 600});
+    for (k, v) in fields.as_object().into_iter().flatten() {
+        body[k] = v.clone();
+    }
+    let res = http
+        .post(format!("{base}/api/drops"))
+        .bearer_auth(&creator_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let drop = created["id"].as_str().unwrap().to_string();
+    let variant = created["variants"][0]["id"].as_str().unwrap().to_string();
+    let res = http
+        .post(format!("{base}/api/drops/{drop}/publish"))
+        .bearer_auth(&creator_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    (drop, variant)
+}
+
+pub(crate) async fn user_token(store: &Store, keys: &JwtKeys, role: Role) -> (UserId, String) {
     let u = livedrop::demo::account(store, role).await.unwrap();
     (
         u.id,
@@ -682,32 +722,16 @@ async fn two_nodes_survive_the_kill_of_one_under_load_on_postgres() {
         .build()
         .unwrap();
 
-    // A creator's storefront and product in the store; the drop through A's API.
-    let (creator, creator_token) = user_token(&store, &keys, Role::Creator).await;
-    let (sf, product) = livedrop::demo::shop(&store, creator).await.unwrap();
-    let res = http
-        .post(format!("{}/api/drops", a.url))
-        .bearer_auth(&creator_token)
-        .json(
-            &json!({"storefront_id": sf, "product_id": product, "title": "Two-node drop",
-            "price_cents": 100, "currency": "USD", "variants": [{"name": "A", "stock": STOCK}],
-            "opens_at": chrono::Utc::now(), "waiting_room_seconds": 0, "per_buyer_limit": 1,
-            "hold_seconds": 600}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let created: Value = res.json().await.unwrap();
-    let drop = created["id"].as_str().unwrap().to_string();
-    let variant = created["variants"][0]["id"].as_str().unwrap().to_string();
-    let res = http
-        .post(format!("{}/api/drops/{drop}/publish", a.url))
-        .bearer_auth(&creator_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    // The drop through A's API.
+    let (drop, variant) = published_drop(
+        &http,
+        &a.url,
+        &store,
+        &keys,
+        STOCK,
+        json!({"per_buyer_limit": 1}),
+    )
+    .await;
 
     let mut buyers = Vec::new();
     for _ in 0..BUYERS {
