@@ -13,7 +13,9 @@
 //!   workers each) sharing one Postgres database, the clients split across both.
 //!
 //! Every livedrop and row-lock run ends with a stock check (nothing oversold, the counters
-//! match the hold rows). The load generator is this executable started again as a process
+//! match the hold rows); a sell-out run per store and one over the two nodes sell a
+//! 5,000-unit drop out and check it sold out exactly (the bench exits non-zero when a check
+//! fails). The load generator is this executable started again as a process
 //! of its own (see `common`): a minimal HTTP/1.1 client on a single-threaded runtime, one
 //! connection per buyer, so the server's process does no client work (the machine's cores
 //! are still shared; the CPU each side used is printed under the table).
@@ -244,14 +246,18 @@ struct Fixture {
     tokens_file: PathBuf,
 }
 
-/// A creator, a published drop open now, `BUYERS` buyer accounts and their tokens.
-async fn setup(node: &Node, dir: &Path) -> Fixture {
+/// Units of the drop the sell-out runs sell: fewer than one run's requests, so the drop
+/// sells out under load and the stock check tests "never oversold" where it matters.
+const SELL_OUT_STOCK: i64 = 5_000;
+
+/// A creator, a published drop open now with `stock` units, `BUYERS` buyer accounts and
+/// their tokens.
+async fn setup(node: &Node, dir: &Path, stock: i64) -> Fixture {
     let store = &node.state.store;
     let keys = JwtKeys::new(SECRET.as_bytes());
     let creator = livedrop::demo::account(store, Role::Creator).await.unwrap();
     let creator_token = token(&keys, creator.id, Role::Creator);
     let (sf, p) = livedrop::demo::shop(store, creator.id).await.unwrap();
-    let stock = 1_000_000i64;
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{}/api/drops", node.url()))
@@ -335,7 +341,7 @@ impl Report {
         server_cpu: Option<f64>,
         verdict: &str,
     ) {
-        self.failed |= verdict != "ok" && verdict != "n/a";
+        self.failed |= !verdict.starts_with("ok") && verdict != "n/a";
         let pct = match self.ceiling.get(&buyers) {
             Some(c) if *c > 0.0 => format!("{:.0}%", 100.0 * o.rate() / c),
             _ => "–".into(),
@@ -407,6 +413,33 @@ async fn check(store: &Store, variant: VariantId, stock: i64) -> String {
     }
 }
 
+/// After a sell-out run: the stock check, and the drop sold out exactly: every unit held,
+/// none left, and as many holds acknowledged (201) as there are units.
+async fn check_sold_out(store: &Store, variant: VariantId, stock: i64, acked: u64) -> String {
+    let verdict = check(store, variant, stock).await;
+    if verdict != "ok" {
+        return verdict;
+    }
+    let mut conn = store.read().await.unwrap();
+    let (remaining, held, sold): (i64, i64, i64) = livedrop::db_run!(conn, |c| {
+        drop_variants::table
+            .find(variant)
+            .select((
+                drop_variants::remaining,
+                drop_variants::held,
+                drop_variants::sold,
+            ))
+            .first(c)
+            .await
+            .unwrap()
+    });
+    if remaining == 0 && held + sold == stock && acked as i64 == stock {
+        "ok (sold out)".into()
+    } else {
+        format!("NOT SOLD OUT EXACTLY remaining={remaining} held={held} sold={sold} acknowledged={acked}")
+    }
+}
+
 /// Active holds the restart measurement puts behind a drop.
 const CROWD: i64 = 100_000;
 
@@ -450,7 +483,7 @@ fn restart_with_crowd(
 ) -> String {
     let sub = tempfile::tempdir_in(dir).unwrap();
     let node = start_livedrop(url, sub.path(), false);
-    let fx = rt.block_on(setup(&node, sub.path()));
+    let fx = rt.block_on(setup(&node, sub.path(), 1_000_000));
     rt.block_on(async {
         let mut conn = node.state.store.write().await.unwrap();
         for sql in crowd_sql(backend, fx.drop, fx.variant) {
@@ -600,7 +633,7 @@ fn main() {
     for (name, url) in &backends {
         let sub = tempfile::tempdir_in(dir.path()).unwrap();
         let node = start_livedrop(url, sub.path(), true);
-        let fx = rt.block_on(setup(&node, sub.path()));
+        let fx = rt.block_on(setup(&node, sub.path(), 1_000_000));
         let body = hold_body(fx.variant);
         let runs = levels
             .iter()
@@ -621,6 +654,31 @@ fn main() {
             let verdict = rt.block_on(check(&node.state.store, fx.variant, fx.stock));
             report.row(name, mech, c, &o, cpu, &verdict);
         }
+        // A drop that sells out under the load: exactly its units are held, no more.
+        let sub2 = tempfile::tempdir_in(sub.path()).unwrap();
+        let fx = rt.block_on(setup(&node, sub2.path(), SELL_OUT_STOCK));
+        let endpoint = format!("{}/api/drops/{}/holds", node.url(), fx.drop);
+        let (o, cpu) = measure(
+            vec![endpoint],
+            &fx.tokens_file,
+            hold_body(fx.variant),
+            top,
+            secs,
+        );
+        let verdict = rt.block_on(check_sold_out(
+            &node.state.store,
+            fx.variant,
+            fx.stock,
+            o.ok,
+        ));
+        report.row(
+            name,
+            "livedrop actor, sell-out of 5,000 units",
+            top,
+            &o,
+            cpu,
+            &verdict,
+        );
         node.stop();
     }
     if let Some(url) = &pg {
@@ -638,7 +696,7 @@ fn main() {
         );
         let a = start_livedrop(&url, sa.path(), false);
         let b = start_livedrop(&url, sb.path(), false);
-        let fx = rt.block_on(setup(&a, sa.path()));
+        let fx = rt.block_on(setup(&a, sa.path(), 1_000_000));
         let urls = [&a, &b]
             .iter()
             .map(|n| format!("{}/api/drops/{}/holds", n.url(), fx.drop))
@@ -648,6 +706,23 @@ fn main() {
         report.row(
             "postgres",
             "livedrop actor, 2 nodes (2 workers each)",
+            top,
+            &o,
+            cpu,
+            &verdict,
+        );
+        // Both nodes sell one drop out.
+        let sa2 = tempfile::tempdir_in(sa.path()).unwrap();
+        let fx = rt.block_on(setup(&a, sa2.path(), SELL_OUT_STOCK));
+        let urls = [&a, &b]
+            .iter()
+            .map(|n| format!("{}/api/drops/{}/holds", n.url(), fx.drop))
+            .collect();
+        let (o, cpu) = measure(urls, &fx.tokens_file, hold_body(fx.variant), top, secs);
+        let verdict = rt.block_on(check_sold_out(&a.state.store, fx.variant, fx.stock, o.ok));
+        report.row(
+            "postgres",
+            "livedrop actor, 2 nodes, sell-out of 5,000 units",
             top,
             &o,
             cpu,
