@@ -76,6 +76,10 @@ pub const IDLE_STOP: Duration = Duration::from_secs(300);
 pub const KEEP_CONN: Duration = Duration::from_secs(2);
 /// How often an actor without its drop's lease tries to take it.
 pub const LEASE_RETRY: Duration = Duration::from_secs(1);
+/// How long a quiet drop keeps its lease. Taking it again reloads the actor's memory (the
+/// other node may have written meanwhile), which for a drop with many holds is the costly
+/// part: a drop that pauses for seconds keeps it.
+pub const LEASE_KEEP: Duration = Duration::from_secs(30);
 /// How often the owner checks that the session holding its lease is alive.
 pub const LEASE_CHECK: Duration = Duration::from_secs(1);
 
@@ -1359,10 +1363,17 @@ impl DropActor {
             && self.last_write.elapsed() >= KEEP_CONN
         {
             self.conns.clear();
-            // The lease goes with them, so a node that sells the drop now can take it.
-            if matches!(self.lease, Lease::Owned { .. } | Lease::Elsewhere { .. }) {
-                self.drop_lease();
-            }
+        }
+        // A drop quiet for longer gives its lease up, so a node that sells it now can take
+        // it (a node without it closes its lease connection too).
+        let quiet = !self.busy && self.inflight.is_empty() && self.pending.is_empty();
+        let lease_idle = match self.lease {
+            Lease::Owned { .. } => self.last_write.elapsed() >= LEASE_KEEP,
+            Lease::Elsewhere { .. } => self.last_write.elapsed() >= KEEP_CONN,
+            _ => false,
+        };
+        if quiet && lease_idle {
+            self.drop_lease();
         }
         self.check_lease(ctx);
         if self.watchers_dirty
