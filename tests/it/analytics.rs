@@ -137,22 +137,23 @@ async fn the_same_visitor_counts_once_a_day_and_is_someone_new_the_next_day() {
         "{text}"
     );
 
-    // Yesterday's salt is deleted by the prune, so its ids cannot be recomputed.
+    // Yesterday's salt is deleted by the prune, so its ids cannot be recomputed: asked for
+    // again after the prune, yesterday's salt is a new one.
+    let yesterday_day = (app.state.clock.now() - Duration::days(1)).date();
+    let before = model::salt_for(&app.state.store, yesterday_day, app.state.clock.now())
+        .await
+        .unwrap();
+    let kept = model::salt_for(&app.state.store, yesterday_day, app.state.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(before, kept, "a stored salt is read back, not made anew");
     model::prune(&app.state.store, app.state.clock.now())
         .await
         .unwrap();
-    let today = model::salt_for(
-        &app.state.store,
-        app.state.clock.now().date(),
-        app.state.clock.now(),
-    )
-    .await
-    .unwrap();
-    let yesterday_day = (app.state.clock.now() - Duration::days(1)).date();
     let again = model::salt_for(&app.state.store, yesterday_day, app.state.clock.now())
         .await
         .unwrap();
-    assert_ne!(today, again);
+    assert_ne!(before, again, "the prune deleted yesterday's salt");
     app.stop().await;
 }
 
