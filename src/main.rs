@@ -132,9 +132,15 @@ async fn run(cli: Cli, config: Config) -> Result<(), String> {
                 .map_err(|e| format!("reading the password: {e}"))?;
             let password = password.trim_end_matches(['\n', '\r']).to_string();
             let state = livedrop::server::prepare(config, false).await?;
-            let id = livedrop::db::models::user::create_admin(&state.store, &email, password)
+            let why = |e: livedrop::error::AppError| format!("{} ({})", e, e.code());
+            livedrop::domain::validate::password(&password)
+                .map_err(|m| why(livedrop::error::AppError::field("password", m)))?;
+            let hash = livedrop::auth::password::hash(password)
                 .await
-                .map_err(|e| format!("{} ({})", e, e.code()))?;
+                .map_err(why)?;
+            let id = livedrop::db::models::user::create_admin(&state.store, &email, hash)
+                .await
+                .map_err(why)?;
             println!("admin {email} ready (id {id})");
             Ok(())
         }

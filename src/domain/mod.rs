@@ -1,5 +1,6 @@
 //! Pure logic: no I/O, no clock reads (callers pass `now`).
 
+pub mod account;
 pub mod analytics;
 pub mod drop;
 pub mod ids;

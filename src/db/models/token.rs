@@ -10,10 +10,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::user::User;
-use crate::auth::{hash_token, opaque_token};
 use crate::db::schema::{email_tokens, refresh_tokens, users};
 use crate::db::Store;
 use crate::db_run;
+use crate::domain::account::{hash_token, opaque_token};
 use crate::domain::ids::{FamilyId, TokenId, UserId};
 use crate::error::{AppError, AppResult};
 

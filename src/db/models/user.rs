@@ -4,10 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::auth::Role;
 use crate::db::schema::users;
 use crate::db::Store;
 use crate::db_run;
+use crate::domain::account::Role;
 use crate::domain::ids::UserId;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
@@ -99,11 +99,10 @@ pub async fn find_by_email(store: &Store, email: &str) -> AppResult<Option<User>
     Ok(r?)
 }
 
-/// `livedrop admin create`: a new verified admin, or an existing account promoted.
-pub async fn create_admin(store: &Store, email: &str, password: String) -> AppResult<UserId> {
+/// `livedrop admin create`: a new verified admin, or an existing account promoted, with
+/// the password whose argon2 `hash` the caller made (the store hashes nothing).
+pub async fn create_admin(store: &Store, email: &str, hash: String) -> AppResult<UserId> {
     let email = validate::email(email).map_err(|m| AppError::field("email", m))?;
-    validate::password(&password).map_err(|m| AppError::field("password", m))?;
-    let hash = crate::auth::password::hash(password).await?;
     let now = super::now();
     if let Some(existing) = find_by_email(store, &email).await? {
         let mut conn = store.write().await?;
