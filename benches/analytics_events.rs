@@ -108,6 +108,7 @@ async fn insert_per_beacon(
         bot: analytics::is_bot_agent(ua),
         amount_cents: 0,
         ref_id: String::new(),
+        count: 1,
     };
     // Scoped here: its blanket `load` would shadow the atomics' elsewhere in this file.
     use diesel_async::RunQueryDsl;

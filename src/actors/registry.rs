@@ -506,6 +506,7 @@ impl Registry {
             Ok(mut inbox) if !inbox.is_empty() => std::mem::take(&mut *inbox),
             _ => return,
         };
+        let events = crate::domain::analytics::merge_holds(events);
         for (drop, event) in events {
             match self.storefront_of(drop).await {
                 Ok(sf) => self.record(sf, event).await,

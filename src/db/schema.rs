@@ -311,6 +311,7 @@ diesel::table! {
         bot -> Bool,
         amount_cents -> BigInt,
         ref_id -> Text,
+        count -> BigInt,
     }
 }
 

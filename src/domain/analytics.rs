@@ -85,6 +85,10 @@ pub struct Event {
     pub amount_cents: i64,
     /// The drop of a hold, the order of a checkout or purchase.
     pub ref_id: String,
+    /// How many events of this kind this one stands for (1, except for a drop's holds,
+    /// which are recorded as one event per drop and minute between two hand-overs: see
+    /// [`merge_holds`]).
+    pub count: i64,
 }
 
 impl Event {
@@ -104,8 +108,39 @@ impl Event {
             bot: false,
             amount_cents,
             ref_id,
+            count: 1,
         }
     }
+}
+
+/// Merge the server-recorded holds of one source (a drop) within one minute into one event
+/// that counts them all, keeping every other event as it is and the order of first
+/// appearance. A hot drop records thousands of holds a second; the rollups count by the
+/// minute, so merged they add up to the same figures with one row instead of thousands.
+pub fn merge_holds<K: Copy + Eq + std::hash::Hash>(events: Vec<(K, Event)>) -> Vec<(K, Event)> {
+    let mut out: Vec<(K, Event)> = Vec::with_capacity(events.len());
+    let mut slot: std::collections::HashMap<(K, NaiveDateTime), usize> =
+        std::collections::HashMap::new();
+    for (k, e) in events {
+        if e.kind != Kind::Hold || e.visitor != 0 || e.bot {
+            out.push((k, e));
+            continue;
+        }
+        let minute = Grain::Minute.bucket(e.at);
+        match slot.get(&(k, minute)) {
+            Some(&i) => {
+                let m = &mut out[i].1;
+                m.count += e.count;
+                m.amount_cents += e.amount_cents;
+                m.at = m.at.max(e.at);
+            }
+            None => {
+                slot.insert((k, minute), out.len());
+                out.push((k, e));
+            }
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -358,17 +393,18 @@ pub struct Counts {
 impl Counts {
     /// Count one event.
     pub fn add_event(&mut self, e: &Event) {
+        let n = e.count;
         if e.bot {
-            self.bots += 1;
+            self.bots += n;
             return;
         }
         match e.kind {
-            Kind::Pageview => self.pageviews += 1,
-            Kind::Click => self.clicks += 1,
-            Kind::Hold => self.holds += 1,
-            Kind::Checkout => self.checkouts += 1,
+            Kind::Pageview => self.pageviews += n,
+            Kind::Click => self.clicks += n,
+            Kind::Hold => self.holds += n,
+            Kind::Checkout => self.checkouts += n,
             Kind::Purchase => {
-                self.purchases += 1;
+                self.purchases += n;
                 self.revenue_cents += e.amount_cents;
             }
         }
@@ -508,6 +544,7 @@ mod tests {
             bot: false,
             amount_cents: if kind == Kind::Purchase { 2500 } else { 0 },
             ref_id: String::new(),
+            count: 1,
         }
     }
 
@@ -675,6 +712,68 @@ mod tests {
         assert_eq!(
             r.tops[&(at(0, 0, 0), Dim::Device, "desktop".to_string())],
             3
+        );
+    }
+
+    #[test]
+    fn a_drops_holds_within_a_minute_merge_into_one_event_that_counts_the_same() {
+        let hold = |t| Event::server(Kind::Hold, t, 0, "drop-a".into());
+        let events = vec![
+            ("a", hold(at(10, 1, 2))),
+            ("b", hold(at(10, 1, 3))),
+            ("a", ev(Kind::Pageview, 7, at(10, 1, 4))),
+            ("a", hold(at(10, 1, 59))),
+            ("a", hold(at(10, 2, 0))),
+            ("b", hold(at(10, 1, 30))),
+        ];
+        let mut before = Counts::default();
+        for (_, e) in &events {
+            before.add_event(e);
+        }
+        let merged = merge_holds(events);
+        let shape: Vec<(&str, Kind, i64, NaiveDateTime)> = merged
+            .iter()
+            .map(|(k, e)| (*k, e.kind, e.count, e.at))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("a", Kind::Hold, 2, at(10, 1, 59)),
+                ("b", Kind::Hold, 2, at(10, 1, 30)),
+                ("a", Kind::Pageview, 1, at(10, 1, 4)),
+                ("a", Kind::Hold, 1, at(10, 2, 0)),
+            ]
+        );
+        let mut after = Counts::default();
+        for (_, e) in &merged {
+            after.add_event(e);
+        }
+        assert_eq!(after, before);
+        assert_eq!(after.holds, 5);
+        // Each grain's rollup is unchanged by the merge.
+        let unmerged =
+            BatchRollup::of(&[hold(at(10, 1, 2)), hold(at(10, 1, 59)), hold(at(10, 2, 0))]);
+        let merged = BatchRollup::of(
+            &merge_holds(vec![
+                (1, hold(at(10, 1, 2))),
+                (1, hold(at(10, 1, 59))),
+                (1, hold(at(10, 2, 0))),
+            ])
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            merged
+                .buckets
+                .values()
+                .map(|r| format!("{r:?}"))
+                .collect::<Vec<_>>(),
+            unmerged
+                .buckets
+                .values()
+                .map(|r| format!("{r:?}"))
+                .collect::<Vec<_>>()
         );
     }
 }

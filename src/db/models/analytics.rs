@@ -27,7 +27,7 @@ pub const KEEP_MINUTES: Duration = Duration::days(2);
 pub const KEEP_HOURS: Duration = Duration::days(35);
 /// Raw events are kept for the longest range, then only their rollups remain.
 pub const KEEP_EVENTS: Duration = Duration::days(31);
-/// Postgres binds at most 65,535 parameters per statement; 15 columns per event.
+/// Postgres binds at most 65,535 parameters per statement; 16 columns per event.
 const PG_CHUNK: usize = 2000;
 
 #[derive(Debug, Clone, Insertable, Queryable, Selectable)]
@@ -48,6 +48,8 @@ pub struct EventRow {
     pub bot: bool,
     pub amount_cents: i64,
     pub ref_id: String,
+    /// How many events this row stands for (a drop's holds within a minute are one row).
+    pub count: i64,
 }
 
 impl EventRow {
@@ -68,6 +70,7 @@ impl EventRow {
             bot: e.bot,
             amount_cents: e.amount_cents,
             ref_id: e.ref_id.clone(),
+            count: e.count,
         }
     }
 }
@@ -594,7 +597,7 @@ pub async fn views_and_clicks(
 /// add up to. For tests and audits.
 pub async fn raw_counts(store: &Store, sf: StorefrontId, from: NaiveDateTime) -> AppResult<Counts> {
     let mut conn = store.read().await?;
-    let rows: Vec<(String, bool, i64)> = db_run!(conn, |c| {
+    let rows: Vec<(String, bool, i64, i64)> = db_run!(conn, |c| {
         analytics_events::table
             .filter(analytics_events::storefront_id.eq(sf))
             .filter(analytics_events::at.ge(from))
@@ -602,12 +605,13 @@ pub async fn raw_counts(store: &Store, sf: StorefrontId, from: NaiveDateTime) ->
                 analytics_events::kind,
                 analytics_events::bot,
                 analytics_events::amount_cents,
+                analytics_events::count,
             ))
             .load(c)
             .await
     })?;
     let mut counts = Counts::default();
-    for (kind, bot, amount) in rows {
+    for (kind, bot, amount, count) in rows {
         let kind = match kind.as_str() {
             "pageview" => Kind::Pageview,
             "click" => Kind::Click,
@@ -617,6 +621,7 @@ pub async fn raw_counts(store: &Store, sf: StorefrontId, from: NaiveDateTime) ->
         };
         let mut e = Event::server(kind, from, amount, String::new());
         e.bot = bot;
+        e.count = count;
         counts.add_event(&e);
     }
     Ok(counts)

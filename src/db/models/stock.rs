@@ -120,15 +120,24 @@ pub enum BatchError {
 
 /// Whether a Diesel error says "the store refused this batch" rather than "the store
 /// failed": a constraint the memory should have kept, or our own rollback of a guard.
+///
+/// A deadlock or a serialization failure is one too: the store aborted the batch, nothing
+/// of it was written, and the slow path (which locks the stock row first) decides it
+/// again. Two batches of the fast path cannot deadlock each other (they lock buyers in
+/// id order, then the stock row), but a fast batch (buyers, then stock) and another node's
+/// slow one (stock, then buyers) can.
 fn stale(e: &DieselError) -> bool {
-    matches!(
-        e,
+    match e {
         DieselError::RollbackTransaction
-            | DieselError::DatabaseError(
-                DatabaseErrorKind::CheckViolation | DatabaseErrorKind::UniqueViolation,
-                _
-            )
-    )
+        | DieselError::DatabaseError(
+            DatabaseErrorKind::CheckViolation
+            | DatabaseErrorKind::UniqueViolation
+            | DatabaseErrorKind::SerializationFailure,
+            _,
+        ) => true,
+        DieselError::DatabaseError(_, info) => info.message().starts_with("deadlock detected"),
+        _ => false,
+    }
 }
 
 fn batch_error(e: DieselError) -> BatchError {
@@ -196,7 +205,7 @@ WITH req AS (
 ), buyers AS (
     INSERT INTO drop_buyers AS b (drop_id, buyer_id, taken)
     SELECT $1, buyer_id, sum(quantity)::int8 FROM req GROUP BY buyer_id
-        HAVING sum(quantity) <= $8
+        HAVING sum(quantity) <= $8 ORDER BY buyer_id
     ON CONFLICT (drop_id, buyer_id) DO UPDATE SET taken = b.taken + excluded.taken
         WHERE b.taken + excluded.taken <= $8
     RETURNING 1

@@ -143,6 +143,7 @@ pub async fn track(
         bot: analytics::is_bot_agent(ua),
         amount_cents: 0,
         ref_id: String::new(),
+        count: 1,
     };
     match state.registry.track(sf, event).await? {
         Tracked::Accepted => Ok(HttpResponse::Accepted().finish()),

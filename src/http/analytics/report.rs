@@ -108,6 +108,9 @@ pub struct ExportedEvent {
     pub country: String,
     pub bot: bool,
     pub amount_cents: i64,
+    /// How many events this row stands for: 1, except a drop's holds, recorded as one row
+    /// per drop and minute between two hand-overs (every 50 ms).
+    pub count: i64,
 }
 
 impl From<EventRow> for ExportedEvent {
@@ -129,6 +132,7 @@ impl From<EventRow> for ExportedEvent {
             country: e.country,
             bot: e.bot,
             amount_cents: e.amount_cents,
+            count: e.count,
         }
     }
 }
