@@ -168,6 +168,8 @@ diesel::table! {
 diesel::joinable!(drop_variants -> drops (drop_id));
 diesel::joinable!(holds -> drops (drop_id));
 diesel::joinable!(drops -> storefronts (storefront_id));
+diesel::joinable!(orders -> drops (drop_id));
+diesel::joinable!(orders -> users (buyer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,

@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod auth;
+pub mod csv;
 pub mod drops;
 pub mod extract;
 pub mod holds;
@@ -78,6 +79,8 @@ routes! {
         patch: storefronts::update::update,
     },
     "/api/storefronts/{id}/publish" => { post: storefronts::publish::publish },
+    "/api/storefronts/{id}/orders" => { get: orders::list::storefront_orders },
+    "/api/storefronts/{id}/orders.csv" => { get: orders::list::storefront_orders_csv },
     "/api/storefronts/{id}/products" => {
         get: products::list::list,
         post: products::create::create,
@@ -102,6 +105,7 @@ routes! {
     "/api/holds/{id}" => { delete: holds::delete::delete },
     "/api/holds/{id}/checkout" => { post: orders::checkout::checkout },
     "/api/orders/{id}" => { get: orders::show::show },
+    "/api/me/orders" => { get: orders::list::my_orders },
     "/api/payments/webhook" => { post: orders::webhook::webhook },
     "/api/orders/{id}/refund" => { post: orders::refund::refund },
 

@@ -19,6 +19,7 @@ mod live;
 mod memory;
 mod models;
 mod ops;
+mod orders;
 mod queue;
 mod raffles;
 mod reconcile;

@@ -10,7 +10,9 @@ use super::drop::LogRow;
 use crate::db::schema::{drop_log, orders};
 use crate::db::Store;
 use crate::db_run;
-use crate::domain::ids::{DropId, HoldId, LogId, OrderId, UserId, VariantId};
+use crate::domain::ids::{
+    DropId, HoldId, LogId, OrderId, ProductId, StorefrontId, UserId, VariantId,
+};
 use crate::error::AppResult;
 
 /// While a payment is in progress the hold is extended to at least this long from the
@@ -104,6 +106,88 @@ pub async fn pending_before(
             .await
     });
     Ok(r?)
+}
+
+/// Which orders a listing wants: a storefront's (its owner's view) or a buyer's, narrowed
+/// by status, product, drop and creation time; newest first, `limit` at most, those
+/// older than `after` (the last id of the previous page: order ids are UUIDv7, so their
+/// order is the order of creation).
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub storefront: Option<StorefrontId>,
+    pub buyer: Option<UserId>,
+    pub status: Option<String>,
+    pub product: Option<ProductId>,
+    pub drop: Option<DropId>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub after: Option<OrderId>,
+    pub limit: i64,
+}
+
+/// An order as its storefront sees it: with its product and buyer's email.
+#[derive(Debug, Clone)]
+pub struct ListedOrder {
+    pub order: OrderRow,
+    pub storefront_id: StorefrontId,
+    pub product_id: ProductId,
+    pub buyer_email: String,
+}
+
+/// Orders matching `f`, newest first (one query: orders joined with their drops and buyers).
+pub async fn list(store: &Store, f: &OrderFilter) -> AppResult<Vec<ListedOrder>> {
+    use crate::db::schema::{drops, users};
+    let mut conn = store.read().await?;
+    let rows: Vec<(OrderRow, StorefrontId, ProductId, String)> = db_run!(conn, |c| {
+        let mut q = orders::table
+            .inner_join(drops::table)
+            .inner_join(users::table)
+            .select((
+                OrderRow::as_select(),
+                drops::storefront_id,
+                drops::product_id,
+                users::email,
+            ))
+            .order(orders::id.desc())
+            .limit(f.limit)
+            .into_boxed();
+        if let Some(sf) = f.storefront {
+            q = q.filter(drops::storefront_id.eq(sf));
+        }
+        if let Some(b) = f.buyer {
+            q = q.filter(orders::buyer_id.eq(b));
+        }
+        if let Some(s) = &f.status {
+            q = q.filter(orders::status.eq(s.clone()));
+        }
+        if let Some(p) = f.product {
+            q = q.filter(drops::product_id.eq(p));
+        }
+        if let Some(d) = f.drop {
+            q = q.filter(orders::drop_id.eq(d));
+        }
+        if let Some(t) = f.from {
+            q = q.filter(orders::created_at.ge(t));
+        }
+        if let Some(t) = f.to {
+            q = q.filter(orders::created_at.lt(t));
+        }
+        if let Some(a) = f.after {
+            q = q.filter(orders::id.lt(a));
+        }
+        q.load(c).await
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(order, storefront_id, product_id, buyer_email)| ListedOrder {
+                order,
+                storefront_id,
+                product_id,
+                buyer_email,
+            },
+        )
+        .collect())
 }
 
 pub async fn find(store: &Store, id: OrderId) -> AppResult<Option<OrderRow>> {

@@ -53,21 +53,6 @@ fn entry(r: LogRow) -> LogEntry {
     }
 }
 
-/// A CSV field: quoted when it holds a comma, quote or newline; a leading `=+-@` is
-/// prefixed with `'` so a spreadsheet does not run it as a formula.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The drop's audit log (owner and admins): every admission, hold, release, expiry, sale
 /// and refund, oldest first, paginated; `format=csv` for a spreadsheet.
 #[utoipa::path(get, path = "/api/drops/{id}/log", tag = "drops", security(("bearer" = [])),
@@ -125,7 +110,7 @@ pub async fn log(
                 out.push_str(
                     &cols
                         .iter()
-                        .map(|c| csv_field(c))
+                        .map(|c| crate::http::csv::field(c))
                         .collect::<Vec<_>>()
                         .join(","),
                 );

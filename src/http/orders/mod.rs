@@ -1,6 +1,7 @@
 //! Checkout, orders and the payment provider's webhook.
 
 pub mod checkout;
+pub mod list;
 pub mod refund;
 pub mod show;
 pub mod webhook;
@@ -10,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::models::order::OrderRow;
-use crate::domain::ids::{DropId, HoldId, OrderId, VariantId};
+use crate::domain::ids::{DropId, HoldId, OrderId, ProductId, VariantId};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderView {
@@ -18,6 +19,9 @@ pub struct OrderView {
     /// `pending`, `paid`, `declined`, `refund_pending` or `refunded`.
     pub status: String,
     pub drop_id: DropId,
+    /// The product sold (a drop's product for a drop's order).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<ProductId>,
     pub variant_id: VariantId,
     pub hold_id: HoldId,
     pub quantity: i64,
@@ -27,6 +31,9 @@ pub struct OrderView {
     pub provider: &'static str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The buyer's email: only to the storefront's owner and admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<String>,
 }
 
 impl OrderView {
@@ -35,6 +42,7 @@ impl OrderView {
             id: o.id,
             status: o.status.clone(),
             drop_id: o.drop_id,
+            product_id: None,
             variant_id: o.variant_id,
             hold_id: o.hold_id,
             quantity: o.quantity,
@@ -43,6 +51,7 @@ impl OrderView {
             provider,
             created_at: o.created_at.and_utc(),
             updated_at: o.updated_at.and_utc(),
+            buyer_email: None,
         }
     }
 }
