@@ -77,7 +77,13 @@ impl MailQueue {
         // A mail that cannot be built (a malformed address) is refused here, to the
         // caller, rather than retried forever by the sender.
         build_message(&self.from, &mail)?;
-        let row = MailRow::new(mail.to, mail.subject, mail.text, mail.html, self.clock.now());
+        let row = MailRow::new(
+            mail.to,
+            mail.subject,
+            mail.text,
+            mail.html,
+            self.clock.now(),
+        );
         model::enqueue(&self.store, &row).await?;
         self.wake.notify_one();
         Ok(())
@@ -97,8 +103,7 @@ impl MailQueue {
             };
             rounds += 1;
             if rounds % PRUNE_EVERY_ROUNDS == 0 {
-                if let Err(e) = model::prune_sent(&self.store, self.clock.now() - KEEP_SENT).await
-                {
+                if let Err(e) = model::prune_sent(&self.store, self.clock.now() - KEEP_SENT).await {
                     tracing::warn!(error = %e, "sent mail not pruned; retrying later");
                 }
             }

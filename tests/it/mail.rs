@@ -74,7 +74,7 @@ async fn relay_down_then_back(app: TestApp, relay: String) {
 
     // The relay comes back on its address: both mails arrive, with working links.
     let mut smtp = SmtpServer::start_at(&relay).await;
-    let mut got = vec![
+    let mut got = [
         mail_to(&mut smtp, "queued@example.com").await,
         mail_to(&mut smtp, "queued@example.com").await,
     ];
@@ -182,7 +182,7 @@ async fn mail_queued_while_the_relay_is_down_survives_a_kill_pg() {
 #[actix_web::test]
 #[ignore = "needs postgres"]
 async fn two_nodes_never_send_the_same_mail() {
-    const MAILS: usize = 60;
+    const MAILS: usize = 200;
     let mut smtp = SmtpServer::start().await;
     let url = fresh_pg_database().await;
     let vars = [
@@ -227,4 +227,50 @@ async fn two_nodes_never_send_the_same_mail() {
     assert_eq!(to, expected, "each mail delivered exactly once");
     a.stop().await;
     b.stop().await;
+}
+
+/// Mail waiting for a person names them: deleting their account deletes it too.
+#[actix_web::test]
+async fn deleting_an_account_deletes_its_queued_mail() {
+    let relay = SmtpServer::free_addr();
+    let app = TestApp::with(&[
+        ("RATE_LIMITS", "off"),
+        ("SMTP_URL", &format!("smtp://{relay}")),
+    ])
+    .await;
+    let (s, b) = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "leaving@example.com", "password": PW, "role": "buyer"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let token = b["access_token"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "staying@example.com", "password": PW, "role": "buyer"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let before = rows(&app.state.store).await;
+    assert!(before.iter().any(|r| r.recipient == "leaving@example.com"));
+    let (s, b) = app
+        .send(
+            reqwest::Method::DELETE,
+            "/api/me",
+            Some(&token),
+            json!({"password": PW}),
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let after: Vec<String> = rows(&app.state.store)
+        .await
+        .into_iter()
+        .map(|r| r.recipient)
+        .collect();
+    assert_eq!(after, ["staying@example.com"]);
+    app.stop().await;
 }

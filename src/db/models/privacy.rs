@@ -15,8 +15,8 @@ use crate::db::models::queue::TicketRow;
 use crate::db::models::raffle::{LedgerRow, PickRow};
 use crate::db::models::storefront::StorefrontRow;
 use crate::db::schema::{
-    email_tokens, holds, mail_queue, orders, queue_tickets, raffle_entrants, raffle_picks, raffle_tickets,
-    refresh_tokens, storefronts, users,
+    email_tokens, holds, mail_queue, orders, queue_tickets, raffle_entrants, raffle_picks,
+    raffle_tickets, refresh_tokens, storefronts, users,
 };
 use crate::db::Store;
 use crate::db_run;
