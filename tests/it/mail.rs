@@ -71,6 +71,7 @@ async fn relay_down_then_back(app: TestApp, relay: String) {
     })
     .await;
     tried_and_failed(&app.state.store, "queued@example.com").await;
+    assert_eq!(queued_metric(&app).await, 2);
 
     // The relay comes back on its address: both mails arrive, with working links.
     let mut smtp = SmtpServer::start_at(&relay).await;
@@ -97,7 +98,29 @@ async fn relay_down_then_back(app: TestApp, relay: String) {
         }
     })
     .await;
+    assert_eq!(queued_metric(&app).await, 0);
     app.stop().await;
+}
+
+const METRICS_TOKEN: &str = "mail-test-metrics-token";
+
+/// `livedrop_mail_queued` from `/metrics`.
+async fn queued_metric(app: &TestApp) -> i64 {
+    let body = app
+        .client
+        .get(app.at("/metrics"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix("livedrop_mail_queued "))
+        .unwrap_or_else(|| panic!("no livedrop_mail_queued in {body}"))
+        .parse()
+        .unwrap()
 }
 
 #[actix_web::test]
@@ -105,6 +128,7 @@ async fn with_the_relay_down_requests_are_answered_and_mail_arrives_when_it_retu
     let relay = SmtpServer::free_addr();
     let app = TestApp::with(&[
         ("RATE_LIMITS", "off"),
+        ("METRICS_TOKEN", METRICS_TOKEN),
         ("SMTP_URL", &format!("smtp://{relay}")),
     ])
     .await;
@@ -118,6 +142,7 @@ async fn with_the_relay_down_requests_are_answered_and_mail_arrives_when_it_retu
     let url = fresh_pg_database().await;
     let app = TestApp::with(&[
         ("RATE_LIMITS", "off"),
+        ("METRICS_TOKEN", METRICS_TOKEN),
         ("DATABASE_URL", &url),
         ("SMTP_URL", &format!("smtp://{relay}")),
     ])

@@ -84,9 +84,11 @@ pub async fn claim_due(
     lease: Duration,
     limit: i64,
 ) -> AppResult<Vec<MailRow>> {
-    let mut conn = store.write().await?;
-    let claimed = db_run!(conn, |c| {
-        let due: Vec<MailId> = mail_queue::table
+    // Found on a reader, so an idle queue never takes SQLite's single writer (which the
+    // drop actors' batches wait on); the update below re-checks what the read saw.
+    let mut conn = store.read().await?;
+    let due = db_run!(conn, |c| {
+        mail_queue::table
             .filter(mail_queue::sent_at.is_null())
             .filter(mail_queue::next_attempt_at.le(now))
             .filter(
@@ -97,11 +99,15 @@ pub async fn claim_due(
             .order(mail_queue::next_attempt_at.asc())
             .select(mail_queue::id)
             .limit(limit)
-            .load(c)
-            .await?;
-        if due.is_empty() {
-            return Ok(Vec::new());
-        }
+            .load::<MailId>(c)
+            .await
+    })?;
+    drop(conn);
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = store.write().await?;
+    let claimed = db_run!(conn, |c| {
         // The same condition again, in the update: whatever another node claimed or sent
         // since the read above is not taken (the update's WHERE is the arbiter).
         diesel::update(
