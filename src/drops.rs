@@ -57,7 +57,7 @@ pub async fn after_cancel(state: &AppState, id: DropId, title: &str) -> AppResul
             ),
             html: None,
         };
-        if let Err(e) = state.mailer.send(mail).await {
+        if let Err(e) = state.mail(mail).await {
             tracing::warn!(error = %e, "cancellation mail not sent");
         }
     }

@@ -7,7 +7,8 @@
 //!   is written for a person and never carries an internal cause: driver errors, SQL, paths
 //!   and stack traces are logged with `tracing` (with the request id) and stay on the server.
 //! * A client mistake is a 4xx. A 5xx means the service itself is in trouble: 503 when the
-//!   store, cache or mail relay cannot be reached, 500 only for a bug we did not foresee.
+//!   store or cache cannot be reached, 500 only for a bug we did not foresee. (A mail relay
+//!   that cannot be reached is no error of a request: mail waits in the queue.)
 //! * Conversions from library errors (`diesel`, `deadpool`, `redis`, …) live here, so that a
 //!   handler can use `?` and still land on the right variant.
 
@@ -68,7 +69,7 @@ pub enum AppError {
     /// The body has a content type the route does not accept.
     #[error("unsupported media type")]
     UnsupportedMediaType,
-    /// A dependency (store, cache, mail relay) cannot be reached right now.
+    /// A dependency (store, cache) cannot be reached right now.
     #[error("service unavailable")]
     Unavailable,
     /// A bug. The cause is logged, never sent.

@@ -4,7 +4,7 @@
 //!
 //! * [`config`]    – one typed configuration struct read from the environment.
 //! * [`error`]     – `AppError`, the one error type, and the error policy.
-//! * [`state`]     – `AppState`: the parts (store, bus, mailer, limiter) chosen at start-up.
+//! * [`state`]     – `AppState`: the parts (store, bus, mail queue, limiter) chosen at start-up.
 //! * [`server`]    – building and running the HTTP server (used by `main` and the tests).
 //! * [`telemetry`] – logging and Prometheus metrics.
 //! * [`http`]      – the route table (`http/mod.rs`) and one file per endpoint.
@@ -16,7 +16,7 @@
 //! * [`analytics`] – the events the server records itself (holds, checkouts, purchases).
 //! * [`clock`]     – the business clock (system time; tests move it forward).
 //! * [`bus`]       – event fan-out: in-process or Redis pub/sub.
-//! * [`mail`]      – outgoing mail: `.eml` outbox or SMTP.
+//! * [`mail`]      – outgoing mail: a queue in the store, delivered to the `.eml` outbox or SMTP.
 //! * [`payments`]  – the PaymentProvider trait, the test provider, webhook signatures.
 //! * [`ratelimit`] – fixed-window limits: in-process or Redis.
 //! * [`ws`]        – the WebSocket feed: protocol, topic hub, sessions.

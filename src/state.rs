@@ -13,7 +13,8 @@ use crate::bus::{Bus, InProcessBus};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Store;
-use crate::mail::{Mailer, OutboxMailer};
+use crate::mail::queue::MailQueue;
+use crate::mail::{Mail, Mailer, OutboxMailer};
 use crate::payments::test_provider::TestProvider;
 use crate::payments::PaymentProvider;
 use crate::ratelimit::{InProcessLimiter, RateLimiter};
@@ -25,7 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub bus: Arc<dyn Bus>,
-    pub mailer: Arc<dyn Mailer>,
+    /// Outgoing mail: [`AppState::mail`] queues, the node's sender delivers.
+    pub mail_queue: Arc<MailQueue>,
     pub limiter: Arc<dyn RateLimiter>,
     pub jwt: JwtKeys,
     pub metrics: Arc<Metrics>,
@@ -47,8 +49,11 @@ impl AppState {
             .parse()
             .map_err(|e| format!("MAIL_FROM: {e}"))?;
         let mailer: Arc<dyn Mailer> = match &config.smtp_url {
-            Some(url) => Arc::new(crate::mail::smtp::SmtpMailer::new(url, from)?),
-            None => Arc::new(OutboxMailer::new(config.data_dir.join("outbox"), from)?),
+            Some(url) => Arc::new(crate::mail::smtp::SmtpMailer::new(url, from.clone())?),
+            None => Arc::new(OutboxMailer::new(
+                config.data_dir.join("outbox"),
+                from.clone(),
+            )?),
         };
         let (bus, limiter): (Arc<dyn Bus>, Arc<dyn RateLimiter>) = match &config.redis_url {
             Some(url) => (
@@ -61,6 +66,7 @@ impl AppState {
             ),
         };
         let clock = Clock::default();
+        let mail_queue = Arc::new(MailQueue::new(store.clone(), mailer, from, clock.clone()));
         let config_public_url = config.public_url.clone();
         let hub = Arc::new(Hub::default());
         let registry = Arc::new(Registry::new(
@@ -80,12 +86,20 @@ impl AppState {
                 webhook_secret(&secret),
                 &config_public_url,
             )),
-            mailer,
+            mail_queue,
             limiter,
             jwt: JwtKeys::new(secret.as_bytes()),
             metrics: Arc::new(Metrics::default()),
             revoked: Arc::new(crate::auth::revoked::Revoked::default()),
         })
+    }
+}
+
+impl AppState {
+    /// Send `mail`: it is committed to the mail queue and delivered by the node's sender
+    /// (retried until the relay takes it). Returns once queued, never waiting on the relay.
+    pub async fn mail(&self, mail: Mail) -> crate::error::AppResult<()> {
+        self.mail_queue.send(mail).await
     }
 }
 

@@ -344,3 +344,19 @@ diesel::table! {
         hits -> BigInt,
     }
 }
+
+diesel::table! {
+    mail_queue (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Nullable<Text>,
+        created_at -> Timestamp,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}

@@ -91,6 +91,7 @@ id_type!(
     LogId,
     RaffleId,
     LedgerId,
+    MailId,
 );
 
 #[cfg(test)]

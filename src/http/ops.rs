@@ -82,6 +82,15 @@ pub async fn metrics(
         .metrics
         .render(state.store.pool_status(), state.store.backend());
     body.push_str(&drop_metrics());
+    // Read from the store, so every node reports the cluster's queue; left out when the
+    // store does not answer (the pool and request figures still say so).
+    if let Ok(queued) = state.mail_queue.depth().await {
+        body.push_str(&format!(
+            "# HELP livedrop_mail_queued Mails accepted and not yet taken by the relay.\n\
+             # TYPE livedrop_mail_queued gauge\n\
+             livedrop_mail_queued {queued}\n"
+        ));
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(body))

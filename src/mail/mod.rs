@@ -1,6 +1,10 @@
-//! Outgoing mail. Embedded mode writes `.eml` files to `data_dir/outbox/` ([`OutboxMailer`]);
-//! cluster mode sends through an SMTP relay with lettre over rustls ([`smtp::SmtpMailer`]).
+//! Outgoing mail. Code that mails calls [`queue::MailQueue::send`] (`state.mail(…)`),
+//! which commits the mail to the store and returns; each node's sender delivers it through
+//! a transport, a [`Mailer`]: embedded mode writes `.eml` files to `data_dir/outbox/`
+//! ([`OutboxMailer`]); cluster mode sends through an SMTP relay with lettre over rustls
+//! ([`smtp::SmtpMailer`]).
 
+pub mod queue;
 pub mod smtp;
 
 use std::path::PathBuf;
@@ -20,9 +24,28 @@ pub struct Mail {
     pub html: Option<String>,
 }
 
+/// Why a transport did not take a mail, as the transport said it (kept in the queue's
+/// `last_error` and logged; never shown to a client).
+#[derive(Debug, Clone)]
+pub struct SendError(pub String);
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl SendError {
+    fn of(e: impl std::fmt::Display) -> Self {
+        SendError(e.to_string())
+    }
+}
+
+/// A transport: hands one mail to the relay (or the outbox) now, or says why not. Only
+/// the queue's sender calls it; the queue retries what fails.
 #[async_trait]
 pub trait Mailer: Send + Sync + 'static {
-    async fn send(&self, mail: Mail) -> AppResult<()>;
+    async fn send(&self, mail: Mail) -> Result<(), SendError>;
 }
 
 /// Build the RFC 5322 message both mailers send or store.
@@ -65,8 +88,8 @@ impl OutboxMailer {
 
 #[async_trait]
 impl Mailer for OutboxMailer {
-    async fn send(&self, mail: Mail) -> AppResult<()> {
-        let msg = build_message(&self.from, &mail)?;
+    async fn send(&self, mail: Mail) -> Result<(), SendError> {
+        let msg = build_message(&self.from, &mail).map_err(SendError::of)?;
         let name = format!(
             "{}-{}.eml",
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
@@ -75,12 +98,14 @@ impl Mailer for OutboxMailer {
         // Write then rename, so a reader never sees half a mail.
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let path = self.dir.join(&name);
-        tokio::fs::write(&tmp, msg.formatted())
-            .await
-            .map_err(AppError::unavailable)?;
+        if let Err(e) = tokio::fs::write(&tmp, msg.formatted()).await {
+            // A full disk leaves part of a file; the next attempt writes a new one.
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(SendError(format!("writing {}: {e}", tmp.display())));
+        }
         tokio::fs::rename(&tmp, &path)
             .await
-            .map_err(AppError::unavailable)?;
+            .map_err(|e| SendError(format!("renaming to {}: {e}", path.display())))?;
         tracing::info!(path = %path.display(), "mail written to the outbox");
         Ok(())
     }

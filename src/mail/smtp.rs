@@ -4,8 +4,7 @@ use async_trait::async_trait;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use super::{build_message, Mail, Mailer};
-use crate::error::{AppError, AppResult};
+use super::{build_message, Mail, Mailer, SendError};
 
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -25,12 +24,9 @@ impl SmtpMailer {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
-    async fn send(&self, mail: Mail) -> AppResult<()> {
-        let msg = build_message(&self.from, &mail)?;
-        self.transport
-            .send(msg)
-            .await
-            .map_err(AppError::unavailable)?;
+    async fn send(&self, mail: Mail) -> Result<(), SendError> {
+        let msg = build_message(&self.from, &mail).map_err(SendError::of)?;
+        self.transport.send(msg).await.map_err(SendError::of)?;
         Ok(())
     }
 }

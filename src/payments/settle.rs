@@ -62,7 +62,7 @@ async fn confirm_by_mail(state: &AppState, o: &OrderRow) {
         ),
         html: None,
     };
-    if let Err(e) = state.mailer.send(mail).await {
+    if let Err(e) = state.mail(mail).await {
         tracing::warn!(order = %o.id, error = %e, "confirmation mail not sent");
     }
 }

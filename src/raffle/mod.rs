@@ -175,7 +175,7 @@ async fn mail_user(state: &AppState, user: UserId, subject: String, text: String
         text,
         html: None,
     };
-    if let Err(e) = state.mailer.send(mail).await {
+    if let Err(e) = state.mail(mail).await {
         tracing::warn!(error = %e, "raffle mail not sent");
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::smtp::SmtpServer;
-use crate::support::{code, TestApp};
+use crate::support::{code, outbox_mails, TestApp};
 
 const PW: &str = "correct horse battery";
 
@@ -215,14 +215,9 @@ async fn embedded_mode_writes_the_verification_mail_to_the_outbox() {
     let app = TestApp::sqlite().await;
     let (s, _) = register(&app, "outbox@example.com", "creator").await;
     assert_eq!(s, 201);
-    let outbox = app.dir.path().join("outbox");
-    let files: Vec<_> = std::fs::read_dir(&outbox)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
-        .collect();
+    let files = outbox_mails(&app).await;
     assert_eq!(files.len(), 1);
-    let eml = std::fs::read_to_string(files[0].path()).unwrap();
+    let eml = &files[0];
     assert!(eml.contains("To: outbox@example.com"), "{eml}");
     assert!(eml.contains("/verify?token="));
 }
@@ -465,13 +460,9 @@ async fn a_token_issued_before_verification_can_publish_once_the_email_is_verifi
         .await;
     assert_eq!((s, code(&b)), (403, "email_unverified"));
     // Verify through the mailed link (read from the outbox).
-    let outbox = app.dir.path().join("outbox");
-    let eml = std::fs::read_dir(&outbox)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .next()
-        .unwrap();
-    let text = std::fs::read_to_string(eml.path())
+    let text = outbox_mails(&app)
+        .await
+        .first()
         .unwrap()
         .replace("=\r\n", "")
         .replace("=3D", "=");

@@ -7,7 +7,7 @@ use livedrop::payments::ProviderEvent;
 use serde_json::{json, Value};
 
 use crate::support::{
-    code, eventually, storefront_with_product, user_with_token, TestApp, TEST_SECRET,
+    code, eventually, outbox_mails, storefront_with_product, user_with_token, TestApp, TEST_SECRET,
 };
 
 /// A live drop (price 4500 USD cents, `stock` units) and a buyer holding one unit.
@@ -98,9 +98,7 @@ async fn a_paid_checkout_turns_the_hold_into_a_sale_and_mails_a_confirmation() {
         .await;
     assert_eq!(s, 204);
     assert_eq!(counts(&app, &drop).await, (4, 0, 1));
-    let mails = std::fs::read_dir(app.dir.path().join("outbox"))
-        .unwrap()
-        .count();
+    let mails = outbox_mails(&app).await.len();
     assert_eq!(mails, 1, "one confirmation mail");
 }
 

@@ -16,6 +16,7 @@ mod hot_drop;
 mod isolation;
 mod lease;
 mod live;
+mod mail;
 mod memory;
 mod models;
 mod ops;

@@ -53,7 +53,12 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_at("127.0.0.1:0").await
+    }
+
+    /// Listen on `addr` (a relay that "comes back" on the port a server was given).
+    pub async fn start_at(addr: &str) -> SmtpServer {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
@@ -68,6 +73,13 @@ impl SmtpServer {
             url: format!("smtp://{addr}"),
             mails: rx,
         }
+    }
+
+    /// An address where no relay listens (yet): a port the system gave out and that was
+    /// closed again. The relay is "down" until [`SmtpServer::start_at`] listens on it.
+    pub fn free_addr() -> String {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
     }
 
     /// The next mail, or a panic after `secs` seconds.

@@ -304,3 +304,27 @@ pub async fn next_frame(ws: &mut Ws, within: std::time::Duration) -> Value {
         }
     }
 }
+
+/// The `.eml` files of an embedded-mode app's outbox (oldest first), read once its mail
+/// queue is empty: every mail accepted so far has been delivered (mail is sent by the
+/// node's sender, after the request that queued it was answered).
+pub async fn outbox_mails(app: &TestApp) -> Vec<String> {
+    eventually(10, || async {
+        let left = livedrop::db::models::mail::count_unsent(&app.state.store)
+            .await
+            .unwrap();
+        (left == 0).then_some(())
+    })
+    .await;
+    let mut files: Vec<_> = std::fs::read_dir(app.dir.path().join("outbox"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}

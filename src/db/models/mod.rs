@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod drop;
+pub mod mail;
 pub mod order;
 pub mod privacy;
 pub mod product;

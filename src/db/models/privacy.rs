@@ -1,7 +1,8 @@
 //! A person's data: all of it exported as JSON, or the account deleted. Deletion keeps
 //! orders (the business needs them for accounting) and raffle pseudonyms (published
 //! proofs must keep verifying), but nothing left names the person: the email and
-//! password are replaced, sessions and mailed links are deleted, storefronts taken down.
+//! password are replaced, sessions, mailed links and queued mail are deleted,
+//! storefronts taken down.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -14,8 +15,8 @@ use crate::db::models::queue::TicketRow;
 use crate::db::models::raffle::{LedgerRow, PickRow};
 use crate::db::models::storefront::StorefrontRow;
 use crate::db::schema::{
-    email_tokens, holds, orders, queue_tickets, raffle_entrants, raffle_picks, raffle_tickets,
-    refresh_tokens, storefronts, users,
+    email_tokens, holds, mail_queue, orders, queue_tickets, raffle_entrants, raffle_picks,
+    raffle_tickets, refresh_tokens, storefronts, users,
 };
 use crate::db::Store;
 use crate::db_run;
@@ -132,6 +133,18 @@ pub async fn delete_account(
     let mut conn = store.write().await?;
     db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let old_email: Option<String> = users::table
+                .find(user)
+                .select(users::email)
+                .first(c)
+                .await
+                .optional()?;
+            // Mail to them not yet sent (or sent, kept a few days) names them: it goes too.
+            if let Some(old) = old_email {
+                diesel::delete(mail_queue::table.filter(mail_queue::recipient.eq(old)))
+                    .execute(c)
+                    .await?;
+            }
             diesel::update(users::table.find(user))
                 .set((
                     users::email.eq(&email),

@@ -92,8 +92,8 @@ pub fn client_ip(req: &HttpRequest, state: &AppState) -> String {
     ip.unwrap_or_else(|| "unknown".into())
 }
 
-/// Make a token for a mailed link and send the mail. The token row is committed before
-/// the mail leaves, so a link in a delivered mail always works.
+/// Make a token for a mailed link and queue the mail. The token row is committed before
+/// the mail is queued, so a link in a delivered mail always works.
 pub async fn send_link(state: &AppState, user: &User, purpose: Purpose) -> AppResult<()> {
     let token = token::create_email_token(&state.store, user.id, purpose).await?;
     let base = &state.config.public_url;
@@ -121,5 +121,5 @@ pub async fn send_link(state: &AppState, user: &User, purpose: Purpose) -> AppRe
             }
         }
     };
-    state.mailer.send(mail).await
+    state.mail(mail).await
 }

@@ -86,8 +86,9 @@ pub async fn register(
         updated_at: t,
     };
     user::insert(&state.store, &u).await?;
-    // The account is committed; a mail relay that is down must not undo it. The user can
-    // ask for another mail (`/api/auth/verify/resend`).
+    // The account is committed; a mail that cannot be queued (the store went away just
+    // now) must not undo it. The user can ask for another mail (`/api/auth/verify/resend`).
+    // A relay that is down is no failure here: the mail waits in the queue.
     if let Err(e) = send_link(&state, &u, Purpose::Verify).await {
         tracing::warn!(user = %u.id, error = %e, "verification mail not sent");
     }
