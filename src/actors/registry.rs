@@ -19,6 +19,7 @@ use crate::actors::storefront::{
     Dashboard, FlushNow, Forget, GetDashboard, Record, StorefrontActor, Track, Tracked,
 };
 use crate::bus::Bus;
+use crate::bus::LocalSink;
 use crate::clock::Clock;
 use crate::db::models::analytics as analytics_model;
 use crate::db::models::drop::{HoldOutcome, HoldRequest, HoldRow};
@@ -28,7 +29,6 @@ use crate::domain::analytics::Event as AnalyticsEvent;
 use crate::domain::drop::HoldEnd;
 use crate::domain::ids::{DropId, HoldId, RaffleId, StorefrontId, UserId, VariantId};
 use crate::error::{AppError, AppResult};
-use crate::ws::hub::Hub;
 
 pub struct Registry {
     drops: Mutex<HashMap<DropId, Addr<DropActor>>>,
@@ -50,7 +50,7 @@ pub struct Registry {
     inbox: Mutex<Vec<(DropId, AnalyticsEvent)>>,
     store: Store,
     bus: Arc<dyn Bus>,
-    hub: Arc<Hub>,
+    hub: Arc<dyn LocalSink>,
     clock: Clock,
 }
 
@@ -60,7 +60,7 @@ const SLUG_TTL: Duration = Duration::from_secs(30);
 const MAX_SLUGS: usize = 10_000;
 
 impl Registry {
-    pub fn new(store: Store, bus: Arc<dyn Bus>, hub: Arc<Hub>, clock: Clock) -> Self {
+    pub fn new(store: Store, bus: Arc<dyn Bus>, hub: Arc<dyn LocalSink>, clock: Clock) -> Self {
         Registry {
             drops: Mutex::new(HashMap::new()),
             raffles: Mutex::new(HashMap::new()),

@@ -20,6 +20,15 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
+/// This node's live subscribers as the actors see them (the topic hub implements it), so
+/// that actors reach sockets without knowing them: whether anyone here watches a topic, and
+/// a delivery to this node's subscribers only, for state each node computes for itself
+/// (a storefront's live dashboard). What every node must see goes through [`Bus::publish`].
+pub trait LocalSink: Send + Sync + 'static {
+    fn watching(&self, topic: &str) -> bool;
+    fn deliver(&self, topic: &str, payload: &serde_json::Value);
+}
+
 /// How many events a slow local subscriber may fall behind before it starts skipping.
 /// Subscribers hold snapshots, so skipping to the latest is always safe.
 pub const LOCAL_CAPACITY: usize = 4096;

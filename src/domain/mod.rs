@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod analytics;
+pub mod draw;
 pub mod drop;
 pub mod ids;
 pub mod money;

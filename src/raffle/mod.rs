@@ -4,7 +4,9 @@
 //!
 //! [`proof`] is the draw algorithm itself, pure and documented in docs/raffle-proof.md.
 
-pub mod proof;
+/// The draw's rules live in the pure domain ([`crate::domain::draw`]); known here as
+/// `raffle::proof`, the name its callers and the proof format's documentation use.
+pub use crate::domain::draw as proof;
 
 use std::collections::HashMap;
 

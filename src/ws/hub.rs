@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
 
-use crate::bus::Bus;
+use crate::bus::{Bus, LocalSink};
 
 /// The newest update frame of a topic, with its sequence number.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ impl Hub {
     }
 
     /// Whether a socket on this node watches `topic`.
-    pub fn watching(&self, topic: &str) -> bool {
+    pub fn is_watched(&self, topic: &str) -> bool {
         self.topics
             .lock()
             .ok()
@@ -43,7 +43,7 @@ impl Hub {
     }
 
     /// Publish an event's payload to this node's subscribers of `topic`.
-    pub fn deliver(&self, topic: &str, payload: &serde_json::Value) {
+    pub fn deliver_local(&self, topic: &str, payload: &serde_json::Value) {
         let Ok(mut map) = self.topics.lock() else {
             return;
         };
@@ -63,7 +63,7 @@ impl Hub {
         let mut rx = bus.subscribe();
         loop {
             match rx.recv().await {
-                Ok(event) => self.deliver(&event.topic, &event.payload),
+                Ok(event) => self.deliver_local(&event.topic, &event.payload),
                 // Snapshots supersede each other, so skipping is safe; say that it happened.
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(skipped = n, "hub fell behind the bus")
@@ -71,5 +71,15 @@ impl Hub {
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
+    }
+}
+
+impl LocalSink for Hub {
+    fn watching(&self, topic: &str) -> bool {
+        self.is_watched(topic)
+    }
+
+    fn deliver(&self, topic: &str, payload: &serde_json::Value) {
+        self.deliver_local(topic, payload)
     }
 }

@@ -240,21 +240,8 @@ async fn pause_keeps_reservations_and_cancel_releases_them_on_postgres() {
 /// else. Read from the source tree, so a new caller fails `cargo test`.
 #[test]
 fn only_the_drop_actor_calls_the_hold_and_stock_model() {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    walk(&root.join("src"), &mut files);
-    walk(&root.join("tests"), &mut files);
-    walk(&root.join("benches"), &mut files);
+    let files = crate::support::source_files(&["src", "tests", "benches"]);
     let allowed = [
         root.join("src/actors/drop"),
         root.join("src/db/models/stock.rs"),

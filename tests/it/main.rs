@@ -14,6 +14,7 @@ mod cluster;
 mod drops;
 mod hot_drop;
 mod isolation;
+mod layers;
 mod lease;
 mod live;
 mod mail;

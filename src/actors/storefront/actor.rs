@@ -22,13 +22,13 @@ use chrono::{NaiveDate, NaiveDateTime};
 use tokio::sync::oneshot;
 
 use super::messages::*;
+use crate::bus::LocalSink;
 use crate::clock::Clock;
 use crate::db::models::analytics::{self as model, Live, Sale, LIVE_MINUTES, TICKER};
 use crate::db::Store;
 use crate::domain::analytics::{top_values, Dim, Event, Grain, Kind, Rollup, Sketch};
 use crate::domain::ids::StorefrontId;
 use crate::error::{AppError, AppResult};
-use crate::ws::hub::Hub;
 
 /// How often pending events are written (and so the most a crash can lose).
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -175,7 +175,7 @@ pub struct StorefrontActor {
     id: StorefrontId,
     topic: String,
     store: Store,
-    hub: Arc<Hub>,
+    hub: Arc<dyn LocalSink>,
     clock: Clock,
     /// Today as committed, read after the last flush or reload.
     base: Tally,
@@ -204,7 +204,13 @@ pub struct StorefrontActor {
 }
 
 impl StorefrontActor {
-    pub fn new(id: StorefrontId, store: Store, hub: Arc<Hub>, clock: Clock, live: Live) -> Self {
+    pub fn new(
+        id: StorefrontId,
+        store: Store,
+        hub: Arc<dyn LocalSink>,
+        clock: Clock,
+        live: Live,
+    ) -> Self {
         let day = live.day;
         let mut seen: HashMap<Dim, HashSet<String>> = HashMap::new();
         for (dim, value) in live.tops.keys() {

@@ -2,7 +2,7 @@
 //! the ticket ledger (credits and reversals), closing (freezing the entry list) and the
 //! draw (once, whatever the number of requests or nodes: a conditional update).
 //!
-//! The rules of the draw itself live in [`crate::raffle::proof`]; this file only keeps its
+//! The rules of the draw itself live in [`crate::domain::draw`]; this file only keeps its
 //! inputs and its result.
 
 use chrono::NaiveDateTime;
@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::db::schema::{raffle_entrants, raffle_picks, raffle_tickets, raffles};
 use crate::db::Store;
 use crate::db_run;
+use crate::domain::draw::{self as proof, Alternate, Entry, Prize, Winner};
 use crate::domain::ids::{DropId, HoldId, LedgerId, OrderId, RaffleId, StorefrontId, UserId};
 use crate::error::{AppError, AppResult};
-use crate::raffle::proof::{self, Alternate, Entry, Prize, Winner};
 
 /// A raffle without its (possibly large) frozen entry list.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
