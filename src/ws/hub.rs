@@ -18,9 +18,21 @@ pub struct Frame {
     pub text: Arc<str>,
 }
 
+/// How many personal messages one socket may have waiting before it misses some.
+pub const PERSONAL_CAPACITY: usize = 256;
+
+/// Whether a topic carries personal messages (`user:`): each is its own news (a queue
+/// result, an offer), so each is delivered, never skipped for a newer one.
+pub fn is_personal(topic: &str) -> bool {
+    topic.starts_with("user:")
+}
+
 #[derive(Default)]
 pub struct Hub {
+    /// Snapshot topics: the newest frame only.
     topics: Mutex<HashMap<String, watch::Sender<Option<Frame>>>>,
+    /// Personal topics: every frame, in order.
+    personal: Mutex<HashMap<String, broadcast::Sender<Arc<str>>>>,
 }
 
 impl Hub {
@@ -33,8 +45,25 @@ impl Hub {
         Some(tx.subscribe())
     }
 
+    /// A receiver of every frame of the personal topic `topic` (created on first use).
+    pub fn each(&self, topic: &str) -> Option<broadcast::Receiver<Arc<str>>> {
+        let mut map = self.personal.lock().ok()?;
+        let tx = map
+            .entry(topic.to_string())
+            .or_insert_with(|| broadcast::channel(PERSONAL_CAPACITY).0);
+        Some(tx.subscribe())
+    }
+
     /// Whether a socket on this node watches `topic`.
     pub fn is_watched(&self, topic: &str) -> bool {
+        if is_personal(topic) {
+            return self
+                .personal
+                .lock()
+                .ok()
+                .and_then(|m| m.get(topic).map(|tx| tx.receiver_count() > 0))
+                .unwrap_or(false);
+        }
         self.topics
             .lock()
             .ok()
@@ -44,6 +73,18 @@ impl Hub {
 
     /// Publish an event's payload to this node's subscribers of `topic`.
     pub fn deliver_local(&self, topic: &str, payload: &serde_json::Value) {
+        if is_personal(topic) {
+            let Ok(mut map) = self.personal.lock() else {
+                return;
+            };
+            let Some(tx) = map.get(topic) else { return };
+            if tx.receiver_count() == 0 {
+                map.remove(topic);
+                return;
+            }
+            let _ = tx.send(super::protocol::frame(topic, "update", payload).into());
+            return;
+        }
         let Ok(mut map) = self.topics.lock() else {
             return;
         };

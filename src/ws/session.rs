@@ -287,36 +287,60 @@ async fn handle(
                     }
                 }
             };
-            let Some(mut rx) = state.hub.watch(&name) else {
-                return err("service_unavailable", "try again shortly");
+            let forwarder = if super::hub::is_personal(&name) {
+                // Personal messages: every one, in order (a slow socket makes this wait).
+                let Some(mut rx) = state.hub.each(&name) else {
+                    return err("service_unavailable", "try again shortly");
+                };
+                let out = out.clone();
+                let topic = name.clone();
+                tokio::spawn(async move {
+                    loop {
+                        match rx.recv().await {
+                            Ok(text) => {
+                                if out.send(text).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                                tracing::warn!(%topic, missed = n, "a socket fell behind its personal messages");
+                            }
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                        }
+                    }
+                })
+            } else {
+                let Some(mut rx) = state.hub.watch(&name) else {
+                    return err("service_unavailable", "try again shortly");
+                };
+                let mut last_seq = 0u64;
+                if let Some(data) = &snapshot {
+                    last_seq = data.get("seq").and_then(|s| s.as_u64()).unwrap_or(0);
+                    // Queue the snapshot ahead of any update (this socket's queue is in order).
+                    if out
+                        .send(frame(&name, "snapshot", data).into())
+                        .await
+                        .is_err()
+                    {
+                        return None;
+                    }
+                }
+                rx.mark_unchanged();
+                let out = out.clone();
+                tokio::spawn(async move {
+                    while rx.changed().await.is_ok() {
+                        let f = rx.borrow_and_update().clone();
+                        let Some(f) = f else { continue };
+                        if f.seq != 0 && f.seq <= last_seq {
+                            continue;
+                        }
+                        last_seq = f.seq;
+                        if out.send(f.text).await.is_err() {
+                            return;
+                        }
+                    }
+                })
             };
-            let mut last_seq = 0u64;
-            if let Some(data) = &snapshot {
-                last_seq = data.get("seq").and_then(|s| s.as_u64()).unwrap_or(0);
-                // Queue the snapshot ahead of any update (this socket's queue is in order).
-                if out
-                    .send(frame(&name, "snapshot", data).into())
-                    .await
-                    .is_err()
-                {
-                    return None;
-                }
-            }
-            rx.mark_unchanged();
-            let out = out.clone();
-            let forwarder = tokio::spawn(async move {
-                while rx.changed().await.is_ok() {
-                    let f = rx.borrow_and_update().clone();
-                    let Some(f) = f else { continue };
-                    if f.seq != 0 && f.seq <= last_seq {
-                        continue;
-                    }
-                    last_seq = f.seq;
-                    if out.send(f.text).await.is_err() {
-                        return;
-                    }
-                }
-            });
             let drop = match topic {
                 Topic::Drop(id) => {
                     if let Some(addr) = state.registry.loaded(id) {
