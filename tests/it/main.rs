@@ -12,6 +12,7 @@ mod binary;
 mod checkout;
 mod cluster;
 mod drops;
+mod faults;
 mod hot_drop;
 mod isolation;
 mod lease;

@@ -34,6 +34,15 @@ pub(crate) struct Node {
 }
 
 pub(crate) fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> Node {
+    start_with(data_dir, database_url, &[])
+}
+
+/// [`start`] with more environment variables (`extra`, set last, so they win).
+pub(crate) fn start_with(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Node {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_livedrop"));
     cmd.args(["serve", "--migrate"])
         .env("DATA_DIR", data_dir)
@@ -48,6 +57,7 @@ pub(crate) fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> N
         Some(u) => cmd.env("DATABASE_URL", u),
         None => cmd.env_remove("DATABASE_URL"),
     };
+    cmd.envs(extra.iter().copied());
     let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = loop {
