@@ -73,9 +73,9 @@ impl Answer {
 async fn request(r: reqwest::RequestBuilder) -> Answer {
     let t = Instant::now();
     let result = async {
-        let r = r.send().await.map_err(|e| e.to_string())?;
+        let r = r.send().await.map_err(|e| format!("{e:?}"))?;
         let status = r.status().as_u16();
-        let text = r.text().await.map_err(|e| e.to_string())?;
+        let text = r.text().await.map_err(|e| format!("{e:?}"))?;
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         Ok((status, body))
     }
@@ -298,6 +298,8 @@ enum Phase {
 }
 
 struct Sent {
+    /// A hold (else a `GET /api/me`, a read straight from the store).
+    is_hold: bool,
     sent_in: Phase,
     answered_in: Phase,
     answer: Answer,
@@ -309,6 +311,8 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
     const STOCK: i64 = 20_000;
     const BUYERS: usize = 200;
     const WORKERS: usize = 16;
+    /// Of which these read `GET /api/me` instead of placing holds.
+    const READERS: usize = 4;
 
     let pg = PrivatePg::new();
     let url = pg.url();
@@ -354,11 +358,18 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
         let tokens = tokens.clone();
         workers.push(actix_web::rt::spawn(async move {
             let mut i = w;
+            let is_hold = w >= READERS;
             while !*stop.borrow() {
                 let sent_in = *phase.borrow();
-                let answer = hold(&http, &base, &drop, &variant, &tokens[i % BUYERS]).await;
+                let token = &tokens[i % BUYERS];
+                let answer = if is_hold {
+                    hold(&http, &base, &drop, &variant, token).await
+                } else {
+                    request(http.get(format!("{base}/api/me")).bearer_auth(token)).await
+                };
                 let answered_in = *phase.borrow();
                 sent.borrow_mut().push(Sent {
+                    is_hold,
                     sent_in,
                     answered_in,
                     answer,
@@ -370,7 +381,8 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
     let count = |p: Phase, status: u16| {
         sent.borrow()
             .iter()
-            .filter(|s| s.sent_in == p && s.answered_in == p && s.answer.status() == Some(status))
+            .filter(|s| s.is_hold && s.sent_in == p && s.answered_in == p)
+            .filter(|s| s.answer.status() == Some(status))
             .count()
     };
 
@@ -397,12 +409,15 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
 
     let acked_while_down = count(Phase::Down, 201);
     let sent = std::mem::take(&mut *sent.borrow_mut());
-    // Every answer is a 201 or a 503 in the JSON shape, and none took long.
+    // Every answer is a success (201 a hold, 200 a read) or a 503 in the JSON shape, and
+    // none took long.
     for s in &sent {
         let a = &s.answer;
+        let ok = if s.is_hold { 201 } else { 200 };
         assert!(
-            a.status() == Some(201) || a.is_unavailable(),
-            "a hold sent {:?} answered {:?} in {:?}: {:?}",
+            a.status() == Some(ok) || a.is_unavailable(),
+            "a {} sent {:?} answered {:?} in {:?}: {:?}",
+            if s.is_hold { "hold" } else { "read" },
             s.sent_in,
             s.answered_in,
             a.result,
@@ -410,11 +425,16 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
         );
         assert!(
             a.took < ANSWER_WITHIN,
-            "a hold took {:?} ({:?})",
+            "a request took {:?} ({:?})",
             a.took,
             a.result
         );
     }
+    assert!(
+        sent.iter()
+            .any(|s| !s.is_hold && s.sent_in == Phase::After && s.answer.status() == Some(200)),
+        "reads answer again"
+    );
     // While Postgres was gone, nothing was acknowledged.
     assert_eq!(acked_while_down, 0);
     assert!(
@@ -425,7 +445,7 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
 
     let acked: Vec<String> = sent
         .iter()
-        .filter(|s| s.answer.status() == Some(201))
+        .filter(|s| s.is_hold && s.answer.status() == Some(201))
         .map(|s| s.answer.body()["id"].as_str().unwrap().to_string())
         .collect();
     let store = Store::connect(&url, 2).await.unwrap();
