@@ -594,25 +594,31 @@ async fn with_redis_down_a_cluster_node_serves_its_own_sockets_and_limits_fail_c
         );
         async move { hold(&http, &base, &drop, &variant, &buyer).await }
     };
-    let mut ws_a = socket_at(&a.url, None).await;
+    // A socket skips an update whose `seq` is not above the last it saw, and each node's
+    // drop actor counts `seq` on its own, so an update from the node that changed less is
+    // skipped by a socket that saw the other's (see
+    // `cluster::a_socket_sees_holds_made_on_a_node_that_changed_less`). So that this test
+    // is about Redis and not about that: B's socket is opened first and A changes nothing
+    // (no hold on A succeeds, its socket opens only at the end) until B has changed more.
     let mut ws_b = socket_at(&b.url, None).await;
-    subscribe(&mut ws_a, &drop).await;
     subscribe(&mut ws_b, &drop).await;
 
-    // With Redis up: A's limiter answers (a wrong sign-in is a 401), and B's socket sees a
-    // hold on B.
+    // With Redis up: A's limiter answers (a wrong sign-in is a 401), and B's socket sees
+    // B's holds (the last of three: by then B has changed more than A did publishing).
     let l = login(&http, &a.url).await;
     assert_eq!(l.status(), Some(401), "{:?}", l.result);
-    let h = hold_on(&b).await;
-    assert_eq!(h.status(), Some(201), "{:?}", h.result);
-    held += 1;
+    for _ in 0..3 {
+        let h = hold_on(&b).await;
+        assert_eq!(h.status(), Some(201), "{:?}", h.result);
+        held += 1;
+    }
     assert!(sees_remaining(&mut ws_b, STOCK - held, Duration::from_secs(10)).await);
 
     redis.kill();
 
     // Without Redis: B (no limits) keeps selling and its own socket sees each hold; reads
     // answer on both nodes.
-    for _ in 0..3 {
+    for _ in 0..5 {
         let h = hold_on(&b).await;
         assert_eq!(h.status(), Some(201), "{:?}", h.result);
         assert!(h.took < ANSWER_WITHIN, "a hold took {:?}", h.took);
@@ -645,11 +651,10 @@ async fn with_redis_down_a_cluster_node_serves_its_own_sockets_and_limits_fail_c
     })
     .await;
     // Pub/sub drops what is published while a subscriber reconnects; each try is a new
-    // hold. Only B sells here: a socket skips updates whose `seq` is not above the last
-    // it saw, and each node's drop actor counts `seq` on its own, so an update from the
-    // node that changed less would be skipped (see
-    // `cluster::a_socket_sees_holds_made_on_a_node_that_changed_less`). B has changed
-    // more than A.
+    // hold, on B, which has changed more than A (eight holds and a watcher against A's
+    // publication and a watcher).
+    let mut ws_a = socket_at(&a.url, None).await;
+    subscribe(&mut ws_a, &drop).await;
     loop {
         assert!(
             restarted.elapsed() < Duration::from_secs(20),
