@@ -262,7 +262,10 @@ mod tests {
     fn a_store_that_went_away_or_is_full_is_unavailable_not_a_bug() {
         for (kind, message) in [
             (DatabaseErrorKind::UnableToSendCommand, "connection closed"),
-            (DatabaseErrorKind::ClosedConnection, "server closed the connection"),
+            (
+                DatabaseErrorKind::ClosedConnection,
+                "server closed the connection",
+            ),
             (DatabaseErrorKind::Unknown, "database or disk is full"),
             (DatabaseErrorKind::Unknown, "database is locked"),
             (DatabaseErrorKind::Unknown, "disk I/O error"),
@@ -270,7 +273,10 @@ mod tests {
                 DatabaseErrorKind::Unknown,
                 "terminating connection due to administrator command",
             ),
-            (DatabaseErrorKind::Unknown, "the database system is shutting down"),
+            (
+                DatabaseErrorKind::Unknown,
+                "the database system is shutting down",
+            ),
             (
                 DatabaseErrorKind::Unknown,
                 "could not extend file \"base/5/16384\": No space left on device",
@@ -286,11 +292,17 @@ mod tests {
     #[test]
     fn other_store_errors_stay_internal() {
         assert!(matches!(
-            db(DatabaseErrorKind::Unknown, "syntax error at or near \"SELEC\""),
+            db(
+                DatabaseErrorKind::Unknown,
+                "syntax error at or near \"SELEC\""
+            ),
             AppError::Internal
         ));
         assert!(matches!(
-            db(DatabaseErrorKind::CheckViolation, "violates check constraint"),
+            db(
+                DatabaseErrorKind::CheckViolation,
+                "violates check constraint"
+            ),
             AppError::Internal
         ));
     }

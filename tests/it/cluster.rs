@@ -237,6 +237,10 @@ async fn a_socket_sees_holds_made_on_a_node_that_changed_less() {
         })
         .await;
         let on = if i < 3 { "A" } else { "B" };
-        assert!(shown.is_ok(), "hold {} (on {on}) never showed on A's socket", i + 1);
+        assert!(
+            shown.is_ok(),
+            "hold {} (on {on}) never showed on A's socket",
+            i + 1
+        );
     }
 }

@@ -86,7 +86,13 @@ async fn request(r: reqwest::RequestBuilder) -> Answer {
     }
 }
 
-async fn hold(http: &reqwest::Client, base: &str, drop: &str, variant: &str, token: &str) -> Answer {
+async fn hold(
+    http: &reqwest::Client,
+    base: &str,
+    drop: &str,
+    variant: &str,
+    token: &str,
+) -> Answer {
     request(
         http.post(format!("{base}/api/drops/{drop}/holds"))
             .bearer_auth(token)
@@ -142,7 +148,10 @@ async fn check_holds(
         .await
         .unwrap();
     assert_eq!(active.len() as i64, v.held, "active holds != held");
-    assert!(acked.len() as i64 <= v.held, "an acknowledged hold is missing");
+    assert!(
+        acked.len() as i64 <= v.held,
+        "an acknowledged hold is missing"
+    );
     let (remaining, held, sold) = api_counts(http, base, drop).await;
     assert_eq!(remaining + held + sold, stock, "the API's counters");
     assert_eq!(
@@ -336,7 +345,12 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
         .await;
         let mut ids = Vec::new();
         for _ in 0..BUYERS {
-            ids.push(livedrop::demo::account(&store, Role::Buyer).await.unwrap().id);
+            ids.push(
+                livedrop::demo::account(&store, Role::Buyer)
+                    .await
+                    .unwrap()
+                    .id,
+            );
         }
         (drop, variant, buyer_tokens(&keys, &ids))
     };
@@ -387,21 +401,33 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
     };
 
     // Under load, Postgres goes away…
-    eventually(30, || async { (count(Phase::Before, 201) >= 300).then_some(()) }).await;
+    eventually(30, || async {
+        (count(Phase::Before, 201) >= 300).then_some(())
+    })
+    .await;
     pg.stop();
     *phase.borrow_mut() = Phase::Down;
     // …and while it is gone the holds are refused with 503, and the node says it is not
     // ready.
-    eventually(30, || async { (count(Phase::Down, 503) >= 20).then_some(()) }).await;
+    eventually(30, || async {
+        (count(Phase::Down, 503) >= 20).then_some(())
+    })
+    .await;
     let ready = get(&http, &node.url, "/readyz").await;
     assert_eq!(ready.status(), Some(503), "{:?}", ready.result);
     // It comes back, and the node with it, by itself.
     pg.start();
     let started = Instant::now();
     *phase.borrow_mut() = Phase::After;
-    eventually(30, || async { (count(Phase::After, 201) >= 1).then_some(()) }).await;
+    eventually(30, || async {
+        (count(Phase::After, 201) >= 1).then_some(())
+    })
+    .await;
     let back_in = started.elapsed();
-    eventually(30, || async { (count(Phase::After, 201) >= 300).then_some(()) }).await;
+    eventually(30, || async {
+        (count(Phase::After, 201) >= 300).then_some(())
+    })
+    .await;
     *stop.borrow_mut() = true;
     for w in workers {
         w.await.unwrap();
@@ -456,7 +482,10 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
         acked.len()
     );
     let mut node = node;
-    assert!(node.child.try_wait().unwrap().is_none(), "the node is alive");
+    assert!(
+        node.child.try_wait().unwrap().is_none(),
+        "the node is alive"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -546,8 +575,9 @@ async fn sees_remaining(ws: &mut Ws, remaining: i64, within: Duration) -> bool {
 
 async fn login(http: &reqwest::Client, base: &str) -> Answer {
     request(
-        http.post(format!("{base}/api/auth/login"))
-            .json(&json!({"email": "nobody@faults.livedrop.local", "password": "not-the-password"})),
+        http.post(format!("{base}/api/auth/login")).json(
+            &json!({"email": "nobody@faults.livedrop.local", "password": "not-the-password"}),
+        ),
     )
     .await
 }
@@ -723,9 +753,10 @@ fn fill(path: &Path) {
 }
 
 async fn register(http: &reqwest::Client, base: &str, email: &str) -> Answer {
-    request(http.post(format!("{base}/api/auth/register")).json(
-        &json!({"email": email, "password": "a-long-enough-password", "role": "buyer"}),
-    ))
+    request(
+        http.post(format!("{base}/api/auth/register"))
+            .json(&json!({"email": email, "password": "a-long-enough-password", "role": "buyer"})),
+    )
     .await
 }
 
@@ -755,7 +786,12 @@ async fn a_full_disk_refuses_writes_with_503_and_they_resume_when_space_returns(
         .await;
         let mut ids = Vec::new();
         for _ in 0..40 {
-            ids.push(livedrop::demo::account(&store, Role::Buyer).await.unwrap().id);
+            ids.push(
+                livedrop::demo::account(&store, Role::Buyer)
+                    .await
+                    .unwrap()
+                    .id,
+            );
         }
         (drop, variant, buyer_tokens(&keys, &ids))
     };
@@ -815,12 +851,19 @@ async fn a_full_disk_refuses_writes_with_503_and_they_resume_when_space_returns(
     email_no += 1;
     let email = format!("full-{email_no}@faults.livedrop.local");
     let r = register(&http, &node.url, &email).await;
-    assert!(r.is_unavailable(), "a sign-up on a full disk: {:?}", r.result);
+    assert!(
+        r.is_unavailable(),
+        "a sign-up on a full disk: {:?}",
+        r.result
+    );
     // Reads still answer, and the process is alive.
     let counts = api_counts(&http, &node.url, &drop).await;
     assert!(counts.1 >= acked.len() as i64, "{counts:?}");
     assert_eq!(get(&http, &node.url, "/healthz").await.status(), Some(200));
-    assert!(node.child.try_wait().unwrap().is_none(), "the node is alive");
+    assert!(
+        node.child.try_wait().unwrap().is_none(),
+        "the node is alive"
+    );
 
     // Space returns: writes succeed again by themselves.
     std::fs::remove_file(&filler).unwrap();
