@@ -198,19 +198,41 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 AppError::conflict("conflict", "that already exists")
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                AppError::unavailable(info.message())
-            }
-            // SQLite reports a busy database as an unknown error; it is transient.
-            Error::DatabaseError(_, ref info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
-            {
+            // The connection broke under the query (the server went away or restarted).
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => AppError::unavailable(info.message()),
+            Error::DatabaseError(_, ref info) if store_unavailable(info.message()) => {
                 AppError::unavailable(info.message())
             }
             other => AppError::internal(other),
         }
     }
+}
+
+/// Store errors that say the store cannot serve right now (busy, out of room, shutting
+/// down or starting up), not that the query is wrong. Both backends report them as
+/// `DatabaseErrorKind::Unknown`, and Diesel does not pass Postgres' SQLSTATE on, so the
+/// messages are matched: SQLite's own (`SQLITE_BUSY`, `SQLITE_FULL`, `SQLITE_IOERR`) and
+/// Postgres' for SQLSTATE classes 53 (insufficient resources) and 57P (operator
+/// intervention), as the server words them with its default `lc_messages`.
+fn store_unavailable(message: &str) -> bool {
+    const MARKS: &[&str] = &[
+        // SQLite
+        "database is locked",
+        "database is busy",
+        "database or disk is full",
+        "disk I/O error",
+        // Postgres
+        "terminating connection due to",
+        "terminating connection because of crash",
+        "the database system is",
+        "could not extend file",
+        "No space left on device",
+        "too many clients",
+    ];
+    MARKS.iter().any(|m| message.contains(m))
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
@@ -226,3 +248,63 @@ impl From<redis::RedisError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::AppError;
+
+    fn db(kind: DatabaseErrorKind, message: &str) -> AppError {
+        Error::DatabaseError(kind, Box::new(message.to_string())).into()
+    }
+
+    #[test]
+    fn a_store_that_went_away_or_is_full_is_unavailable_not_a_bug() {
+        for (kind, message) in [
+            (DatabaseErrorKind::UnableToSendCommand, "connection closed"),
+            (
+                DatabaseErrorKind::ClosedConnection,
+                "server closed the connection",
+            ),
+            (DatabaseErrorKind::Unknown, "database or disk is full"),
+            (DatabaseErrorKind::Unknown, "database is locked"),
+            (DatabaseErrorKind::Unknown, "disk I/O error"),
+            (
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "the database system is shutting down",
+            ),
+            (
+                DatabaseErrorKind::Unknown,
+                "could not extend file \"base/5/16384\": No space left on device",
+            ),
+        ] {
+            assert!(
+                matches!(db(kind, message), AppError::Unavailable),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_store_errors_stay_internal() {
+        assert!(matches!(
+            db(
+                DatabaseErrorKind::Unknown,
+                "syntax error at or near \"SELEC\""
+            ),
+            AppError::Internal
+        ));
+        assert!(matches!(
+            db(
+                DatabaseErrorKind::CheckViolation,
+                "violates check constraint"
+            ),
+            AppError::Internal
+        ));
+    }
+}

@@ -158,6 +158,7 @@ impl RaffleActor {
             raffle.closes_at,
             clock.now(),
         );
+        let seq = crate::domain::live::next_seq(0, clock.now());
         RaffleActor {
             store,
             bus,
@@ -169,7 +170,7 @@ impl RaffleActor {
             reloading: false,
             reload_waiters: Vec::new(),
             next_reload: None,
-            seq: 1,
+            seq,
             watchers: 0,
             push_scheduled: false,
             last_push: None,
@@ -253,7 +254,7 @@ impl RaffleActor {
     }
 
     fn changed(&mut self, ctx: &mut Context<Self>) {
-        self.seq += 1;
+        self.seq = crate::domain::live::next_seq(self.seq, self.clock.now());
         if self.push_scheduled {
             return;
         }

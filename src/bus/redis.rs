@@ -5,13 +5,19 @@
 //! Pub/sub is fire-and-forget: a node that is disconnected misses what was published in
 //! the meantime. That is acceptable here because every event is a whole snapshot and the
 //! next one supersedes it, and a socket that (re)subscribes gets a fresh snapshot first.
+//!
+//! A node's own events go to its local broadcast at once, not through Redis: its sockets
+//! keep being served while Redis is unreachable (only the other nodes miss the event).
+//! Each event on the channel carries its node's `origin`, so the subscriber skips the
+//! node's own events when they come back.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot};
 
 use super::{Bus, Event, LOCAL_CAPACITY};
@@ -22,9 +28,34 @@ pub const CHANNEL: &str = "livedrop:events";
 /// Longest wait between reconnection attempts of the subscriber.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// How the command connections (this publisher, the rate limiter) reconnect. A command
+/// sent while the connection is down waits for the reconnection attempt; the crate's
+/// default (6 retries, doubling from 100 ms) made each wait ~10 s while Redis was gone.
+/// One retry fails it within a few hundred ms (a refused connection fails at once, an
+/// unanswered one after the 1 s connection timeout); the next command tries again, so
+/// the connection is back with the first command after Redis is.
+pub(crate) fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200))
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+}
+
 pub struct RedisBus {
     publisher: ConnectionManager,
     local: broadcast::Sender<Event>,
+    /// This process's mark on what it publishes (random, per start).
+    origin: String,
+}
+
+/// An event as it travels on the channel. Without `origin` (a node from before it
+/// existed), it is delivered like any other node's.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    #[serde(default)]
+    origin: String,
+    #[serde(flatten)]
+    event: Event,
 }
 
 impl RedisBus {
@@ -32,17 +63,27 @@ impl RedisBus {
     /// publishes after this returns is received.
     pub async fn connect(url: &str) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| format!("REDIS_URL: {e}"))?;
-        let publisher = ConnectionManager::new(client.clone())
+        let publisher = ConnectionManager::new_with_config(client.clone(), manager_config())
             .await
             .map_err(|e| format!("REDIS_URL: cannot connect: {e}"))?;
         let (local, _) = broadcast::channel(LOCAL_CAPACITY);
+        let origin = uuid::Uuid::new_v4().simple().to_string();
         let (ready_tx, ready_rx) = oneshot::channel();
-        tokio::spawn(subscriber(client, local.clone(), Some(ready_tx)));
+        tokio::spawn(subscriber(
+            client,
+            local.clone(),
+            origin.clone(),
+            Some(ready_tx),
+        ));
         ready_rx
             .await
             .map_err(|_| "REDIS_URL: the subscriber stopped".to_string())?
             .map_err(|e| format!("REDIS_URL: cannot subscribe: {e}"))?;
-        Ok(RedisBus { publisher, local })
+        Ok(RedisBus {
+            publisher,
+            local,
+            origin,
+        })
     }
 }
 
@@ -50,6 +91,7 @@ impl RedisBus {
 async fn subscriber(
     client: redis::Client,
     local: broadcast::Sender<Event>,
+    origin: String,
     mut ready: Option<oneshot::Sender<Result<(), String>>>,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -71,9 +113,11 @@ async fn subscriber(
                     let Ok(payload) = msg.get_payload::<String>() else {
                         continue;
                     };
-                    match serde_json::from_str::<Event>(&payload) {
-                        Ok(event) => {
-                            let _ = local.send(event);
+                    match serde_json::from_str::<Wire>(&payload) {
+                        // Delivered here when it was published.
+                        Ok(wire) if wire.origin == origin => {}
+                        Ok(wire) => {
+                            let _ = local.send(wire.event);
                         }
                         Err(e) => tracing::warn!(error = %e, "ignoring a malformed bus event"),
                     }
@@ -96,7 +140,13 @@ async fn subscriber(
 #[async_trait]
 impl Bus for RedisBus {
     async fn publish(&self, event: Event) -> AppResult<()> {
-        let payload = serde_json::to_string(&event).map_err(AppError::internal)?;
+        let wire = Wire {
+            origin: self.origin.clone(),
+            event,
+        };
+        let payload = serde_json::to_string(&wire).map_err(AppError::internal)?;
+        // No receivers is not an error: nobody is watching that topic on this node.
+        let _ = self.local.send(wire.event);
         let mut conn = self.publisher.clone();
         let _: i64 = conn.publish(CHANNEL, payload).await?;
         Ok(())

@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod draw;
 pub mod drop;
 pub mod ids;
+pub mod live;
 pub mod money;
 pub mod product;
 pub mod raffle;

@@ -33,7 +33,7 @@ pub struct RedisLimiter {
 impl RedisLimiter {
     pub async fn connect(url: &str) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|e| format!("REDIS_URL: {e}"))?;
-        let conn = ConnectionManager::new(client)
+        let conn = ConnectionManager::new_with_config(client, crate::bus::redis::manager_config())
             .await
             .map_err(|e| format!("REDIS_URL: cannot connect: {e}"))?;
         Ok(RedisLimiter {

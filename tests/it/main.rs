@@ -13,6 +13,7 @@ mod checkout;
 mod cluster;
 mod drops;
 mod fanout;
+mod faults;
 mod hot_drop;
 mod isolation;
 mod layers;

@@ -275,8 +275,13 @@ pub type Ws =
 
 /// A socket to the app, authenticated as `token`'s user when given.
 pub async fn socket(app: &TestApp, token: Option<&str>) -> Ws {
+    socket_at(&app.url, token).await
+}
+
+/// A socket to the server at `base` (`http://host:port`), authenticated when `token` is given.
+pub async fn socket_at(base: &str, token: Option<&str>) -> Ws {
     use futures_util::SinkExt;
-    let url = app.url.replace("http://", "ws://") + "/ws";
+    let url = base.replace("http://", "ws://") + "/ws";
     let mut ws = tokio_tungstenite::connect_async(url).await.unwrap().0;
     if let Some(t) = token {
         let auth = serde_json::json!({"op": "auth", "token": t}).to_string();

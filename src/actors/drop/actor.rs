@@ -263,6 +263,7 @@ impl DropActor {
         auth: Authority,
     ) -> Self {
         let last_status = drop.stored_status();
+        let seq = crate::domain::live::next_seq(0, clock.now());
         let admitted = drop.queue_seed.is_some() || drop.waiting_room_seconds == 0;
         let shared = matches!(store, Store::Postgres { .. });
         let depth = if shared { PIPELINE } else { 1 };
@@ -294,7 +295,7 @@ impl DropActor {
             admitted,
             admit_wanted: false,
             held_back: Vec::new(),
-            seq: 1,
+            seq,
             watchers: 0,
             watchers_dirty: false,
             push_scheduled: false,
@@ -1249,7 +1250,7 @@ impl DropActor {
 
     /// The state changed: push it, coalesced to one push per [`PUSH_INTERVAL`].
     fn changed(&mut self, ctx: &mut Context<Self>) {
-        self.seq += 1;
+        self.seq = crate::domain::live::next_seq(self.seq, self.clock.now());
         self.watchers_dirty = false;
         if self.push_scheduled {
             return;

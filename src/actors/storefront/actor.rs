@@ -413,8 +413,7 @@ impl StorefrontActor {
     /// A sequence number above every earlier one, also across a restart of the actor
     /// (a socket skips numbers it has seen).
     fn next_seq(&mut self) -> u64 {
-        let micros = self.clock.now().and_utc().timestamp_micros().max(0) as u64;
-        self.seq = (self.seq + 1).max(micros);
+        self.seq = crate::domain::live::next_seq(self.seq, self.clock.now());
         self.seq
     }
 
