@@ -201,13 +201,10 @@ async fn a_socket_on_one_node_sees_a_hold_made_on_the_other() {
 }
 
 /// The reverse of the test above: the socket is on the node whose drop actor changed more.
-/// Each node's actor numbers its updates (`seq`) on its own, from 1, and a socket skips an
-/// update whose `seq` is not above the last it saw, so B's update (seq 2 or so) is skipped
-/// by a socket that has seen A's (seq 5 or more). Found by the Redis fault test; it fails
-/// until `seq` means the same on every node, which is the drop actor's to fix
-/// (`src/actors/drop/actor.rs`: `seq` starts at 1 and `changed` adds 1; e.g. make it a
-/// hybrid clock, `seq = max(seq + 1, unix time in µs)`, so a later change anywhere has a
-/// higher `seq`).
+/// A socket skips an update whose `seq` is not above the last it saw, so the numbers must
+/// mean the same on every node (`domain::live::next_seq`: at least the time in µs); when
+/// each node counted from 1, B's update (seq 2 or so) was skipped by a socket that had seen
+/// A's (seq 5 or more). Found by the Redis fault test.
 #[actix_web::test]
 #[ignore = "needs postgres and redis"]
 async fn a_socket_sees_holds_made_on_a_node_that_changed_less() {
