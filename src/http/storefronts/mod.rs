@@ -28,16 +28,48 @@ pub const MAX_LINKS: usize = 50;
 #[serde(deny_unknown_fields)]
 pub struct Theme {
     /// `#rgb` or `#rrggbb`.
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub primary: Option<String>,
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub background: Option<String>,
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
+    #[schema(
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
+    /// An absolute `http` or `https` URL.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https?://[A-Za-z0-9]+(\.[A-Za-z0-9]+)*(:[0-9]{1,4})?(/[!-~]*)?$"
+    )]
     pub url: String,
+}
+
+/// A storefront's social handles (`SOCIAL_NETWORKS`), each 1 to 30 letters, digits, `_`
+/// or `.` after an optional `@`. Documentation only: forms read a map.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Socials {
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub instagram: Option<String>,
+    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub tiktok: Option<String>,
+    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub youtube: Option<String>,
+    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub x: Option<String>,
+    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub twitch: Option<String>,
+    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub threads: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
