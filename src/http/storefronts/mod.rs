@@ -59,17 +59,17 @@ pub struct Link {
 #[allow(dead_code)]
 pub struct Socials {
     #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
-    pub instagram: Option<String>,
-    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
-    pub tiktok: Option<String>,
-    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
-    pub youtube: Option<String>,
-    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
-    pub x: Option<String>,
-    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
-    pub twitch: Option<String>,
-    #[schema(pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
-    pub threads: Option<String>,
+    pub instagram: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub tiktok: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub youtube: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub x: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub twitch: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub threads: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -242,11 +242,13 @@ pub async fn visible(
 
 /// A storefront `who` owns (for changes). Someone else's is a 404: its existence is not
 /// theirs to learn. Admins read everything but change nothing of a creator's.
-pub async fn owned(state: &AppState, who: &AuthUser, id: &str) -> AppResult<StorefrontRow> {
-    let id = StorefrontId::parse(id).ok_or(AppError::NotFound)?;
-    let row = model::find(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+pub async fn owned(state: &AppState, who: &AuthUser, key: &str) -> AppResult<StorefrontRow> {
+    // By UUID or slug, as `visible` (the paths that share `{id_or_slug}` take both).
+    let row = match StorefrontId::parse(key) {
+        Some(id) => model::find(&state.store, id).await?,
+        None => model::find_by_slug(&state.store, &key.to_lowercase()).await?,
+    }
+    .ok_or(AppError::NotFound)?;
     if row.owner_id != who.id {
         return Err(AppError::NotFound);
     }
