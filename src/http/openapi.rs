@@ -94,12 +94,15 @@ pub struct ErrorObject {
     pub fields: Option<BTreeMap<String, String>>,
 }
 
-/// Patterns of the text rules in `crate::domain::validate::text`, for `#[schema(pattern)]`:
+/// Patterns of the text rules in `crate::domain::validate::text`, written out in each
+/// `#[schema(pattern)]` (utoipa takes literals only; a test checks they are these):
 /// one line with something besides white space and no control character
 /// ([`TEXT_LINE`]), or any text without control characters but newlines and tabs
 /// ([`TEXT_MULTILINE`]). Lengths go in `min_length`/`max_length`.
 pub const TEXT_LINE: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
 pub const TEXT_MULTILINE: &str = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$";
+/// Any text without control characters (UTM tags).
+pub const NO_CONTROL: &str = r"^[^\u0000-\u001f\u007f-\u009f]*$";
 
 /// A currency we accept (`crate::domain::money::CURRENCIES`), for `#[schema(value_type)]`.
 pub struct CurrencyCode;
@@ -277,4 +280,39 @@ pub async fn document(state: web::Data<AppState>) -> HttpResponse {
         doc.paths.paths.remove("/metrics");
     }
     HttpResponse::Ok().json(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patterns(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(p)) = m.get("pattern") {
+                    out.push(p.clone());
+                }
+                m.values().for_each(|x| patterns(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| patterns(x, out)),
+            _ => {}
+        }
+    }
+
+    /// The text patterns written out in the forms are the ones stated here.
+    #[test]
+    fn text_patterns_are_the_stated_ones() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut found = Vec::new();
+        patterns(&doc, &mut found);
+        let text: Vec<_> = found.iter().filter(|p| p.contains("\\u0000")).collect();
+        assert!(text.len() > 10, "{text:?}");
+        let path = format!("^/{}", &NO_CONTROL[1..]);
+        for p in text {
+            assert!(
+                [TEXT_LINE, TEXT_MULTILINE, NO_CONTROL, path.as_str()].contains(&p.as_str()),
+                "{p}"
+            );
+        }
+    }
 }
