@@ -44,10 +44,25 @@ pub struct Link {
         pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub title: String,
-    /// An absolute `http` or `https` URL.
+    /// An absolute `http` or `https` URL, as the service wrote it back.
+    pub url: String,
+}
+
+/// A link as a form sends it. Documentation only: forms read a [`Link`].
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct LinkForm {
+    #[schema(
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub title: String,
+    /// An absolute `http` or `https` URL (the document states the plain host names it takes;
+    /// the service takes any host a URL parser does, IP addresses included).
     #[schema(
         max_length = 2048,
-        pattern = r"^https?://[A-Za-z0-9]+(\.[A-Za-z0-9]+)*(:[0-9]{1,4})?(/[!-~]*)?$"
+        pattern = r"^https?://([A-Za-z0-9]+\.)*[A-Za-z][A-Za-z0-9]*(:[0-9]{1,4})?(/[!-~]*)?$"
     )]
     pub url: String,
 }

@@ -31,11 +31,11 @@ pub struct UpdateStorefrontForm {
     /// An empty string removes the avatar.
     #[schema(
         max_length = 2048,
-        pattern = r"^(https?://[A-Za-z0-9]+(\.[A-Za-z0-9]+)*(:[0-9]{1,4})?(/[!-~]*)?)?$"
+        pattern = r"^(https?://([A-Za-z0-9]+\.)*[A-Za-z][A-Za-z0-9]*(:[0-9]{1,4})?(/[!-~]*)?)?$"
     )]
     pub avatar_url: Option<String>,
     pub theme: Option<Theme>,
-    #[schema(max_items = 50)]
+    #[schema(max_items = 50, value_type = Option<Vec<super::LinkForm>>)]
     pub links: Option<Vec<Link>>,
     #[schema(value_type = Option<super::Socials>)]
     pub socials: Option<BTreeMap<String, String>>,
