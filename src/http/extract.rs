@@ -43,3 +43,90 @@ pub fn query_config() -> web::QueryConfig {
         AppError::BadRequest(format!("the query string is not valid: {e}")).into()
     })
 }
+
+/// A JSON object body read into `T`: the same limit, content type and error answers as
+/// `web::Json` (through [`json_config`]), and two rules of the documented schema that serde
+/// alone does not keep:
+/// * a whole-number float (`1.0`, `1e3`) is an integer, as JSON Schema says, so integer
+///   fields take it;
+/// * the body is an object (serde would also fill a struct from an array).
+///
+/// Every form handler takes its body through this extractor, so the rules hold everywhere.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let body = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let mut value = body.await?.into_inner();
+            if !value.is_object() {
+                return Err(AppError::InvalidJson("the body is not a JSON object".into()).into());
+            }
+            whole_floats_to_integers(&mut value);
+            serde_json::from_value(value).map(Json).map_err(|e| {
+                AppError::InvalidJson(format!("the body does not have the expected fields: {e}"))
+                    .into()
+            })
+        })
+    }
+}
+
+/// Rewrites every float with no fractional part that fits an `i64` (or a `u64`) as that
+/// integer, at any depth.
+pub fn whole_floats_to_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let Some(f) = n.as_f64() else { return };
+            if f.fract() != 0.0 {
+                return;
+            }
+            // 2^63 and 2^64 are exact as f64: the ranges are half-open.
+            if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                *value = Value::from(f as i64);
+            } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                *value = Value::from(f as u64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_floats_to_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_floats_to_integers),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_floats_to_integers;
+    use serde_json::json;
+
+    #[test]
+    fn whole_floats_become_integers_at_any_depth() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(r#"{"a":1.0,"b":[-2.0,{"c":1e3}],"d":1.5,"e":1e30,"f":-0.0}"#)
+                .unwrap();
+        whole_floats_to_integers(&mut v);
+        assert_eq!(v["a"], json!(1));
+        assert!(v["a"].is_i64());
+        assert_eq!(v["b"][0], json!(-2));
+        assert_eq!(v["b"][1]["c"], json!(1000));
+        assert!(v["d"].is_f64(), "a fraction stays a float");
+        assert!(v["e"].is_f64(), "out of range stays a float");
+        assert_eq!(v["f"], json!(0));
+    }
+}

@@ -39,10 +39,9 @@ use super::{
         analytics::events::track, analytics::report::report, analytics::report::csv,
         analytics::report::export, analytics::privacy::delete,
         auth::account::export, auth::account::delete,
-        crate::ws::upgrade,
         pages::index, pages::storefront, pages::theme, pages::drop_page, pages::raffle_page, pages::admin_page, pages::dashboard_page, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
-    components(schemas(ErrorResponse, ErrorObject)),
+    components(schemas(ErrorResponse, ErrorObject, CurrencyCode, ProductKindName, RaffleEntry)),
     modifiers(&BearerAuth, &ErrorResponses),
     tags(
         (name = "operations", description = "Health, readiness, metrics"),
@@ -54,7 +53,7 @@ use super::{
         (name = "raffles", description = "Raffles with commit-reveal draws anyone can verify"),
         (name = "analytics", description = "Storefront traffic and sales, without cookies"),
         (name = "admin", description = "Platform administration"),
-        (name = "live", description = "The WebSocket feed"),
+        (name = "live", description = "The WebSocket feed, `GET /ws` (a protocol upgrade, which OpenAPI cannot describe, so it is not listed among the paths; README, \"Live updates\", gives its messages)"),
         (name = "pages", description = "HTML pages served by the same binary"),
     )
 )]
@@ -97,6 +96,60 @@ pub struct ErrorObject {
     pub fields: Option<BTreeMap<String, String>>,
 }
 
+/// Patterns of the text rules in `crate::domain::validate::text`, written out in each
+/// `#[schema(pattern)]` (utoipa takes literals only; a test checks they are these):
+/// one line with something besides white space and no control character
+/// ([`TEXT_LINE`]), or any text without control characters but newlines and tabs
+/// ([`TEXT_MULTILINE`]). Lengths go in `min_length`/`max_length`.
+pub const TEXT_LINE: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+pub const TEXT_MULTILINE: &str = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$";
+/// Any text without control characters (UTM tags).
+pub const NO_CONTROL: &str = r"^[^\u0000-\u001f\u007f-\u009f]*$";
+
+/// A currency we accept (`crate::domain::money::CURRENCIES`), for `#[schema(value_type)]`.
+pub struct CurrencyCode;
+
+impl utoipa::PartialSchema for CurrencyCode {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some(
+                "ISO 4217 code of a currency we accept (any letter case)",
+            ))
+            .enum_values(Some(
+                crate::domain::money::CURRENCIES.iter().map(|(c, _)| *c),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for CurrencyCode {}
+
+/// A product kind (`crate::domain::product::Kind`), for `#[schema(value_type)]`.
+pub struct ProductKindName;
+
+impl utoipa::PartialSchema for ProductKindName {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(
+                crate::domain::product::Kind::ALL.iter().map(|k| k.as_str()),
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ProductKindName {}
+
+/// How a raffle is entered: `free` (one free entry per account) or `tickets`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only: the form reads a string
+pub enum RaffleEntry {
+    Free,
+    Tickets,
+}
+
 /// The shared error answers: (status, component name, codes).
 const SHARED: &[(&str, &str, &str)] = &[
     ("400", "BadRequest", "`invalid_json`: the body is not JSON of the expected shape; `bad_request`: a query string or header that cannot be read"),
@@ -125,7 +178,6 @@ const NO_STORE: &[&str] = &[
     "/api/docs",
     "/static/{file}",
     "/metrics",
-    "/ws",
 ];
 
 fn error_content() -> utoipa::openapi::Content {
@@ -230,4 +282,39 @@ pub async fn document(state: web::Data<AppState>) -> HttpResponse {
         doc.paths.paths.remove("/metrics");
     }
     HttpResponse::Ok().json(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patterns(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(p)) = m.get("pattern") {
+                    out.push(p.clone());
+                }
+                m.values().for_each(|x| patterns(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| patterns(x, out)),
+            _ => {}
+        }
+    }
+
+    /// The text patterns written out in the forms are the ones stated here.
+    #[test]
+    fn text_patterns_are_the_stated_ones() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut found = Vec::new();
+        patterns(&doc, &mut found);
+        let text: Vec<_> = found.iter().filter(|p| p.contains("\\u0000")).collect();
+        assert!(text.len() > 10, "{text:?}");
+        let path = format!("^/{}", &NO_CONTROL[1..]);
+        for p in text {
+            assert!(
+                [TEXT_LINE, TEXT_MULTILINE, NO_CONTROL, path.as_str()].contains(&p.as_str()),
+                "{p}"
+            );
+        }
+    }
 }

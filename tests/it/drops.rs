@@ -294,6 +294,55 @@ async fn five_hundred_buyers_race_for_ten_units_on_postgres() {
     five_hundred_buyers_race_for_ten_units(&TestApp::postgres().await).await;
 }
 
+/// JSON Schema counts `1.0` as an integer, so the document's integer fields take whole-number
+/// floats; a fraction is still refused, and so is a body that is not an object (serde alone
+/// would fill a form from an array). One extractor does this for every form.
+#[actix_web::test]
+async fn integer_fields_take_whole_number_floats_and_bodies_are_objects() {
+    let app = TestApp::sqlite().await;
+    let (creator, token) = user_with_token(&app, "creator").await;
+    let (sf, product) = storefront_with_product(&app, creator).await;
+    let body = |price: Value, stock: Value| {
+        json!({
+            "storefront_id": sf, "product_id": product, "title": "T", "price_cents": price,
+            "currency": "USD", "variants": [{"name": "M", "stock": stock}],
+            "opens_at": Utc::now() + Duration::hours(1), "per_buyer_limit": 2.0,
+        })
+    };
+    // serde_json writes these as `100.0` and `3.0`.
+    let (s, b) = app
+        .post("/api/drops", Some(&token), body(json!(1e2), json!(3.0)))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["price_cents"], json!(100));
+    assert_eq!(b["per_buyer_limit"], json!(2));
+    assert_eq!(b["variants"][0]["stock"], json!(3));
+    let (s, b) = app
+        .post("/api/drops", Some(&token), body(json!(100.5), json!(3)))
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (400, "invalid_json"),
+        "a fraction is no integer"
+    );
+    let (s, b) = app
+        .post("/api/drops", Some(&token), body(json!(1e30), json!(3)))
+        .await;
+    assert_eq!((s, code(&b)), (400, "invalid_json"), "out of range");
+    let (s, b) = app
+        .post(
+            "/api/drops",
+            Some(&token),
+            json!([sf, product, "T", 100, "USD"]),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (400, "invalid_json"), "an array is no form");
+    let (s, b) = app
+        .post("/api/auth/password/forgot", None, json!([""]))
+        .await;
+    assert_eq!((s, code(&b)), (400, "invalid_json"));
+}
+
 #[actix_web::test]
 async fn creating_a_drop_validates_every_field_and_checks_ownership() {
     let app = TestApp::sqlite().await;

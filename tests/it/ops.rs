@@ -93,10 +93,14 @@ async fn openapi_lists_exactly_the_routes_the_router_serves() {
                 .map(move |m| (m.to_string(), path.to_string()))
         })
         .collect();
+    // Every route but the WebSocket upgrade, which OpenAPI cannot describe (the "live"
+    // tag names it and the README gives its messages).
     let served: BTreeSet<(String, String)> = livedrop::http::ROUTES
         .iter()
+        .filter(|(m, p)| (*m, *p) != ("get", "/ws"))
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
+    assert!(doc["paths"].get("/ws").is_none());
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let phantom: Vec<_> = documented.difference(&served).collect();
     assert!(

@@ -38,8 +38,9 @@ token="$(curl -fsS -X POST "$base/api/auth/login" -H 'content-type: application/
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 
 st() {
-  "$venv/bin/schemathesis" run "$base/api/openapi.json" --checks all \
-    --max-examples "$max_examples" --no-color "$@"
+  # From the scratch directory: schemathesis keeps a cache in `.schemathesis/` there.
+  (cd "$work" && "$venv/bin/schemathesis" run "$base/api/openapi.json" --checks all \
+    --max-examples "$max_examples" --no-color "$@")
 }
 status=0
 echo "== schemathesis, anonymous"

@@ -12,7 +12,8 @@ use crate::state::AppState;
 /// The largest event body accepted. A page view with a long referrer and UTM tags is a
 /// few hundred bytes.
 pub const MAX_EVENT_BYTES: usize = 4096;
-/// Longest referrer URL and UTM value read (longer ones are refused, not cut).
+/// Longest referrer URL, UTM value and path read, in characters (longer ones are refused,
+/// not cut).
 const MAX_REFERRER: usize = 2048;
 const MAX_UTM: usize = 256;
 const MAX_PATH: usize = 1024;
@@ -22,18 +23,34 @@ const MAX_PATH: usize = 1024;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventForm {
-    /// The storefront's slug (or its id).
+    /// The storefront's slug (or its id); white space around it is ignored.
+    #[schema(max_length = 64, pattern = r"\S")]
     pub storefront: String,
     /// `pageview` or `click`.
     #[serde(rename = "type")]
+    #[schema(value_type = EventType)]
     pub kind: String,
     /// The page's path (its query is dropped; UTM tags go in their own fields).
+    #[schema(max_length = 1024, pattern = r"^/[^\u0000-\u001f\u007f-\u009f]*$")]
     pub path: String,
     /// `document.referrer`; only its host is kept.
+    #[schema(max_length = 2048)]
     pub referrer: Option<String>,
+    #[schema(max_length = 256, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub utm_source: Option<String>,
+    #[schema(max_length = 256, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub utm_medium: Option<String>,
+    #[schema(max_length = 256, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub utm_campaign: Option<String>,
+}
+
+/// What an event records.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only: the form reads a string
+pub enum EventType {
+    Pageview,
+    Click,
 }
 
 fn invalid(message: impl Into<String>) -> AppError {
@@ -44,13 +61,14 @@ fn invalid(message: impl Into<String>) -> AppError {
 }
 
 fn utm(v: &Option<String>, name: &str) -> AppResult<String> {
-    let v = v.as_deref().unwrap_or("").trim();
-    if v.len() > MAX_UTM || v.chars().any(char::is_control) {
+    // Checked as sent (the document states the limits on the value sent), then trimmed.
+    let v = v.as_deref().unwrap_or("");
+    if v.chars().count() > MAX_UTM || v.chars().any(char::is_control) {
         return Err(invalid(format!(
-            "{name} is longer than {MAX_UTM} bytes or has control characters"
+            "{name} is longer than {MAX_UTM} characters or has control characters"
         )));
     }
-    Ok(v.to_lowercase())
+    Ok(v.trim().to_lowercase())
 }
 
 /// Record a page view or a link click. No cookies: the visitor is a hash of a daily salt,
@@ -86,23 +104,26 @@ pub async fn track(
         "click" => Kind::Click,
         _ => return Err(invalid("type is pageview or click")),
     };
-    if form.path.len() > MAX_PATH {
-        return Err(invalid(format!("path is longer than {MAX_PATH} bytes")));
+    if form.path.chars().count() > MAX_PATH {
+        return Err(invalid(format!(
+            "path is longer than {MAX_PATH} characters"
+        )));
     }
     let path = analytics::clean_path(&form.path).ok_or_else(|| invalid("path starts with /"))?;
     let referrer = form.referrer.as_deref().unwrap_or("");
-    if referrer.len() > MAX_REFERRER {
+    if referrer.chars().count() > MAX_REFERRER {
         return Err(invalid(format!(
-            "referrer is longer than {MAX_REFERRER} bytes"
+            "referrer is longer than {MAX_REFERRER} characters"
         )));
     }
     let utm_source = utm(&form.utm_source, "utm_source")?;
     let utm_medium = utm(&form.utm_medium, "utm_medium")?;
     let utm_campaign = utm(&form.utm_campaign, "utm_campaign")?;
-    let slug = form.storefront.trim().to_lowercase();
-    if slug.is_empty() || slug.len() > 64 {
+    let slug = form.storefront.trim();
+    if slug.is_empty() || form.storefront.chars().count() > 64 {
         return Err(invalid("storefront is a storefront's slug or id"));
     }
+    let slug = slug.to_lowercase();
     let sf = state
         .registry
         .storefront_by_slug(&slug)

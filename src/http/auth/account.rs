@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 use crate::auth::{password, AuthUser};
 use crate::db::models::{privacy, user};
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 /// Everything the service keeps about you, as one JSON document: the account, your
@@ -43,7 +44,7 @@ pub struct DeleteAccountForm {
 pub async fn delete(
     state: web::Data<AppState>,
     who: AuthUser,
-    form: web::Json<DeleteAccountForm>,
+    form: Json<DeleteAccountForm>,
 ) -> AppResult<HttpResponse> {
     // A password guess costs an argon2 run: limited like sign-in attempts, per account.
     crate::ratelimit::check(

@@ -6,6 +6,7 @@ use super::{client_ip, new_session, SessionView};
 use crate::auth::password;
 use crate::db::models::user;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
 use crate::ratelimit;
 use crate::state::AppState;
 
@@ -25,7 +26,7 @@ pub struct LoginForm {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Json<LoginForm>,
+    form: Json<LoginForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     // Normalised the same way as at registration, but without refusing odd input: an

@@ -3,6 +3,7 @@ use actix_web::{web, HttpResponse};
 use super::refresh::RefreshForm;
 use crate::db::models::token;
 use crate::error::AppResult;
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 /// End the session the refresh token belongs to. Idempotent. The access token stays
@@ -11,7 +12,7 @@ use crate::state::AppState;
     responses((status = 204, description = "the session is ended")))]
 pub async fn logout(
     state: web::Data<AppState>,
-    form: web::Json<RefreshForm>,
+    form: Json<RefreshForm>,
 ) -> AppResult<HttpResponse> {
     token::revoke_family_of(&state.store, &form.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 use super::{session, SessionView};
 use crate::db::models::token;
 use crate::error::AppResult;
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -21,7 +22,7 @@ pub struct RefreshForm {
     ))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    form: web::Json<RefreshForm>,
+    form: Json<RefreshForm>,
 ) -> AppResult<HttpResponse> {
     let (user, next) = token::rotate(&state.store, &form.refresh_token).await?;
     Ok(HttpResponse::Ok().json(session(&state, &user, next)?))

@@ -9,6 +9,7 @@ use crate::db::models::{now, user};
 use crate::domain::ids::UserId;
 use crate::domain::validate::{self, Check};
 use crate::error::AppResult;
+use crate::http::extract::Json;
 use crate::ratelimit;
 use crate::state::AppState;
 
@@ -48,7 +49,7 @@ pub enum SignupRole {
 pub async fn register(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Json<RegisterForm>,
+    form: Json<RegisterForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     let mut check = Check::new();

@@ -8,6 +8,7 @@ use crate::db::models::token::{self, Effect, Purpose};
 use crate::db::models::user;
 use crate::domain::validate;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
 use crate::ratelimit;
 use crate::state::AppState;
 
@@ -21,10 +22,7 @@ pub struct ForgotForm {
 #[utoipa::path(post, path = "/api/auth/password/forgot", tag = "auth", request_body = ForgotForm,
     responses((status = 202, description = "a mail is on its way if the account exists"),
         (status = 429, description = "`rate_limited`")))]
-pub async fn forgot(
-    state: web::Data<AppState>,
-    form: web::Json<ForgotForm>,
-) -> AppResult<HttpResponse> {
+pub async fn forgot(state: web::Data<AppState>, form: Json<ForgotForm>) -> AppResult<HttpResponse> {
     let Ok(email) = validate::email(&form.email) else {
         return Ok(HttpResponse::Accepted().finish());
     };
@@ -67,7 +65,7 @@ pub struct ResetForm {
 pub async fn reset(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
-    form: web::Json<ResetForm>,
+    form: Json<ResetForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     validate::password(&form.password).map_err(|m| AppError::field("password", m))?;

@@ -7,6 +7,7 @@ use crate::auth::AuthUser;
 use crate::db::models::token::{self, Effect, Purpose};
 use crate::db::models::user;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
 use crate::ratelimit;
 use crate::state::AppState;
 
@@ -25,10 +26,7 @@ pub struct VerifiedView {
 /// before carry the old state; refresh the session to get one that says verified.
 #[utoipa::path(post, path = "/api/auth/verify", tag = "auth", request_body = VerifyForm,
     responses((status = 200, body = VerifiedView), (status = 400, description = "`invalid_token`: the link is unknown, used or expired")))]
-pub async fn verify(
-    state: web::Data<AppState>,
-    form: web::Json<VerifyForm>,
-) -> AppResult<HttpResponse> {
+pub async fn verify(state: web::Data<AppState>, form: Json<VerifyForm>) -> AppResult<HttpResponse> {
     token::consume_email_token(&state.store, &form.token, Effect::VerifyEmail).await?;
     Ok(HttpResponse::Ok().json(VerifiedView { verified: true }))
 }

@@ -12,13 +12,20 @@ use crate::domain::ids::{DropId, ProductId, StorefrontId, VariantId};
 use crate::domain::money::{Currency, MAX_CENTS};
 use crate::domain::validate::{self, Check};
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
+use crate::http::openapi::CurrencyCode;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantForm {
-    /// e.g. a size; unique within the drop.
+    /// e.g. a size; unique within the drop (letter case aside).
+    #[schema(
+        max_length = 60,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
+    #[schema(minimum = 0, maximum = 1000000)]
     pub stock: i64,
 }
 
@@ -27,17 +34,28 @@ pub struct VariantForm {
 pub struct CreateDropForm {
     pub storefront_id: StorefrontId,
     pub product_id: ProductId,
+    #[schema(
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
+    #[schema(minimum = 0, maximum = 100000000000_i64)]
     pub price_cents: i64,
+    #[schema(value_type = CurrencyCode)]
     pub currency: String,
+    #[schema(min_items = 1, max_items = 50)]
     pub variants: Vec<VariantForm>,
     pub opens_at: DateTime<Utc>,
+    /// After `opens_at`.
     pub closes_at: Option<DateTime<Utc>>,
     /// Units one buyer may hold or buy in this drop (default 1).
+    #[schema(minimum = 1, maximum = 100)]
     pub per_buyer_limit: Option<i64>,
     /// How long a hold keeps its units before they return to stock (default 600).
+    #[schema(minimum = 30, maximum = 3600)]
     pub hold_seconds: Option<i64>,
     /// From this many seconds before opening, buyers queue instead of racing (default 30).
+    #[schema(minimum = 0, maximum = 3600)]
     pub waiting_room_seconds: Option<i64>,
 }
 
@@ -47,15 +65,21 @@ pub const MAX_STOCK: i64 = 1_000_000;
 /// Create a drop (a draft) for a product of one of your storefronts.
 #[utoipa::path(post, path = "/api/drops", tag = "drops", request_body = CreateDropForm,
     security(("bearer" = [])),
-    responses((status = 201, body = DropState), (status = 404, description = "`not_found`: no such storefront of yours"),
+    responses((status = 201, body = DropState), (status = 403, description = "`forbidden`: not a creator"),
+        (status = 404, description = "`not_found`: no such storefront of yours"),
         (status = 422, description = "`validation_failed`")))]
 pub async fn create(
     state: web::Data<AppState>,
     who: AuthUser,
-    form: web::Json<CreateDropForm>,
+    form: Json<CreateDropForm>,
 ) -> AppResult<HttpResponse> {
     who.require_creator()?;
     let f = form.into_inner();
+    // Whose storefront first: someone else's is a 404 whatever the form says.
+    let owner = model::storefront_owner(&state.store, f.storefront_id).await?;
+    if owner != Some(who.id) {
+        return Err(AppError::NotFound);
+    }
     let mut check = Check::new();
     let title = check.take("title", validate::text(&f.title, 1, 120, false));
     if !(0..=MAX_CENTS).contains(&f.price_cents) {
@@ -112,10 +136,6 @@ pub async fn create(
         return Err(AppError::Internal);
     };
 
-    let owner = model::storefront_owner(&state.store, f.storefront_id).await?;
-    if owner != Some(who.id) {
-        return Err(AppError::NotFound);
-    }
     if !model::product_in_storefront(&state.store, f.product_id, f.storefront_id).await? {
         return Err(AppError::field(
             "product_id",

@@ -12,18 +12,24 @@ use crate::domain::ids::VariantId;
 use crate::domain::validate::{self, Check};
 use crate::error::{AppError, AppResult};
 use crate::http::drops::create::MAX_STOCK;
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockForm {
     pub variant_id: VariantId,
+    #[schema(minimum = 0, maximum = 1000000)]
     pub stock: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDropForm {
+    #[schema(
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: Option<String>,
     /// Only before the drop opens.
     pub opens_at: Option<DateTime<Utc>>,
@@ -53,7 +59,7 @@ pub async fn update(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: web::Json<UpdateDropForm>,
+    form: Json<UpdateDropForm>,
 ) -> AppResult<HttpResponse> {
     let id = drop_id(&id)?;
     let (drop, variants) = model::find(&state.store, id)

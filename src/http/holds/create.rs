@@ -8,6 +8,7 @@ use crate::db::models::drop::{HoldRefusal, HoldRequest, HoldRow};
 use crate::domain::ids::{HoldId, VariantId};
 use crate::error::{AppError, AppResult};
 use crate::http::drops::drop_id;
+use crate::http::extract::Json;
 use crate::ratelimit;
 use crate::state::AppState;
 
@@ -47,7 +48,8 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 200;
 /// `Idempotency-Key`, a retry returns the first answer and takes nothing more.
 #[utoipa::path(post, path = "/api/drops/{id}/holds", tag = "drops", request_body = CreateHoldForm,
     security(("bearer" = [])),
-    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = r"^[!-~]+$",
+        description = "1 to 200 visible ASCII characters; a retry with the same key returns the first answer")),
     responses((status = 201, body = HoldView),
         (status = 409, description = "`sold_out`, `not_open`, `drop_paused`, `drop_cancelled`, `drop_closed`, `limit_reached`, `raffle_required`"),
         (status = 404, description = "`not_found`: no such drop"),
@@ -58,7 +60,7 @@ pub async fn create(
     who: AuthUser,
     req: HttpRequest,
     id: web::Path<String>,
-    form: web::Json<CreateHoldForm>,
+    form: Json<CreateHoldForm>,
 ) -> AppResult<HttpResponse> {
     let id = drop_id(&id)?;
     let limits = &state.config.rate_limits;

@@ -6,6 +6,7 @@ use crate::auth::AuthUser;
 use crate::db::models::order::{self, Applied};
 use crate::domain::ids::{HoldId, OrderId};
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
 use crate::payments::settle::settle;
 use crate::payments::{Charge, ChargeOutcome};
 use crate::state::AppState;
@@ -37,7 +38,7 @@ pub async fn checkout(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: web::Json<CheckoutForm>,
+    form: Json<CheckoutForm>,
 ) -> AppResult<HttpResponse> {
     let hold = HoldId::parse(&id).ok_or(AppError::NotFound)?;
     if form.card.len() > 64 {

@@ -11,18 +11,31 @@ use crate::domain::ids::ProductId;
 use crate::domain::product::{self, Kind};
 use crate::domain::validate::{self, Check};
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
+use crate::http::openapi::CurrencyCode;
 use crate::http::storefronts::owned;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateProductForm {
     /// digital, physical, service, membership, tip, link or event.
+    #[schema(value_type = crate::http::openapi::ProductKindName)]
     pub kind: String,
+    #[schema(
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: Option<String>,
     /// Integer minor units (cents).
+    #[schema(minimum = 0, maximum = 100000000000_i64)]
     pub price_cents: i64,
     /// ISO 4217, e.g. USD.
+    #[schema(value_type = CurrencyCode)]
     pub currency: String,
     /// Kind-specific fields at the top level: digital `download_url`; physical `stock`,
     /// `weight_grams`; service `duration_minutes`; membership `billing_interval`
@@ -35,13 +48,14 @@ pub struct CreateProductForm {
 /// Add a product (a draft) to your storefront.
 #[utoipa::path(post, path = "/api/storefronts/{id}/products", tag = "products",
     request_body = CreateProductForm, security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 201, body = ProductView), (status = 404, description = "`not_found`"),
+    responses((status = 201, body = ProductView), (status = 403, description = "`forbidden`: not a creator"),
+        (status = 404, description = "`not_found`"),
         (status = 422, description = "`validation_failed`")))]
 pub async fn create(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: web::Json<CreateProductForm>,
+    form: Json<CreateProductForm>,
 ) -> AppResult<HttpResponse> {
     who.require_creator()?;
     let sf = owned(&state, &who, &id).await?;

@@ -10,13 +10,25 @@ use crate::db::models::product as model;
 use crate::domain::product::{self, Details, Kind};
 use crate::domain::validate::{self, Check};
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
+use crate::http::openapi::CurrencyCode;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateProductForm {
+    #[schema(
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: Option<String>,
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: Option<String>,
+    #[schema(minimum = 0, maximum = 100000000000_i64)]
     pub price_cents: Option<i64>,
+    #[schema(value_type = Option<CurrencyCode>)]
     pub currency: Option<String>,
     /// Kind-specific fields to change (the kind itself cannot change).
     #[serde(flatten)]
@@ -33,7 +45,7 @@ pub async fn update(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: web::Json<UpdateProductForm>,
+    form: Json<UpdateProductForm>,
 ) -> AppResult<HttpResponse> {
     let mut p = owned(&state, &who, &id).await?;
     let f = form.into_inner();

@@ -7,6 +7,7 @@ use crate::domain::drop::DropStatus;
 use crate::domain::ids::TicketId;
 use crate::error::{AppError, AppResult};
 use crate::http::drops::drop_id;
+use crate::http::extract::Json;
 use crate::http::holds::create::CreateHoldForm;
 use crate::state::AppState;
 
@@ -24,7 +25,7 @@ pub async fn join(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: web::Json<CreateHoldForm>,
+    form: Json<CreateHoldForm>,
 ) -> AppResult<HttpResponse> {
     let id = drop_id(&id)?;
     if !(1..=100).contains(&form.quantity) {

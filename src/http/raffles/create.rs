@@ -12,14 +12,21 @@ use crate::db::models::{now, truncate};
 use crate::domain::ids::{DropId, RaffleId, StorefrontId};
 use crate::domain::validate::{self, Check};
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
 use crate::raffle::proof::{self, Prize};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrizeForm {
+    #[schema(minimum = 1)]
     pub rank_from: u32,
+    #[schema(minimum = 1)]
     pub rank_to: u32,
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub description: String,
 }
 
@@ -28,17 +35,29 @@ pub struct PrizeForm {
 pub struct CreateRaffleForm {
     /// Your storefront's raffle; omit for a platform raffle (admins only).
     pub storefront_id: Option<StorefrontId>,
+    #[schema(
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
+    #[schema(
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: Option<String>,
     /// Ranks 1..=N covered once each, e.g. `[{1,1,"Signed print"},{2,5,"Sticker pack"}]`.
+    #[schema(min_items = 1)]
     pub prizes: Vec<PrizeForm>,
     /// Alternates drawn after the winners, in order.
+    #[schema(minimum = 0, maximum = 10000)]
     pub alternates: i64,
     /// `free`: one free entry per account. `tickets`: the free entry plus tickets per
     /// whole unit of currency spent at the storefront (or anywhere, for a platform raffle)
     /// while open, and bonus tickets.
+    #[schema(value_type = crate::http::openapi::RaffleEntry)]
     pub entry: String,
-    /// For `tickets` raffles (default 1).
+    /// For `tickets` raffles (default 1; 0 for a `free` raffle).
+    #[schema(minimum = 0, maximum = 1000)]
     pub tickets_per_dollar: Option<i64>,
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
@@ -46,6 +65,7 @@ pub struct CreateRaffleForm {
     /// the winners, then the alternates, by offered holds.
     pub drop_id: Option<DropId>,
     /// How long a winner's offered hold lasts (default 86400, at least 30).
+    #[schema(minimum = 30, maximum = 2592000)]
     pub claim_seconds: Option<i64>,
 }
 
@@ -70,10 +90,20 @@ pub const MAX_ALTERNATES: i64 = 10_000;
 pub async fn create(
     state: web::Data<AppState>,
     who: AuthUser,
-    form: web::Json<CreateRaffleForm>,
+    form: Json<CreateRaffleForm>,
 ) -> AppResult<HttpResponse> {
     who.require_creator()?;
     let f = form.into_inner();
+    // Whose raffle first: someone else's storefront is a 404, a platform raffle needs an
+    // admin, whatever the form says.
+    match f.storefront_id {
+        Some(sf) => {
+            if drop_model::storefront_owner(&state.store, sf).await? != Some(who.id) {
+                return Err(AppError::NotFound);
+            }
+        }
+        None => who.require_admin()?,
+    }
     let mut check = Check::new();
     let title = check.take("title", validate::text(&f.title, 1, 120, false));
     let description = check.take(
@@ -135,14 +165,6 @@ pub async fn create(
     let (Some(title), Some(description)) = (title, description) else {
         return Err(AppError::Internal);
     };
-    match f.storefront_id {
-        Some(sf) => {
-            if drop_model::storefront_owner(&state.store, sf).await? != Some(who.id) {
-                return Err(AppError::NotFound);
-            }
-        }
-        None => who.require_admin()?,
-    }
     if let (Some(d), Some(sf)) = (f.drop_id, f.storefront_id) {
         let ok = drop_model::find(&state.store, d)
             .await?

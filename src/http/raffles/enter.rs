@@ -7,6 +7,7 @@ use crate::auth::AuthUser;
 use crate::db::models::raffle::{self as model, EntryOutcome};
 use crate::db::models::user;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
 use crate::ratelimit;
 use crate::state::AppState;
 
@@ -59,6 +60,10 @@ pub struct BonusForm {
     pub email: String,
     pub tickets: i64,
     /// Why, e.g. "referral".
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub note: String,
 }
 
@@ -74,7 +79,7 @@ pub async fn bonus(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: web::Json<BonusForm>,
+    form: Json<BonusForm>,
 ) -> AppResult<HttpResponse> {
     let id = raffle_id(&id)?;
     let row = model::find(&state.store, id)

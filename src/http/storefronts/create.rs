@@ -11,19 +11,35 @@ use crate::db::models::storefront::{self as model, StorefrontRow};
 use crate::domain::ids::StorefrontId;
 use crate::domain::validate::Check;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStorefrontForm {
     /// 3–40 of `a-z 0-9 -`; the page lives at `/s/{slug}`. Reserved words are refused.
+    #[schema(min_length = 3, max_length = 40, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: String,
+    #[schema(
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
+    #[schema(
+        max_length = 1000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub bio: Option<String>,
+    #[schema(
+        max_length = 2048,
+        pattern = r"^(https?://([A-Za-z0-9]+\.)*[A-Za-z][A-Za-z0-9]*(:[0-9]{1,4})?(/[!-~]*)?)?$"
+    )]
     pub avatar_url: Option<String>,
     pub theme: Option<Theme>,
+    #[schema(max_items = 50, value_type = Option<Vec<super::LinkForm>>)]
     pub links: Option<Vec<Link>>,
     /// instagram, tiktok, youtube, x, twitch, threads → handle.
+    #[schema(value_type = Option<super::Socials>)]
     pub socials: Option<BTreeMap<String, String>>,
 }
 
@@ -35,7 +51,7 @@ pub struct CreateStorefrontForm {
 pub async fn create(
     state: web::Data<AppState>,
     who: AuthUser,
-    form: web::Json<CreateStorefrontForm>,
+    form: Json<CreateStorefrontForm>,
 ) -> AppResult<HttpResponse> {
     who.require_creator()?;
     let f = form.into_inner();

@@ -28,16 +28,63 @@ pub const MAX_LINKS: usize = 50;
 #[serde(deny_unknown_fields)]
 pub struct Theme {
     /// `#rgb` or `#rrggbb`.
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub primary: Option<String>,
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub background: Option<String>,
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
+    #[schema(
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
+    /// An absolute `http` or `https` URL, as the service wrote it back.
     pub url: String,
+}
+
+/// A link as a form sends it. Documentation only: forms read a [`Link`].
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct LinkForm {
+    #[schema(
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    pub title: String,
+    /// An absolute `http` or `https` URL (the document states the plain host names it takes;
+    /// the service takes any host a URL parser does, IP addresses included).
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https?://([A-Za-z0-9]+\.)*[A-Za-z][A-Za-z0-9]*(:[0-9]{1,4})?(/[!-~]*)?$"
+    )]
+    pub url: String,
+}
+
+/// A storefront's social handles (`SOCIAL_NETWORKS`), each 1 to 30 letters, digits, `_`
+/// or `.` after an optional `@`. Documentation only: forms read a map.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Socials {
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub instagram: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub tiktok: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub youtube: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub x: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub twitch: String,
+    #[schema(required = false, pattern = r"^@?[A-Za-z0-9_.]{1,30}$")]
+    pub threads: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -210,11 +257,13 @@ pub async fn visible(
 
 /// A storefront `who` owns (for changes). Someone else's is a 404: its existence is not
 /// theirs to learn. Admins read everything but change nothing of a creator's.
-pub async fn owned(state: &AppState, who: &AuthUser, id: &str) -> AppResult<StorefrontRow> {
-    let id = StorefrontId::parse(id).ok_or(AppError::NotFound)?;
-    let row = model::find(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+pub async fn owned(state: &AppState, who: &AuthUser, key: &str) -> AppResult<StorefrontRow> {
+    // By UUID or slug, as `visible` (the paths that share `{id_or_slug}` take both).
+    let row = match StorefrontId::parse(key) {
+        Some(id) => model::find(&state.store, id).await?,
+        None => model::find_by_slug(&state.store, &key.to_lowercase()).await?,
+    }
+    .ok_or(AppError::NotFound)?;
     if row.owner_id != who.id {
         return Err(AppError::NotFound);
     }

@@ -10,18 +10,34 @@ use crate::db::models::now;
 use crate::db::models::storefront as model;
 use crate::domain::validate::Check;
 use crate::error::AppResult;
+use crate::http::extract::Json;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateStorefrontForm {
+    #[schema(min_length = 3, max_length = 40, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
+    #[schema(
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: Option<String>,
+    #[schema(
+        max_length = 1000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub bio: Option<String>,
     /// An empty string removes the avatar.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^(https?://([A-Za-z0-9]+\.)*[A-Za-z][A-Za-z0-9]*(:[0-9]{1,4})?(/[!-~]*)?)?$"
+    )]
     pub avatar_url: Option<String>,
     pub theme: Option<Theme>,
+    #[schema(max_items = 50, value_type = Option<Vec<super::LinkForm>>)]
     pub links: Option<Vec<Link>>,
+    #[schema(value_type = Option<super::Socials>)]
     pub socials: Option<BTreeMap<String, String>>,
 }
 
@@ -34,7 +50,7 @@ pub async fn update(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: web::Json<UpdateStorefrontForm>,
+    form: Json<UpdateStorefrontForm>,
 ) -> AppResult<HttpResponse> {
     let mut row = owned(&state, &who, &id).await?;
     let f = form.into_inner();
