@@ -43,9 +43,12 @@ pub async fn storefront(
     let now = state.clock.now();
     let (views_30d, clicks_30d) =
         crate::db::models::analytics::views_and_clicks(&state.store, sf.id, now).await?;
+    let ids: Vec<_> = drops.iter().map(|d| d.id).collect();
+    let remaining = drop_model::remaining_of(&state.store, &ids).await?;
     let page = render::StorefrontPage {
         products: &products,
         drops: &drops,
+        remaining: &remaining,
         raffles: &raffles,
         views_30d,
         clicks_30d,

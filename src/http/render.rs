@@ -8,6 +8,7 @@ use crate::db::models::drop::DropRow;
 use crate::db::models::product::ProductRow;
 use crate::db::models::storefront::StorefrontRow;
 use crate::domain::money::format_minor;
+use crate::domain::product::Details;
 use crate::http::storefronts::{Link, Theme};
 
 /// Escape text for HTML element content and attribute values.
@@ -53,11 +54,52 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
+/// Stock at or under this is shown as "only N left".
+pub const LOW_STOCK: i64 = 10;
+
+/// What a buyer needs to know of a product of this kind, as escaped HTML lines: an event's
+/// time and place, a service's length, how much is left of a physical product when little
+/// is.
+fn kind_facts(d: &Details, now: NaiveDateTime) -> Vec<String> {
+    match d {
+        Details::Event {
+            starts_at,
+            capacity,
+            location,
+        } => {
+            let mut out = vec![format!(
+                r#"<time datetime="{}">{}</time>"#,
+                starts_at.to_rfc3339(),
+                starts_at.format("%a %-d %b %Y, %H:%M UTC")
+            )];
+            if let Some(l) = location.as_deref().filter(|l| !l.is_empty()) {
+                out.push(esc(l));
+            }
+            out.push(format!("{capacity} places"));
+            if starts_at.naive_utc() < now {
+                out.push("Took place".into());
+            }
+            out
+        }
+        Details::Service {
+            duration_minutes: Some(m),
+        } => vec![format!("{m} minutes")],
+        Details::Physical { stock, .. } if *stock <= 0 => vec!["Sold out".into()],
+        Details::Physical { stock, .. } if *stock <= LOW_STOCK => {
+            vec![format!("Only {stock} left")]
+        }
+        Details::Digital { .. } => vec!["Download after purchase".into()],
+        _ => Vec::new(),
+    }
+}
+
 /// What a storefront page shows besides its own row: products, drops, raffles, and its
 /// page views and link clicks of the last 30 days (from the analytics rollups).
 pub struct StorefrontPage<'a> {
     pub products: &'a [ProductRow],
     pub drops: &'a [DropRow],
+    /// Units left to hold per drop (a drop with none left is sold out, not live).
+    pub remaining: &'a std::collections::HashMap<crate::domain::ids::DropId, i64>,
     pub raffles: &'a [crate::db::models::raffle::RaffleRow],
     pub views_30d: i64,
     pub clicks_30d: i64,
@@ -138,7 +180,8 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
             r#"    <section aria-labelledby="drops-h"><h2 id="drops-h">Drops</h2><ul class="drops">"#
         );
         for d in drops {
-            let status = d.schedule().status_at(d.stored_status(), now, 1);
+            let left = page.remaining.get(&d.id).copied().unwrap_or(0);
+            let status = d.schedule().status_at(d.stored_status(), now, left);
             let _ = writeln!(
                 h,
                 r#"      <li><a data-testid="drop" href="/d/{}">{}</a> <span class="status">{}</span> <time datetime="{}">{}</time></li>"#,
@@ -185,18 +228,50 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
         } else {
             format_minor(p.price_cents, &p.currency)
         };
+        let details: Option<Details> = serde_json::from_str(&p.details).ok();
+        // A link product is the link: its title opens the URL.
+        let title = match &details {
+            Some(Details::Link { url }) => format!(
+                r#"<a data-testid="product-link" href="{}" rel="noopener nofollow">{}</a>"#,
+                esc(url),
+                esc(&p.title)
+            ),
+            _ => esc(&p.title),
+        };
+        let price = match &details {
+            Some(Details::Link { .. }) => String::new(),
+            Some(Details::Membership { billing_interval }) => {
+                format!("{price} a {billing_interval}")
+            }
+            Some(Details::Tip { min_cents }) if *min_cents > 0 => {
+                format!("from {}", format_minor(*min_cents, &p.currency))
+            }
+            Some(Details::Tip { .. }) => "any amount".into(),
+            _ => price,
+        };
         let _ = writeln!(
             h,
             r#"      <article class="product" data-testid="product" data-kind="{kind}">
         <h3>{title}</h3>
-        <p class="kind">{label}</p>
-        <p class="price">{price}</p>
-        <p class="description">{desc}</p>
-      </article>"#,
+        <p class="kind">{label}</p>"#,
             kind = esc(&p.kind),
-            title = esc(&p.title),
             label = kind_label(&p.kind),
-            price = esc(&price),
+        );
+        if !price.is_empty() {
+            let _ = writeln!(h, r#"        <p class="price">{}</p>"#, esc(&price));
+        }
+        if let Some(d) = &details {
+            for line in kind_facts(d, now) {
+                let _ = writeln!(
+                    h,
+                    r#"        <p class="fact" data-testid="fact">{line}</p>"#
+                );
+            }
+        }
+        let _ = writeln!(
+            h,
+            r#"        <p class="description">{desc}</p>
+      </article>"#,
             desc = esc(&p.description),
         );
     }

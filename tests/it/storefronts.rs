@@ -380,3 +380,108 @@ async fn each_product_kind_is_created_and_each_invalid_variant_refused() {
         .await;
     assert_eq!((s, code(&b)), (409, "product_published"));
 }
+
+/// The public page shows what each kind needs (a link is a link; an event's time, place and
+/// places; a membership's period; a tip's minimum; low stock), and a drop with nothing
+/// left as sold out, not live.
+#[actix_web::test]
+async fn the_page_shows_what_each_kind_of_product_needs_and_a_sold_out_drop_as_such() {
+    use livedrop::domain::money::format_minor;
+    let app = TestApp::sqlite().await;
+    let (_, token) = user_with_token(&app, "creator").await;
+    let sf = shop(&app, &token, "facts").await;
+    let path = format!("/api/storefronts/{sf}/products");
+    let mut physical = String::new();
+    for body in [
+        product(
+            "digital",
+            json!({"download_url": "https://files.example/a.zip"}),
+        ),
+        product("physical", json!({"stock": 3})),
+        product("service", json!({"duration_minutes": 45})),
+        product("membership", json!({"billing_interval": "month"})),
+        product("tip", json!({"min_cents": 100})),
+        product(
+            "link",
+            json!({"url": "https://example.com/lookbook", "price_cents": 0}),
+        ),
+        product(
+            "event",
+            json!({"starts_at": "2027-06-01T19:00:00Z", "capacity": 80, "location": "Hall"}),
+        ),
+    ] {
+        let (s, b) = app.post(&path, Some(&token), body.clone()).await;
+        assert_eq!(s, 201, "{body} → {b}");
+        let id = b["id"].as_str().unwrap().to_string();
+        let (s, b) = app
+            .post(
+                &format!("/api/products/{id}/publish"),
+                Some(&token),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        if body["kind"] == "physical" {
+            physical = id;
+        }
+    }
+    let (s, b) = app
+        .post(
+            &format!("/api/storefronts/{sf}/publish"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // A one-unit drop, then held: nothing is left, so the page says sold out.
+    let (drop, variant) = crate::support::live_drop(&app, &token, &sf, &physical, 900, 1).await;
+    let page = app
+        .client
+        .get(app.at("/s/facts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"<span class="status">live</span>"#),
+        "{page}"
+    );
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (s, h) = app
+        .post(
+            &format!("/api/drops/{drop}/holds"),
+            Some(&buyer),
+            json!({"variant_id": variant, "quantity": 1}),
+        )
+        .await;
+    assert_eq!(s, 201, "{h}");
+    let page = app
+        .client
+        .get(app.at("/s/facts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(r#"<span class="status">sold_out</span>"#),
+        "{page}"
+    );
+    for fact in [
+        r#"<a data-testid="product-link" href="https://example.com/lookbook" rel="noopener nofollow">A link</a>"#.to_string(),
+        r#"<time datetime="2027-06-01T19:00:00+00:00">Tue 1 Jun 2027, 19:00 UTC</time>"#.into(),
+        ">Hall<".into(),
+        ">80 places<".into(),
+        ">45 minutes<".into(),
+        ">Only 3 left<".into(),
+        ">Download after purchase<".into(),
+        format!(">{} a month<", format_minor(1500, "EUR")),
+        format!(">from {}<", format_minor(100, "EUR")),
+    ] {
+        assert!(page.contains(&fact), "missing {fact} in {page}");
+    }
+    app.stop().await;
+}

@@ -510,6 +510,27 @@ pub async fn list_for_storefront(store: &Store, sf: StorefrontId) -> AppResult<V
     Ok(r?)
 }
 
+/// Units left to hold in each of these drops (the sum over their variants), as the store
+/// has them.
+pub async fn remaining_of(
+    store: &Store,
+    ids: &[DropId],
+) -> AppResult<std::collections::HashMap<DropId, i64>> {
+    let mut conn = store.read().await?;
+    let rows: Vec<(DropId, i64)> = db_run!(conn, |c| {
+        drop_variants::table
+            .filter(drop_variants::drop_id.eq_any(ids))
+            .select((drop_variants::drop_id, drop_variants::remaining))
+            .load(c)
+            .await
+    })?;
+    let mut out = std::collections::HashMap::new();
+    for (d, r) in rows {
+        *out.entry(d).or_insert(0) += r;
+    }
+    Ok(out)
+}
+
 /// Change a drop's title and times.
 pub async fn set_meta(
     store: &Store,
