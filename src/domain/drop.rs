@@ -1,4 +1,4 @@
-//! Drops: the lifecycle on the clock, inventory arithmetic, and the waiting-room shuffle.
+//! Drops: the lifecycle on the clock and the waiting-room shuffle.
 //! Pure: callers pass `now`.
 
 use chrono::{Duration, NaiveDateTime};
@@ -105,71 +105,6 @@ impl Schedule {
     }
 }
 
-/// One variant's units. Invariant: `remaining == stock - held - sold`, all ≥ 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Inventory {
-    pub stock: i64,
-    pub remaining: i64,
-    pub held: i64,
-    pub sold: i64,
-}
-
-impl Inventory {
-    pub fn new(stock: i64) -> Self {
-        Inventory {
-            stock,
-            remaining: stock,
-            held: 0,
-            sold: 0,
-        }
-    }
-
-    pub fn is_consistent(&self) -> bool {
-        self.stock >= 0
-            && self.remaining >= 0
-            && self.held >= 0
-            && self.sold >= 0
-            && self.remaining == self.stock - self.held - self.sold
-    }
-
-    /// Take `n` units into a hold, if there are that many.
-    pub fn hold(&mut self, n: i64) -> bool {
-        if n <= 0 || self.remaining < n {
-            return false;
-        }
-        self.remaining -= n;
-        self.held += n;
-        true
-    }
-
-    /// A hold of `n` lapsed or was released: the units go back.
-    pub fn release(&mut self, n: i64) {
-        let n = n.min(self.held).max(0);
-        self.held -= n;
-        self.remaining += n;
-    }
-
-    /// A hold of `n` was paid for.
-    pub fn sell(&mut self, n: i64) {
-        let n = n.min(self.held).max(0);
-        self.held -= n;
-        self.sold += n;
-    }
-
-    /// Change the stock. Never below what is held or sold: those units are promised.
-    pub fn set_stock(&mut self, stock: i64) -> Result<(), String> {
-        if stock < self.held + self.sold {
-            return Err(format!(
-                "cannot be below the {} units held or sold",
-                self.held + self.sold
-            ));
-        }
-        self.stock = stock;
-        self.remaining = stock - self.held - self.sold;
-        Ok(())
-    }
-}
-
 /// The order in which the waiting room is served: a Fisher–Yates shuffle driven by a
 /// ChaCha20 stream keyed by `seed`. The seed is recorded in the drop log, so the order can
 /// be recomputed from the log; arriving first within the window buys nothing.
@@ -260,35 +195,7 @@ mod tests {
         assert_eq!(s.next_transition(t(200)), None);
     }
 
-    #[test]
-    fn stock_is_never_cut_below_what_is_promised() {
-        let mut inv = Inventory::new(10);
-        assert!(inv.hold(4));
-        inv.sell(2);
-        assert!(inv.set_stock(3).is_err());
-        assert!(inv.set_stock(4).is_ok());
-        assert_eq!(inv.remaining, 0);
-        assert!(!inv.hold(1));
-        assert!(inv.set_stock(20).is_ok());
-        assert_eq!(inv.remaining, 16);
-        assert!(inv.is_consistent());
-    }
-
     proptest! {
-        #[test]
-        fn inventory_stays_consistent(ops in proptest::collection::vec((0u8..4, 0i64..5), 0..200)) {
-            let mut inv = Inventory::new(20);
-            for (op, n) in ops {
-                match op {
-                    0 => { inv.hold(n); }
-                    1 => inv.release(n),
-                    2 => inv.sell(n),
-                    _ => { let _ = inv.set_stock(inv.stock + n - 2); }
-                }
-                prop_assert!(inv.is_consistent(), "{inv:?}");
-            }
-        }
-
         #[test]
         fn the_shuffle_is_a_permutation_and_depends_only_on_the_seed(n in 0usize..300, seed in any::<[u8; 32]>()) {
             let mut a: Vec<usize> = (0..n).collect();
