@@ -195,6 +195,32 @@ mod tests {
         assert_eq!(s.next_transition(t(200)), None);
     }
 
+    /// Fixed test vectors of the waiting-room order, computed outside this code from the
+    /// documented algorithm (ChaCha20 keyed by the seed, zero nonce, read as little-endian
+    /// u32 words; for i from n−1 down to 1, j uniform in 0..=i by widening multiply with
+    /// rejection; swap i and j), with the ChaCha20 of `docs/raffle_proof_reference.py`. A
+    /// change of algorithm or of the `rand` version under it changes these orders, and with
+    /// them every published waiting-room log's: that must be a decision, not an accident.
+    #[test]
+    fn the_waiting_room_order_for_a_known_seed_is_fixed() {
+        let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let mut tickets: Vec<String> = (1..=12).map(|i| format!("t{i:02}")).collect();
+        shuffle(&mut tickets, seed);
+        assert_eq!(
+            tickets,
+            ["t02", "t12", "t11", "t01", "t09", "t10", "t07", "t03", "t08", "t05", "t04", "t06"]
+        );
+        let mut many: Vec<usize> = (0..300).collect();
+        shuffle(&mut many, [0xab; 32]);
+        assert_eq!(
+            many[..20],
+            [
+                47, 182, 94, 66, 13, 25, 290, 224, 240, 199, 254, 159, 299, 42, 89, 271, 198, 114,
+                148, 150
+            ]
+        );
+    }
+
     proptest! {
         #[test]
         fn the_shuffle_is_a_permutation_and_depends_only_on_the_seed(n in 0usize..300, seed in any::<[u8; 32]>()) {
