@@ -393,8 +393,10 @@ async fn a_reader_that_takes_nothing_is_closed_and_never_delays_one_that_does() 
         closed_after >= SEND_TIMEOUT,
         "disconnected after {closed_after:?}, before the documented {SEND_TIMEOUT:?}"
     );
+    // Not a latency target: a socket kept waiting behind the stalled one would wait out its
+    // whole timeout (10 s); the stock changes many times a second meanwhile.
     assert!(
-        longest_gap < SEND_TIMEOUT / 4,
+        longest_gap < SEND_TIMEOUT / 2,
         "the fast socket waited {longest_gap:?} for an update ({frames} frames)"
     );
     let (s, b) = app.get(&format!("/api/drops/{}", drops[0].0), None).await;
