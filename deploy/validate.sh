@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Check the cluster files as far as this machine allows (it has the docker client but no
 # engine): the compose file's syntax and interpolation, and nginx's configuration syntax.
+# A check that cannot run for want of its tool fails the script (exit 1): `.ci/run`
+# installs them (nginx, PyYAML; the compose plugin is used when present).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -32,7 +34,7 @@ print("compose: docker-compose.yml parses and has every service and setting (che
 PY
   then :; else echo "compose: INVALID"; status=1; fi
 else
-  echo "compose: not checked (no docker compose plugin, no PyYAML)"
+  echo "compose: NOT CHECKED: neither the docker compose plugin nor PyYAML (python3-yaml) is installed"; status=1
 fi
 if command -v nginx >/dev/null 2>&1; then
   tmp=$(mktemp -d)
@@ -46,7 +48,7 @@ if command -v nginx >/dev/null 2>&1; then
     echo "nginx: INVALID"; cat "$tmp/err"; status=1
   fi
 else
-  echo "nginx: not checked (nginx not installed)"
+  echo "nginx: NOT CHECKED: nginx is not installed"; status=1
 fi
 echo "not checked here: building the image and running the stack (no Docker engine)"
 exit $status

@@ -239,9 +239,31 @@ async fn the_webhook_checks_signatures_and_applies_each_event_once() {
         async move { (counts(app, &drop).await == (4, 0, 1)).then_some(()) }
     })
     .await;
-    // The provider's own (failed) event for this order arrives later: already settled.
+    // The provider's own (failed) event for this order arrives later (the card fails after
+    // `DELAY`): wait until the store has recorded it, then nothing it could change has.
+    eventually(15, || async {
+        let mut conn = app.state.store.read().await.unwrap();
+        let kinds: Vec<String> = livedrop::db_run!(conn, |c| {
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            use livedrop::db::schema::payment_events as e;
+            e::table
+                .filter(e::order_id.eq(order.to_string()))
+                .filter(e::id.ne("evt_manual_1"))
+                .select(e::kind)
+                .load(c)
+                .await
+                .unwrap()
+        });
+        (kinds == ["payment.failed"]).then_some(())
+    })
+    .await;
     let (_, o) = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
-    assert_eq!(o["status"], "paid");
+    assert_eq!(
+        o["status"], "paid",
+        "a late failure does not undo a sale: {o}"
+    );
+    assert_eq!(counts(&app, &drop).await, (4, 0, 1));
 }
 
 /// Concurrent checkouts of one hold open one order, charge once: the store allows one open

@@ -545,3 +545,154 @@ async fn stock_can_grow_while_live_but_never_below_what_is_promised() {
         .await;
     assert_eq!(s, 404);
 }
+
+/// The stock arithmetic on the path production takes (the drop's actor and the store), by a
+/// seeded random walk of holds, releases, sales and stock changes: after each step the
+/// drop answers exactly what a model of the units says, and `remaining == stock − held −
+/// sold` with none negative. (It replaces a property test of a pure `Inventory` type that
+/// production never called.)
+#[actix_web::test]
+async fn stock_counts_follow_every_hold_release_sale_and_stock_change() {
+    use rand::{Rng, SeedableRng};
+    let app = TestApp::sqlite().await;
+    let (creator, token) = user_with_token(&app, "creator").await;
+    let (sf, product) = storefront_with_product(&app, creator).await;
+    let (s, b) = app
+        .post(
+            "/api/drops",
+            Some(&token),
+            json!({"storefront_id": sf, "product_id": product, "title": "Walk",
+                   "price_cents": 100, "currency": "USD", "variants": [{"name": "One", "stock": 20}],
+                   "opens_at": app.state.clock.now().and_utc(), "waiting_room_seconds": 0,
+                   "per_buyer_limit": 100}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let d = Drop {
+        id: b["id"].as_str().unwrap().to_string(),
+        variants: vec![b["variants"][0]["id"].as_str().unwrap().to_string()],
+    };
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{}/publish", d.id),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    // The model: (stock, held, sold), and the active holds (id, buyer, units).
+    let (mut stock, mut held, mut sold) = (20i64, 0i64, 0i64);
+    let mut holds: Vec<(String, String, i64)> = Vec::new();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut seen: Vec<String> = Vec::new();
+    for step in 0..120 {
+        let (op, n) = (rng.gen_range(0u8..4), rng.gen_range(0i64..5));
+        let what = match op {
+            0 => {
+                let (_, buyer) = user_with_token(&app, "buyer").await;
+                let (s, b) = hold(&app, &d, 0, n.max(1), &buyer).await;
+                if n.max(1) <= stock - held - sold {
+                    assert_eq!(s, 201, "step {step}: {b}");
+                    holds.push((b["id"].as_str().unwrap().to_string(), buyer, n.max(1)));
+                    held += n.max(1);
+                    seen.push("hold".into());
+                } else {
+                    assert_eq!((s, code(&b)), (409, "sold_out"), "step {step}: {b}");
+                    seen.push("sold_out".into());
+                }
+                format!("hold {}", n.max(1))
+            }
+            1 | 2 if holds.is_empty() => continue,
+            1 => {
+                let (id, buyer, units) = holds.swap_remove(rng.gen_range(0..holds.len()));
+                let (s, b) = app.delete(&format!("/api/holds/{id}"), Some(&buyer)).await;
+                assert_eq!(s, 204, "step {step}: {b}");
+                held -= units;
+                seen.push("release".into());
+                format!("release {units}")
+            }
+            2 => {
+                let (id, buyer, units) = holds.swap_remove(rng.gen_range(0..holds.len()));
+                let (s, b) = app
+                    .post(
+                        &format!("/api/holds/{id}/checkout"),
+                        Some(&buyer),
+                        json!({"card": "4242424242424242"}),
+                    )
+                    .await;
+                assert_eq!(
+                    (s, b["status"].as_str()),
+                    (201, Some("paid")),
+                    "step {step}: {b}"
+                );
+                held -= units;
+                sold += units;
+                seen.push("sell".into());
+                format!("sell {units}")
+            }
+            _ => {
+                let to = stock + n - 2;
+                let (s, b) = app
+                    .patch(
+                        &format!("/api/drops/{}", d.id),
+                        Some(&token),
+                        json!({"stock": [{"variant_id": d.variants[0], "stock": to}]}),
+                    )
+                    .await;
+                if to >= held + sold {
+                    assert_eq!(s, 200, "step {step}: {b}");
+                    stock = to;
+                    seen.push("stock".into());
+                } else {
+                    assert_eq!(
+                        (s, code(&b)),
+                        (409, "stock_below_promised"),
+                        "step {step}: {b}"
+                    );
+                    seen.push("stock_below_promised".into());
+                }
+                format!("stock to {to}")
+            }
+        };
+        // A sale commits first and the live counts follow: wait for them, checking the
+        // invariant on every answer seen on the way.
+        let want = (stock, stock - held - sold, held, sold);
+        let since = std::time::Instant::now();
+        eventually(5, || {
+            let (app, d, what) = (&app, &d, &what);
+            async move {
+                let v = variant(app, d, 0).await;
+                let got = (
+                    v["stock"].as_i64().unwrap(),
+                    v["remaining"].as_i64().unwrap(),
+                    v["held"].as_i64().unwrap(),
+                    v["sold"].as_i64().unwrap(),
+                );
+                assert!(
+                    got.1 >= 0 && got.2 >= 0 && got.3 >= 0 && got.1 == got.0 - got.2 - got.3,
+                    "step {step} ({what}): inconsistent {got:?}"
+                );
+                assert!(
+                    got == want || since.elapsed() < std::time::Duration::from_secs(4),
+                    "step {step} ({what}): the drop says {got:?}, the model {want:?}"
+                );
+                (got == want).then_some(())
+            }
+        })
+        .await;
+    }
+    // The seed's walk reaches every outcome.
+    let seen: std::collections::BTreeSet<&str> = seen.iter().map(|w| w.as_str()).collect();
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        [
+            "hold",
+            "release",
+            "sell",
+            "sold_out",
+            "stock",
+            "stock_below_promised"
+        ]
+    );
+}

@@ -236,39 +236,189 @@ async fn private_topics_need_the_right_identity() {
     assert_eq!(next(&mut ws, 5).await["code"], "forbidden");
 }
 
+/// A socket whose receive buffer is 4 KiB, so what its not reading fills is the server's side.
+async fn connect_small_buffer(app: &TestApp) -> Ws {
+    let addr: std::net::SocketAddr = app.url.trim_start_matches("http://").parse().unwrap();
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let tcp = sock.connect(addr).await.unwrap();
+    let url = app.url.replace("http://", "ws://") + "/ws";
+    tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+        .await
+        .unwrap()
+        .0
+}
+
+/// A live drop of 50 variants with 60-character names (every frame of it is ~10 KiB), 1000
+/// units each. Returns (drop id, first variant id).
+async fn big_drop(app: &TestApp) -> (String, String) {
+    let (creator, token) = user_with_token(app, "creator").await;
+    let (sf, product) = storefront_with_product(app, creator).await;
+    let variants: Vec<Value> = (0..50)
+        .map(|i| json!({"name": format!("{i:02} {}", "x".repeat(57)), "stock": 1000}))
+        .collect();
+    let (s, b) = app
+        .post(
+            "/api/drops",
+            Some(&token),
+            json!({"storefront_id": sf, "product_id": product, "title": "Big", "price_cents": 100,
+                   "currency": "USD", "variants": variants,
+                   "opens_at": Utc::now(), "waiting_room_seconds": 0, "per_buyer_limit": 100}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().unwrap().to_string();
+    let v = b["variants"][0]["id"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{id}/publish"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200);
+    (id, v)
+}
+
+/// README "Live updates": a socket that takes nothing for 10 s is disconnected, and it never
+/// slows the others. The non-reader watches four drops whose frames are ~10 KiB while their
+/// stock churns (~20 frames a second each), so its socket's buffers fill within seconds; it
+/// keeps sending `ping`s, so it is not a silent peer: only its not reading can end it.
 #[actix_web::test]
-async fn a_reader_that_never_reads_does_not_delay_one_that_does() {
+async fn a_reader_that_takes_nothing_is_closed_and_never_delays_one_that_does() {
+    // README: "if it takes nothing for 10 s, is disconnected".
+    const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+
     let app = TestApp::sqlite().await;
-    let (drop, variant) = live_drop(&app, 1000).await;
-    let topic = format!("drop:{drop}");
-    // The slow one subscribes, takes its snapshot, and then never reads another frame.
-    let mut slow = connect(&app).await;
-    send(&mut slow, json!({"op": "subscribe", "topic": topic})).await;
-    assert_eq!(next(&mut slow, 5).await["type"], "snapshot");
+    let mut drops = Vec::new();
+    for _ in 0..4 {
+        drops.push(big_drop(&app).await);
+    }
+    let mut slow = connect_small_buffer(&app).await;
+    for (d, _) in &drops {
+        send(
+            &mut slow,
+            json!({"op": "subscribe", "topic": format!("drop:{d}")}),
+        )
+        .await;
+        assert_eq!(next(&mut slow, 5).await["type"], "snapshot");
+        assert_eq!(next(&mut slow, 5).await["type"], "ack");
+    }
     let mut fast = connect(&app).await;
-    send(&mut fast, json!({"op": "subscribe", "topic": topic})).await;
+    send(
+        &mut fast,
+        json!({"op": "subscribe", "topic": format!("drop:{}", drops[0].0)}),
+    )
+    .await;
     assert_eq!(next(&mut fast, 5).await["type"], "snapshot");
-    let (_, buyer) = user_with_token(&app, "buyer").await;
-    for _ in 0..40 {
-        let (s, b) = app
-            .post(
-                &format!("/api/drops/{drop}/holds"),
-                Some(&buyer),
-                json!({"variant_id": variant, "quantity": 1}),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-    }
-    loop {
-        let u = next(&mut fast, 3).await;
-        if u["data"]["variants"][0]["remaining"] == 960 {
-            break;
+    assert_eq!(next(&mut fast, 5).await["type"], "ack");
+
+    // From here the slow socket reads nothing; it says `ping` every second.
+    let stopped_reading = Instant::now();
+    let (mut slow_tx, mut slow_rx) = slow.split();
+    let talking = actix_web::rt::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            let ping = Message::text(json!({"op": "ping"}).to_string());
+            if slow_tx.send(ping).await.is_err() {
+                return slow_tx;
+            }
         }
-    }
-    // The slow socket is still connected: it was skipped over, not waited for.
-    let (s, b) = app.get(&format!("/api/drops/{drop}"), None).await;
-    assert_eq!((s, b["watchers"].as_i64()), (200, Some(2)));
-    std::mem::drop(slow);
+    });
+    // The stock churns: a hold then its release on each drop, over and over.
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let churn = actix_web::rt::spawn({
+        let (client, url, stop, drops) = (
+            app.client.clone(),
+            app.url.clone(),
+            stop.clone(),
+            drops.clone(),
+        );
+        async move {
+            let mut rounds = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                for (d, v) in &drops {
+                    let r = client
+                        .post(format!("{url}/api/drops/{d}/holds"))
+                        .bearer_auth(&buyer)
+                        .json(&json!({"variant_id": v, "quantity": 1}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 201);
+                    let h: Value = r.json().await.unwrap();
+                    let r = client
+                        .delete(format!("{url}/api/holds/{}", h["id"].as_str().unwrap()))
+                        .bearer_auth(&buyer)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 204);
+                }
+                rounds += 1;
+            }
+            rounds
+        }
+    });
+
+    // The fast socket keeps getting updates, without a pause, until the slow one is gone
+    // (the drop's watcher count, in its frames, goes from 2 to 1).
+    let mut last = Instant::now();
+    let mut longest_gap = Duration::ZERO;
+    let mut frames = 0u64;
+    let closed_after = loop {
+        let u = next(&mut fast, 5).await;
+        longest_gap = longest_gap.max(last.elapsed());
+        last = Instant::now();
+        frames += 1;
+        assert_eq!(u["type"], "update", "{u}");
+        match u["data"]["watchers"].as_i64() {
+            Some(2) => {}
+            Some(1) => break stopped_reading.elapsed(),
+            w => panic!("watchers {w:?}: the fast socket must stay"),
+        }
+        assert!(
+            stopped_reading.elapsed() < SEND_TIMEOUT * 4,
+            "the reader that takes nothing was never disconnected"
+        );
+    };
+    stop.store(true, Ordering::Relaxed);
+    let rounds = churn.await.unwrap();
+    assert!(rounds > 0);
+    assert!(
+        closed_after >= SEND_TIMEOUT,
+        "disconnected after {closed_after:?}, before the documented {SEND_TIMEOUT:?}"
+    );
+    // Not a latency target: a socket kept waiting behind the stalled one would wait out its
+    // whole timeout (10 s); the stock changes many times a second meanwhile.
+    assert!(
+        longest_gap < SEND_TIMEOUT / 2,
+        "the fast socket waited {longest_gap:?} for an update ({frames} frames)"
+    );
+    let (s, b) = app.get(&format!("/api/drops/{}", drops[0].0), None).await;
+    assert_eq!((s, b["watchers"].as_i64()), (200, Some(1)));
+    // What the server had written before giving up is still in the buffers; after it the
+    // connection ends.
+    let mut bytes = 0usize;
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(Ok(m)) = slow_rx.next().await {
+            bytes += m.len();
+            if m.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the slow socket's connection stays open");
+    assert!(
+        bytes > 64 * 1024,
+        "only {bytes} bytes were pending: nothing was filled"
+    );
+    talking.abort();
 }
 
 /// A socket's identity ends with its token: when the token expires, the private topics it

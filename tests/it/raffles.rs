@@ -817,3 +817,106 @@ async fn the_verify_command_accepts_a_true_proof_and_names_what_was_changed() {
     assert_eq!(status, Some(2), "{text}");
     app.stop().await;
 }
+
+/// `docs/raffle_proof_reference.py`, the independent Python verifier, run on a proof made
+/// by the server: a tickets raffle whose entrants hold different numbers of tickets (bonus
+/// tickets), drawn by an admin. The script recomputes the draw and must find the server's
+/// winners and alternates, in order; the same proof with two winners swapped must fail.
+#[actix_web::test]
+async fn the_reference_python_verifier_agrees_with_the_servers_draw() {
+    let app = TestApp::sqlite().await;
+    let (creator, _, id) = raffle(&app, 0, json!({"entry": "tickets"})).await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        let (user, token) = user_with_token(&app, "buyer").await;
+        let (s, b) = enter(&app, &id, &token).await;
+        assert_eq!(s, 201, "{b}");
+        ids.push(user);
+    }
+    for (i, user) in ids.iter().enumerate().take(6) {
+        let email = format!("buyer-{}@test.livedrop.local", user.0.simple());
+        let (s, b) = app
+            .post(
+                &format!("/api/raffles/{id}/bonus"),
+                Some(&creator),
+                json!({"email": email, "tickets": 3 + 7 * i, "note": "referral"}),
+            )
+            .await;
+        assert_eq!(s, 202, "{b}");
+    }
+    let (_, b) = app.get(&format!("/api/raffles/{id}"), None).await;
+    assert_eq!(
+        (b["entrants"].as_i64(), b["tickets"].as_i64()),
+        (Some(12), Some(12 + 6 * 3 + 7 * 15)),
+        "{b}"
+    );
+    app.state.clock.advance(Duration::seconds(61));
+    let (_, admin) = user_with_token(&app, "admin").await;
+    let (s, drawn) = draw(&app, &id, &admin).await;
+    assert_eq!(s, 200, "{drawn}");
+
+    // The proof exactly as served.
+    let res = app
+        .client
+        .get(app.at(&format!("/api/raffles/{id}/proof")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let raw = res.bytes().await.unwrap();
+    let served: Value = serde_json::from_slice(&raw).unwrap();
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["entrant"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&served["winners"]).len(), 3);
+    assert_eq!(names(&served["winners"]), names(&drawn["winners"]));
+    assert_eq!(names(&served["alternates"]), names(&drawn["alternates"]));
+
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/raffle_proof_reference.py"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let python = |name: &str, body: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let out = std::process::Command::new("python3")
+            .arg(script)
+            .arg(&path)
+            .output()
+            .expect("python3 runs (the reference verifier needs it)");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (status, text) = python("proof.json", &raw);
+    assert_eq!(status, Some(0), "{text}");
+    assert_eq!(
+        text.trim(),
+        format!(
+            "verified: 12 entries, {} tickets, 3 winner(s), 2 alternate(s)",
+            12 + 6 * 3 + 7 * 15
+        )
+    );
+    // Swapping two winners (ranks kept) is a different draw: the script must see it.
+    let mut swapped = served.clone();
+    let w = swapped["winners"].as_array_mut().unwrap();
+    let (a, b) = (w[0]["entrant"].clone(), w[1]["entrant"].clone());
+    let (ta, tb) = (w[0]["tickets"].clone(), w[1]["tickets"].clone());
+    (
+        w[0]["entrant"],
+        w[0]["tickets"],
+        w[1]["entrant"],
+        w[1]["tickets"],
+    ) = (b, tb, a, ta);
+    let (status, text) = python("swapped.json", &serde_json::to_vec(&swapped).unwrap());
+    assert_eq!(status, Some(1), "{text}");
+    assert!(text.contains("winners do not match the draw"), "{text}");
+    app.stop().await;
+}
