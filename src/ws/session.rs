@@ -88,14 +88,20 @@ pub async fn run(state: AppState, mut session: Session, mut stream: MessageStrea
                 if last_heard.elapsed() > CLIENT_TIMEOUT {
                     break None;
                 }
-                if session.ping(b"").await.is_err() { break None; }
+                // Bounded like a send: a peer whose queue is full cannot hold the loop.
+                match tokio::time::timeout(SEND_TIMEOUT, session.ping(b"")).await {
+                    Ok(Ok(())) => {}
+                    _ => break None,
+                }
             }
         }
     };
     for (_, sub) in subs.drain() {
         unsubscribe(&state, sub);
     }
-    let _ = session.close(reason).await;
+    // actix-ws's close waits for room in the socket's queue: a peer that reads nothing
+    // would hold this task (and its connection) for as long as it lives.
+    let _ = tokio::time::timeout(Duration::from_secs(1), session.close(reason)).await;
 }
 
 /// Sleep until the unix time `at` (at once if it has passed).
