@@ -381,6 +381,12 @@ async fn each_product_kind_is_created_and_each_invalid_variant_refused() {
     assert_eq!((s, code(&b)), (409, "product_published"));
 }
 
+async fn html(app: &TestApp, path: &str) -> String {
+    let res = app.client.get(app.at(path)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
 /// The public page shows what each kind needs (a link is a link; an event's time, place and
 /// places; a membership's period; a tip's minimum; low stock), and a drop with nothing
 /// left as sold out, not live.
@@ -435,15 +441,7 @@ async fn the_page_shows_what_each_kind_of_product_needs_and_a_sold_out_drop_as_s
     assert_eq!(s, 200, "{b}");
     // A one-unit drop, then held: nothing is left, so the page says sold out.
     let (drop, variant) = crate::support::live_drop(&app, &token, &sf, &physical, 900, 1).await;
-    let page = app
-        .client
-        .get(app.at("/s/facts"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&app, "/s/facts").await;
     assert!(
         page.contains(r#"<span class="status">live</span>"#),
         "{page}"
@@ -457,15 +455,7 @@ async fn the_page_shows_what_each_kind_of_product_needs_and_a_sold_out_drop_as_s
         )
         .await;
     assert_eq!(s, 201, "{h}");
-    let page = app
-        .client
-        .get(app.at("/s/facts"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&app, "/s/facts").await;
     assert!(
         page.contains(r#"<span class="status">sold_out</span>"#),
         "{page}"

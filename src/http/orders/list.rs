@@ -150,6 +150,19 @@ async fn readable(
     Ok(row)
 }
 
+/// The storefront `who` may read and the query's filter narrowed to it.
+async fn scoped(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    q: &OrderQuery,
+) -> AppResult<(storefront_model::StorefrontRow, OrderFilter)> {
+    let mut f = filter(q)?;
+    let sf = readable(state, who, id).await?;
+    f.storefront = Some(sf.id);
+    Ok((sf, f))
+}
+
 /// A storefront's orders, newest first, with the buyers' emails (its owner and admins).
 #[utoipa::path(get, path = "/api/storefronts/{id}/orders", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path), OrderQuery),
@@ -162,9 +175,7 @@ pub async fn storefront_orders(
     id: web::Path<String>,
     q: web::Query<OrderQuery>,
 ) -> AppResult<HttpResponse> {
-    let mut f = filter(&q)?;
-    let sf = readable(&state, &who, &id).await?;
-    f.storefront = Some(sf.id);
+    let (_, f) = scoped(&state, &who, &id, &q).await?;
     Ok(HttpResponse::Ok().json(page(&state, f, true).await?))
 }
 
@@ -181,9 +192,7 @@ pub async fn storefront_orders_csv(
     id: web::Path<String>,
     q: web::Query<OrderQuery>,
 ) -> AppResult<HttpResponse> {
-    let mut f = filter(&q)?;
-    let sf = readable(&state, &who, &id).await?;
-    f.storefront = Some(sf.id);
+    let (sf, mut f) = scoped(&state, &who, &id, &q).await?;
     f.after = None;
     f.limit = 1000;
     let mut out = crate::http::csv::line(&[
