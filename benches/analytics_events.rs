@@ -645,6 +645,9 @@ async fn raw_rows(store: &Store, sf: StorefrontId) -> Counts {
     counts
 }
 
+/// A count check failed: the bench exits non-zero at the end.
+static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// After a forced flush: raw rows, hourly and daily rollups against the `202`s.
 async fn check(state: &AppState, sf: StorefrontId, acked: &Acked) -> String {
     state.registry.flush_analytics(sf).await.unwrap();
@@ -666,6 +669,7 @@ async fn check(state: &AppState, sf: StorefrontId, acked: &Acked) -> String {
     if agree {
         "ok".into()
     } else {
+        FAILED.store(true, Ordering::SeqCst);
         format!(
             "MISMATCH 202s={expected} (views {views}); raw={}/{}/{} hourly={}/{}/{} daily={}/{}/{} (views/clicks/bots)",
             raw.pageviews, raw.clicks, raw.bots, hours.pageviews, hours.clicks, hours.bots,
@@ -680,6 +684,7 @@ async fn check_peer(store: &Store, sf: StorefrontId, expected: usize) -> String 
     if total(&raw) == expected as i64 {
         "ok".into()
     } else {
+        FAILED.store(true, Ordering::SeqCst);
         format!("MISMATCH 202s={expected} raw rows={}", total(&raw))
     }
 }
@@ -879,5 +884,9 @@ fn main() {
     println!("CPU seconds by thread during each run (`actix-rt|system` = server worker arbiters, `bench-client` = the clients, `tokio-rt-worker` = blocking pool):");
     for note in cpu_notes {
         println!("- {note}");
+    }
+    if std::sync::atomic::AtomicBool::load(&FAILED, Ordering::SeqCst) {
+        eprintln!("analytics events: a count check failed (see the table)");
+        std::process::exit(1);
     }
 }

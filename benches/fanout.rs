@@ -272,7 +272,7 @@ fn measure(
     n: usize,
     rt: &tokio::runtime::Runtime,
     http: &reqwest::Client,
-) {
+) -> Result<(), String> {
     let base = target.rss();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env("FANOUT_ROLE", "client")
@@ -331,6 +331,15 @@ fn measure(
         delays.last().copied().unwrap_or(0) as f64 / 1000.0,
         expected.saturating_sub(delays.len())
     );
+    // The check: every change was made, and every socket received every one.
+    let failed = CHANGES - sent.len();
+    let missed = expected.saturating_sub(delays.len());
+    if failed > 0 || missed > 0 {
+        return Err(format!(
+            "{name} at {n} watchers: {failed} of {CHANGES} changes failed, {missed} updates missed"
+        ));
+    }
+    Ok(())
 }
 
 fn main() {
@@ -386,13 +395,18 @@ fn main() {
     println!();
     println!("| server | watchers | connects/s | server KiB per socket | p50 ms | p99 ms | max ms | missed |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut problems = Vec::new();
     for &n in &sizes {
-        measure("livedrop (actix-ws, hub)", &ours, n, &rt, &http);
+        problems.extend(measure("livedrop (actix-ws, hub)", &ours, n, &rt, &http).err());
         if let Some(p) = &peer {
-            measure("node ws broadcast", p, n, &rt, &http);
+            problems.extend(measure("node ws broadcast", p, n, &rt, &http).err());
         }
     }
     if let Some(mut c) = node {
         let _ = c.kill();
+    }
+    if !problems.is_empty() {
+        eprintln!("fan-out check failed:\n{}", problems.join("\n"));
+        std::process::exit(1);
     }
 }

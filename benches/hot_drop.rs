@@ -250,6 +250,20 @@ struct Fixture {
 /// sells out under load and the stock check tests "never oversold" where it matters.
 const SELL_OUT_STOCK: i64 = 5_000;
 
+/// The sell-out drop's units: `BENCH_SELL_OUT` (the short mode CI runs sells fewer), else
+/// [`SELL_OUT_STOCK`].
+fn sell_out_stock() -> i64 {
+    env_or("BENCH_SELL_OUT", SELL_OUT_STOCK)
+}
+
+fn env_or(name: &str, default: i64) -> i64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n: &i64| n > 0)
+        .unwrap_or(default)
+}
+
 /// A creator, a published drop open now with `stock` units, `BUYERS` buyer accounts and
 /// their tokens.
 async fn setup(node: &Node, dir: &Path, stock: i64) -> Fixture {
@@ -656,7 +670,7 @@ fn main() {
         }
         // A drop that sells out under the load: exactly its units are held, no more.
         let sub2 = tempfile::tempdir_in(sub.path()).unwrap();
-        let fx = rt.block_on(setup(&node, sub2.path(), SELL_OUT_STOCK));
+        let fx = rt.block_on(setup(&node, sub2.path(), sell_out_stock()));
         let endpoint = format!("{}/api/drops/{}/holds", node.url(), fx.drop);
         let (o, cpu) = measure(
             vec![endpoint],
@@ -673,7 +687,7 @@ fn main() {
         ));
         report.row(
             name,
-            "livedrop actor, sell-out of 5,000 units",
+            &format!("livedrop actor, sell-out of {} units", sell_out_stock()),
             top,
             &o,
             cpu,
@@ -713,7 +727,7 @@ fn main() {
         );
         // Both nodes sell one drop out.
         let sa2 = tempfile::tempdir_in(sa.path()).unwrap();
-        let fx = rt.block_on(setup(&a, sa2.path(), SELL_OUT_STOCK));
+        let fx = rt.block_on(setup(&a, sa2.path(), sell_out_stock()));
         let urls = [&a, &b]
             .iter()
             .map(|n| format!("{}/api/drops/{}/holds", n.url(), fx.drop))
@@ -722,7 +736,10 @@ fn main() {
         let verdict = rt.block_on(check_sold_out(&a.state.store, fx.variant, fx.stock, o.ok));
         report.row(
             "postgres",
-            "livedrop actor, 2 nodes, sell-out of 5,000 units",
+            &format!(
+                "livedrop actor, 2 nodes, sell-out of {} units",
+                sell_out_stock()
+            ),
             top,
             &o,
             cpu,

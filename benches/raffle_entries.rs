@@ -288,7 +288,11 @@ async fn load(url: String, tokens: Arc<Vec<String>>, concurrency: usize) -> Outc
     }
 }
 
-/// The raffle's totals against its ledger and entrant rows.
+/// A count check failed: the bench exits non-zero at the end.
+static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The raffle's totals against its ledger and entrant rows, and those against the
+/// accounts that entered (`expected`: each enters once).
 async fn check(store: &Store, raffle: &str, expected: usize) -> String {
     let id = RaffleId::parse(raffle).unwrap();
     let mut conn = store.read().await.unwrap();
@@ -316,6 +320,7 @@ async fn check(store: &Store, raffle: &str, expected: usize) -> String {
     if entrants == people && tickets == rows && rows as usize == expected {
         "ok".into()
     } else {
+        FAILED.store(true, std::sync::atomic::Ordering::SeqCst);
         format!(
             "MISMATCH entrants={entrants}/{people} tickets={tickets}/{rows} expected={expected}"
         )
@@ -381,8 +386,9 @@ fn main() {
                 } else {
                     format!("{}/api/raffles/{raffle}/entries", server.url)
                 };
+                let entered = tokens.len();
                 let o = rt.block_on(load(endpoint, tokens, c));
-                let verdict = rt.block_on(check(&server.state.store, &raffle, o.ok));
+                let verdict = rt.block_on(check(&server.state.store, &raffle, entered));
                 println!(
                     "| {name} | {mech} | {c} | {:.0} | {:.1} | {:.1} | {} | {verdict} |",
                     o.ok as f64 / o.secs,
@@ -392,5 +398,9 @@ fn main() {
                 );
             }
         }
+    }
+    if std::sync::atomic::AtomicBool::load(&FAILED, std::sync::atomic::Ordering::SeqCst) {
+        eprintln!("raffle entries: a count check failed (see the table)");
+        std::process::exit(1);
     }
 }
