@@ -18,6 +18,7 @@ mod hot_drop;
 mod isolation;
 mod layers;
 mod lease;
+mod limits;
 mod live;
 mod mail;
 mod memory;
