@@ -11,7 +11,7 @@ use crate::support::{
 };
 
 /// A live drop (price 4500 USD cents, `stock` units) and a buyer holding one unit.
-async fn held(app: &TestApp, hold_seconds: i64) -> (String, String, String) {
+pub(crate) async fn held(app: &TestApp, hold_seconds: i64) -> (String, String, String) {
     let (creator, token) = user_with_token(app, "creator").await;
     let (sf, product) = storefront_with_product(app, creator).await;
     let (s, b) = app
@@ -44,7 +44,7 @@ async fn held(app: &TestApp, hold_seconds: i64) -> (String, String, String) {
     (drop, h["id"].as_str().unwrap().to_string(), buyer)
 }
 
-async fn counts(app: &TestApp, drop: &str) -> (i64, i64, i64) {
+pub(crate) async fn counts(app: &TestApp, drop: &str) -> (i64, i64, i64) {
     let (_, b) = app.get(&format!("/api/drops/{drop}"), None).await;
     let v = &b["variants"][0];
     (
@@ -54,7 +54,7 @@ async fn counts(app: &TestApp, drop: &str) -> (i64, i64, i64) {
     )
 }
 
-async fn pay(app: &TestApp, hold: &str, buyer: &str, card: &str) -> (u16, Value) {
+pub(crate) async fn pay(app: &TestApp, hold: &str, buyer: &str, card: &str) -> (u16, Value) {
     app.post(
         &format!("/api/holds/{hold}/checkout"),
         Some(buyer),

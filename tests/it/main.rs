@@ -11,6 +11,7 @@ mod auth;
 mod binary;
 mod checkout;
 mod cluster;
+mod concurrency;
 mod drops;
 mod fanout;
 mod faults;
