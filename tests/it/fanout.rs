@@ -39,3 +39,48 @@ async fn every_personal_message_arrives_in_order_even_in_a_burst() {
     }
     app.stop().await;
 }
+
+/// A peer that goes silent (it never answers the server's pings and sends nothing) is
+/// dropped after the documented 15 s (`ws::session::CLIENT_TIMEOUT`), checked on the 5 s
+/// heartbeat, so between 15 and 20 s (a little slack for a loaded machine). The client is a
+/// raw TCP socket that completes the handshake and then only reads bytes: it never parses a
+/// ping, so it never answers one, which is what a dead or frozen browser looks like.
+#[actix_web::test]
+async fn a_silent_peer_is_dropped_after_the_client_timeout() {
+    use livedrop::ws::session::{CLIENT_TIMEOUT, HEARTBEAT_INTERVAL};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::sqlite().await;
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let handshake = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let opened = std::time::Instant::now();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let limit = CLIENT_TIMEOUT + HEARTBEAT_INTERVAL + std::time::Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(
+            tokio::time::Instant::from_std(opened + limit),
+            tcp.read(&mut buf),
+        )
+        .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("the silent peer was still connected after {limit:?}"),
+        }
+    }
+    let lived = opened.elapsed();
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 101"), "{text}");
+    // Pings came (opcode 0x89 frames), and went unanswered.
+    assert!(seen.contains(&0x89), "no ping was sent");
+    assert!(
+        lived >= CLIENT_TIMEOUT,
+        "dropped after {lived:?}, before the documented {CLIENT_TIMEOUT:?}"
+    );
+    app.stop().await;
+}
