@@ -93,9 +93,7 @@ impl AppState {
             revoked: Arc::new(crate::auth::revoked::Revoked::default()),
         })
     }
-}
 
-impl AppState {
     /// Send `mail`: it is committed to the mail queue and delivered by the node's sender
     /// (retried until the relay takes it). Returns once queued, never waiting on the relay.
     pub async fn mail(&self, mail: Mail) -> crate::error::AppResult<()> {

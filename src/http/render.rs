@@ -228,7 +228,7 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
         } else {
             format_minor(p.price_cents, &p.currency)
         };
-        let details: Option<Details> = serde_json::from_str(&p.details).ok();
+        let details = p.details();
         // A link product is the link: its title opens the URL.
         let title = match &details {
             Some(Details::Link { url }) => format!(

@@ -54,8 +54,26 @@ impl Hub {
         Some(tx.subscribe())
     }
 
+    /// Feed the hub from the bus until the process ends.
+    pub async fn run(self: Arc<Self>, bus: Arc<dyn Bus>) {
+        let mut rx = bus.subscribe();
+        loop {
+            match rx.recv().await {
+                Ok(event) => self.deliver(&event.topic, &event.payload),
+                // Snapshots supersede each other, so skipping is safe; say that it happened.
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, "hub fell behind the bus")
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+/// What the actors see of the hub; the hub's own bus reader delivers through it too.
+impl LocalSink for Hub {
     /// Whether a socket on this node watches `topic`.
-    pub fn is_watched(&self, topic: &str) -> bool {
+    fn watching(&self, topic: &str) -> bool {
         if is_personal(topic) {
             return self
                 .personal
@@ -72,7 +90,7 @@ impl Hub {
     }
 
     /// Publish an event's payload to this node's subscribers of `topic`.
-    pub fn deliver_local(&self, topic: &str, payload: &serde_json::Value) {
+    fn deliver(&self, topic: &str, payload: &serde_json::Value) {
         if is_personal(topic) {
             let Ok(mut map) = self.personal.lock() else {
                 return;
@@ -97,30 +115,5 @@ impl Hub {
         let seq = payload.get("seq").and_then(|s| s.as_u64()).unwrap_or(0);
         let text: Arc<str> = super::protocol::frame(topic, "update", payload).into();
         tx.send_replace(Some(Frame { seq, text }));
-    }
-
-    /// Feed the hub from the bus until the process ends.
-    pub async fn run(self: Arc<Self>, bus: Arc<dyn Bus>) {
-        let mut rx = bus.subscribe();
-        loop {
-            match rx.recv().await {
-                Ok(event) => self.deliver_local(&event.topic, &event.payload),
-                // Snapshots supersede each other, so skipping is safe; say that it happened.
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(skipped = n, "hub fell behind the bus")
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    }
-}
-
-impl LocalSink for Hub {
-    fn watching(&self, topic: &str) -> bool {
-        self.is_watched(topic)
-    }
-
-    fn deliver(&self, topic: &str, payload: &serde_json::Value) {
-        self.deliver_local(topic, payload)
     }
 }

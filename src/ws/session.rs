@@ -146,6 +146,49 @@ fn unsubscribe(state: &AppState, sub: Subscription) {
     }
 }
 
+/// A snapshot topic's frames to one socket: the newest each time it changes, skipping
+/// any at or below `last_seq` (already shown by the snapshot or an earlier frame).
+async fn forward_latest(
+    mut rx: tokio::sync::watch::Receiver<Option<super::hub::Frame>>,
+    out: mpsc::Sender<std::sync::Arc<str>>,
+    mut last_seq: u64,
+) {
+    while rx.changed().await.is_ok() {
+        let f = rx.borrow_and_update().clone();
+        let Some(f) = f else { continue };
+        if f.seq != 0 && f.seq <= last_seq {
+            continue;
+        }
+        last_seq = f.seq;
+        if out.send(f.text).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A personal topic's frames to one socket: every one, in order (a slow socket makes this
+/// wait rather than skip).
+async fn forward_each(
+    mut rx: tokio::sync::broadcast::Receiver<std::sync::Arc<str>>,
+    out: mpsc::Sender<std::sync::Arc<str>>,
+    topic: String,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match rx.recv().await {
+            Ok(text) => {
+                if out.send(text).await.is_err() {
+                    return;
+                }
+            }
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(%topic, missed = n, "a socket fell behind its personal messages");
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
 async fn handle(
     state: &AppState,
     text: &str,
@@ -294,27 +337,10 @@ async fn handle(
                 }
             };
             let forwarder = if super::hub::is_personal(&name) {
-                // Personal messages: every one, in order (a slow socket makes this wait).
-                let Some(mut rx) = state.hub.each(&name) else {
+                let Some(rx) = state.hub.each(&name) else {
                     return err("service_unavailable", "try again shortly");
                 };
-                let out = out.clone();
-                let topic = name.clone();
-                tokio::spawn(async move {
-                    loop {
-                        match rx.recv().await {
-                            Ok(text) => {
-                                if out.send(text).await.is_err() {
-                                    return;
-                                }
-                            }
-                            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                                tracing::warn!(%topic, missed = n, "a socket fell behind its personal messages");
-                            }
-                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                        }
-                    }
-                })
+                tokio::spawn(forward_each(rx, out.clone(), name.clone()))
             } else {
                 let Some(mut rx) = state.hub.watch(&name) else {
                     return err("service_unavailable", "try again shortly");
@@ -332,20 +358,7 @@ async fn handle(
                     }
                 }
                 rx.mark_unchanged();
-                let out = out.clone();
-                tokio::spawn(async move {
-                    while rx.changed().await.is_ok() {
-                        let f = rx.borrow_and_update().clone();
-                        let Some(f) = f else { continue };
-                        if f.seq != 0 && f.seq <= last_seq {
-                            continue;
-                        }
-                        last_seq = f.seq;
-                        if out.send(f.text).await.is_err() {
-                            return;
-                        }
-                    }
-                })
+                tokio::spawn(forward_latest(rx, out.clone(), last_seq))
             };
             let drop = match topic {
                 Topic::Drop(id) => {

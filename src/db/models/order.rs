@@ -114,6 +114,8 @@ pub async fn pending_before(
 /// order is the order of creation).
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
+    /// One order (its page).
+    pub id: Option<OrderId>,
     pub storefront: Option<StorefrontId>,
     pub buyer: Option<UserId>,
     pub status: Option<String>,
@@ -151,6 +153,9 @@ pub async fn list(store: &Store, f: &OrderFilter) -> AppResult<Vec<ListedOrder>>
             .order(orders::id.desc())
             .limit(f.limit)
             .into_boxed();
+        if let Some(id) = f.id {
+            q = q.filter(orders::id.eq(id));
+        }
         if let Some(sf) = f.storefront {
             q = q.filter(drops::storefront_id.eq(sf));
         }

@@ -28,6 +28,13 @@ pub struct ProductRow {
     pub updated_at: NaiveDateTime,
 }
 
+impl ProductRow {
+    /// The kind-specific fields, read from `details` (`None` only for a row no release wrote).
+    pub fn details(&self) -> Option<crate::domain::product::Details> {
+        serde_json::from_str(&self.details).ok()
+    }
+}
+
 /// Insert a product at the end of its storefront's list.
 pub async fn insert(store: &Store, row: &ProductRow) -> AppResult<()> {
     let mut conn = store.write().await?;

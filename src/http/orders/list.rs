@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::OrderView;
 use crate::auth::AuthUser;
-use crate::db::models::order::{self, ListedOrder, OrderFilter};
+use crate::db::models::order::{self, OrderFilter};
 use crate::db::models::storefront as storefront_model;
 use crate::domain::ids::{DropId, OrderId, ProductId, StorefrontId};
 use crate::error::{AppError, AppResult};
@@ -106,15 +106,6 @@ fn filter(q: &OrderQuery) -> AppResult<OrderFilter> {
     })
 }
 
-fn view(l: &ListedOrder, provider: &'static str, with_email: bool) -> OrderView {
-    let mut v = OrderView::new(&l.order, provider);
-    v.product_id = Some(l.product_id);
-    if with_email {
-        v.buyer_email = Some(l.buyer_email.clone());
-    }
-    v
-}
-
 /// One page of `f` (one row more is read to know whether another page follows).
 async fn page(state: &AppState, mut f: OrderFilter, with_email: bool) -> AppResult<OrderPage> {
     let limit = f.limit;
@@ -128,7 +119,10 @@ async fn page(state: &AppState, mut f: OrderFilter, with_email: bool) -> AppResu
     };
     let provider = state.payments.name();
     Ok(OrderPage {
-        orders: rows.iter().map(|l| view(l, provider, with_email)).collect(),
+        orders: rows
+            .iter()
+            .map(|l| OrderView::listed(l, provider, with_email))
+            .collect(),
         next,
     })
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::models::order::OrderRow;
+use crate::db::models::order::{ListedOrder, OrderRow};
 use crate::domain::ids::{DropId, HoldId, OrderId, ProductId, VariantId};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,5 +53,17 @@ impl OrderView {
             updated_at: o.updated_at.and_utc(),
             buyer_email: None,
         }
+    }
+}
+
+impl OrderView {
+    /// A listed order (with its product), and the buyer's email for the seller's view.
+    pub fn listed(l: &ListedOrder, provider: &'static str, with_email: bool) -> Self {
+        let mut v = OrderView::new(&l.order, provider);
+        v.product_id = Some(l.product_id);
+        if with_email {
+            v.buyer_email = Some(l.buyer_email.clone());
+        }
+        v
     }
 }

@@ -2,7 +2,7 @@ use actix_web::{web, HttpResponse};
 
 use super::OrderView;
 use crate::auth::AuthUser;
-use crate::db::models::{drop as drop_model, order, user};
+use crate::db::models::{drop as drop_model, order};
 use crate::domain::ids::OrderId;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -18,21 +18,20 @@ pub async fn show(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let id = OrderId::parse(&id).ok_or(AppError::NotFound)?;
-    let o = order::find(&state.store, id)
+    // The order with its drop's storefront and product and the buyer's email: one query.
+    let filter = order::OrderFilter {
+        id: Some(id),
+        limit: 1,
+        ..order::OrderFilter::default()
+    };
+    let l = order::list(&state.store, &filter)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let (d, _) = drop_model::find(&state.store, o.drop_id)
-        .await?
+        .pop()
         .ok_or(AppError::NotFound)?;
     let seller = who.is_admin()
-        || drop_model::storefront_owner(&state.store, d.storefront_id).await? == Some(who.id);
-    if o.buyer_id != who.id && !seller {
+        || drop_model::storefront_owner(&state.store, l.storefront_id).await? == Some(who.id);
+    if l.order.buyer_id != who.id && !seller {
         return Err(AppError::NotFound);
     }
-    let mut v = OrderView::new(&o, state.payments.name());
-    v.product_id = Some(d.product_id);
-    if seller {
-        v.buyer_email = user::find(&state.store, o.buyer_id).await?.map(|u| u.email);
-    }
-    Ok(HttpResponse::Ok().json(v))
+    Ok(HttpResponse::Ok().json(OrderView::listed(&l, state.payments.name(), seller)))
 }

@@ -17,7 +17,6 @@ use crate::db::models::product::{self as model, ProductRow};
 use crate::db::models::storefront;
 use crate::domain::ids::{ProductId, StorefrontId};
 use crate::domain::money::{Currency, MAX_CENTS};
-use crate::domain::product::Details;
 use crate::domain::validate::Check;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -45,8 +44,8 @@ pub struct ProductView {
 
 impl ProductView {
     pub fn new(p: &ProductRow, owner: bool) -> Self {
-        let details: Option<Details> = serde_json::from_str(&p.details).ok();
-        let fields = details
+        let fields = p
+            .details()
             .map(|d| if owner { d.private() } else { d.public() })
             .and_then(|v| v.as_object().cloned())
             .unwrap_or_default();

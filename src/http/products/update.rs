@@ -7,7 +7,7 @@ use super::{check_price, owned, ProductView};
 use crate::auth::AuthUser;
 use crate::db::models::now;
 use crate::db::models::product as model;
-use crate::domain::product::{self, Details, Kind};
+use crate::domain::product::{self, Kind};
 use crate::domain::validate::{self, Check};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::Json;
@@ -69,8 +69,8 @@ pub async fn update(
     );
     // Merge the changed kind-specific fields into the current ones and validate the whole.
     let kind = Kind::parse(&p.kind).ok_or(AppError::Internal)?;
-    let current: Option<Details> = serde_json::from_str(&p.details).ok();
-    let mut merged = current
+    let mut merged = p
+        .details()
         .map(|d| d.private())
         .and_then(|v| v.as_object().cloned())
         .unwrap_or_default();
