@@ -161,15 +161,6 @@ async fn check_holds(
     );
 }
 
-fn buyer_tokens(keys: &JwtKeys, ids: &[livedrop::domain::ids::UserId]) -> Vec<String> {
-    ids.iter()
-        .map(|id| {
-            keys.issue(*id, Role::Buyer, true, chrono::Utc::now().timestamp())
-                .unwrap()
-        })
-        .collect()
-}
-
 // ---------------------------------------------------------------------------------------
 // Postgres restarted mid-drop
 // ---------------------------------------------------------------------------------------
@@ -328,10 +319,7 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     let node = start(dir.path(), Some(&url));
     let keys = JwtKeys::new(TEST_SECRET.as_bytes());
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let http = crate::recovery::http_client();
     let (drop, variant, tokens) = {
         let store = Store::connect(&url, 2).await.unwrap();
         let (drop, variant) = published_drop(
@@ -343,16 +331,8 @@ async fn a_postgres_restart_mid_drop_answers_503_then_recovers_by_itself() {
             json!({"per_buyer_limit": 100}),
         )
         .await;
-        let mut ids = Vec::new();
-        for _ in 0..BUYERS {
-            ids.push(
-                livedrop::demo::account(&store, Role::Buyer)
-                    .await
-                    .unwrap()
-                    .id,
-            );
-        }
-        (drop, variant, buyer_tokens(&keys, &ids))
+        let tokens = crate::recovery::buyer_tokens(&store, &keys, BUYERS).await;
+        (drop, variant, tokens)
     };
 
     // A steady load: WORKERS clients, each sending holds one after another (buyers taken
@@ -598,10 +578,7 @@ async fn with_redis_down_a_cluster_node_serves_its_own_sockets_and_limits_fail_c
     );
     let b = start_with(dir_b.path(), Some(&db), &[("REDIS_URL", &redis_url)]);
     let keys = JwtKeys::new(TEST_SECRET.as_bytes());
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let http = crate::recovery::http_client();
     let store = Store::connect(&db, 2).await.unwrap();
     let (drop, variant) = published_drop(
         &http,
@@ -769,10 +746,7 @@ async fn a_full_disk_refuses_writes_with_503_and_they_resume_when_space_returns(
     let db_path = disk.mount.join("livedrop.db");
     let db_url = format!("sqlite://{}", db_path.display());
     let keys = JwtKeys::new(TEST_SECRET.as_bytes());
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let http = crate::recovery::http_client();
     let (drop, variant, tokens) = {
         let store = Store::connect(&db_url, 1).await.unwrap();
         let (drop, variant) = published_drop(
@@ -784,16 +758,8 @@ async fn a_full_disk_refuses_writes_with_503_and_they_resume_when_space_returns(
             json!({"per_buyer_limit": 100}),
         )
         .await;
-        let mut ids = Vec::new();
-        for _ in 0..40 {
-            ids.push(
-                livedrop::demo::account(&store, Role::Buyer)
-                    .await
-                    .unwrap()
-                    .id,
-            );
-        }
-        (drop, variant, buyer_tokens(&keys, &ids))
+        let tokens = crate::recovery::buyer_tokens(&store, &keys, 40).await;
+        (drop, variant, tokens)
     };
     let mut acked: Vec<String> = Vec::new();
     let mut accounts: Vec<String> = Vec::new();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use livedrop::auth::{JwtKeys, Role};
+use livedrop::auth::JwtKeys;
 use livedrop::db::models::drop as drop_model;
 use livedrop::db::Store;
 use livedrop::domain::ids::{DropId, HoldId};
@@ -82,14 +82,7 @@ async fn the_drop_lease_moves_to_the_survivor_when_its_owner_is_killed_on_postgr
     let mut b = start(dir_b.path(), Some(&url));
     let store = Store::connect(&url, 2).await.unwrap();
     let keys = JwtKeys::new(TEST_SECRET.as_bytes());
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let token = |id, role| {
-        keys.issue(id, role, true, chrono::Utc::now().timestamp())
-            .unwrap()
-    };
+    let http = crate::recovery::http_client();
 
     let (drop, variant) = published_drop(
         &http,
@@ -101,11 +94,7 @@ async fn the_drop_lease_moves_to_the_survivor_when_its_owner_is_killed_on_postgr
     )
     .await;
 
-    let mut buyers = Vec::new();
-    for _ in 0..BUYERS + 2 {
-        let u = livedrop::demo::account(&store, Role::Buyer).await.unwrap();
-        buyers.push(token(u.id, Role::Buyer));
-    }
+    let mut buyers = crate::recovery::buyer_tokens(&store, &keys, BUYERS + 2).await;
     let mut spare = buyers.split_off(BUYERS - SPARE);
     let mut acked: Vec<String> = Vec::new();
 

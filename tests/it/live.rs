@@ -39,14 +39,20 @@ async fn next(ws: &mut Ws, secs: u64) -> Value {
 
 /// A live drop with `stock` units and a per-buyer limit of 100.
 async fn live_drop(app: &TestApp, stock: i64) -> (String, String) {
+    drop_of(app, "Live", vec![json!({"name": "One", "stock": stock})]).await
+}
+
+/// A published drop, open now, of these variants (per-buyer limit 100). Returns (drop id,
+/// first variant id).
+async fn drop_of(app: &TestApp, title: &str, variants: Vec<Value>) -> (String, String) {
     let (creator, token) = user_with_token(app, "creator").await;
     let (sf, product) = storefront_with_product(app, creator).await;
     let (s, b) = app
         .post(
             "/api/drops",
             Some(&token),
-            json!({"storefront_id": sf, "product_id": product, "title": "Live", "price_cents": 100,
-                   "currency": "USD", "variants": [{"name": "One", "stock": stock}],
+            json!({"storefront_id": sf, "product_id": product, "title": title, "price_cents": 100,
+                   "currency": "USD", "variants": variants,
                    "opens_at": Utc::now(), "waiting_room_seconds": 0, "per_buyer_limit": 100}),
         )
         .await;
@@ -252,32 +258,10 @@ async fn connect_small_buffer(app: &TestApp) -> Ws {
 /// A live drop of 50 variants with 60-character names (every frame of it is ~10 KiB), 1000
 /// units each. Returns (drop id, first variant id).
 async fn big_drop(app: &TestApp) -> (String, String) {
-    let (creator, token) = user_with_token(app, "creator").await;
-    let (sf, product) = storefront_with_product(app, creator).await;
     let variants: Vec<Value> = (0..50)
         .map(|i| json!({"name": format!("{i:02} {}", "x".repeat(57)), "stock": 1000}))
         .collect();
-    let (s, b) = app
-        .post(
-            "/api/drops",
-            Some(&token),
-            json!({"storefront_id": sf, "product_id": product, "title": "Big", "price_cents": 100,
-                   "currency": "USD", "variants": variants,
-                   "opens_at": Utc::now(), "waiting_room_seconds": 0, "per_buyer_limit": 100}),
-        )
-        .await;
-    assert_eq!(s, 201, "{b}");
-    let id = b["id"].as_str().unwrap().to_string();
-    let v = b["variants"][0]["id"].as_str().unwrap().to_string();
-    let (s, _) = app
-        .post(
-            &format!("/api/drops/{id}/publish"),
-            Some(&token),
-            Value::Null,
-        )
-        .await;
-    assert_eq!(s, 200);
-    (id, v)
+    drop_of(app, "Big", variants).await
 }
 
 /// README "Live updates": a socket that takes nothing for 10 s is disconnected, and it never

@@ -231,8 +231,9 @@ async fn lists(app: TestApp) {
     app.stop().await;
 }
 
+/// `s` as a query-string value.
 fn urlencoding(s: &str) -> String {
-    s.replace('+', "%2B").replace(':', "%3A")
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[actix_web::test]

@@ -124,6 +124,24 @@ pub(crate) async fn published_drop(
     (drop, variant)
 }
 
+/// The HTTP client of the tests that drive real binaries: a request that hangs fails the
+/// test after 30 s instead of holding it.
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// `n` buyers' accounts in the store, and an access token for each.
+pub(crate) async fn buyer_tokens(store: &Store, keys: &JwtKeys, n: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(user_token(store, keys, Role::Buyer).await.1);
+    }
+    out
+}
+
 pub(crate) async fn user_token(store: &Store, keys: &JwtKeys, role: Role) -> (UserId, String) {
     let u = livedrop::demo::account(store, role).await.unwrap();
     (
@@ -233,10 +251,7 @@ async fn crash_and_recover(database_url: Option<String>) {
     let mut node = start(dir.path(), database_url.as_deref());
     let store = Store::connect(&url_for_store, 4).await.unwrap();
     let keys = JwtKeys::new(TEST_SECRET.as_bytes());
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let http = http_client();
 
     // A creator's storefront and product, written to the store; the drop through the API.
     let (creator, creator_token) = user_token(&store, &keys, Role::Creator).await;
@@ -514,10 +529,7 @@ async fn a_batch_killed_between_send_and_commit_leaves_no_trace_on_postgres() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let mut buyers = Vec::new();
-    for _ in 0..ACKED + CUT {
-        buyers.push(user_token(&store, &keys, Role::Buyer).await.1);
-    }
+    let buyers = buyer_tokens(&store, &keys, ACKED + CUT).await;
     let (first, cut) = buyers.split_at(ACKED);
 
     // N holds, each with a key of its own, all acknowledged.
@@ -729,10 +741,7 @@ async fn two_nodes_survive_the_kill_of_one_under_load_on_postgres() {
     let mut b = start(dir_b.path(), Some(&url));
     let store = Store::connect(&url, 2).await.unwrap();
     let keys = JwtKeys::new(TEST_SECRET.as_bytes());
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let http = http_client();
 
     // The drop through A's API.
     let (drop, variant) = published_drop(
@@ -745,10 +754,7 @@ async fn two_nodes_survive_the_kill_of_one_under_load_on_postgres() {
     )
     .await;
 
-    let mut buyers = Vec::new();
-    for _ in 0..BUYERS {
-        buyers.push(user_token(&store, &keys, Role::Buyer).await.1);
-    }
+    let buyers = buyer_tokens(&store, &keys, BUYERS).await;
 
     // One hold per buyer, CONCURRENCY at a time, alternating between the nodes until A is
     // killed; from then on every request goes to B.
