@@ -137,6 +137,7 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
             position: i as i64,
             created_at: t,
             updated_at: t,
+            sold: 0,
         };
         product::insert(&state.store, &row).await?;
         if kind == Kind::Physical {
@@ -280,6 +281,7 @@ pub async fn shop(store: &crate::db::Store, owner: UserId) -> AppResult<(Storefr
         position: 0,
         created_at: t,
         updated_at: t,
+        sold: 0,
     };
     product::insert(store, &p).await?;
     Ok((sf.id, p.id))

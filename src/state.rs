@@ -37,6 +37,9 @@ pub struct AppState {
     pub payments: Arc<dyn PaymentProvider>,
     /// Accounts deleted while their access tokens may still live.
     pub revoked: Arc<crate::auth::revoked::Revoked>,
+    /// Signs digital products' download links (derived from the JWT secret, so every node
+    /// of a cluster agrees on it).
+    pub link_key: Arc<Vec<u8>>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             jwt: JwtKeys::new(secret.as_bytes()),
             metrics: Arc::new(Metrics::default()),
             revoked: Arc::new(crate::auth::revoked::Revoked::default()),
+            link_key: Arc::new(derived_key(&secret, b"livedrop download links")),
         })
     }
 
@@ -132,10 +136,15 @@ fn jwt_secret(config: &Config) -> Result<String, String> {
 /// The test provider's webhook signing key, derived from the JWT secret so every node of a
 /// cluster agrees on it without one more setting.
 pub fn webhook_secret(jwt_secret: &str) -> Vec<u8> {
+    derived_key(jwt_secret, b"livedrop test-provider webhooks")
+}
+
+/// A key for one purpose derived from the JWT secret (HMAC of the purpose).
+fn derived_key(jwt_secret: &str, purpose: &[u8]) -> Vec<u8> {
     use hmac::{Hmac, Mac};
     Hmac::<sha2::Sha256>::new_from_slice(jwt_secret.as_bytes())
         .map(|mut m| {
-            m.update(b"livedrop test-provider webhooks");
+            m.update(purpose);
             m.finalize().into_bytes().to_vec()
         })
         .unwrap_or_else(|_| jwt_secret.as_bytes().to_vec())

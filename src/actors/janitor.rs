@@ -42,6 +42,12 @@ pub async fn run(state: AppState) {
                 tracing::warn!(error = %e, "payment reconciliation failed; retrying");
             }
         }
+        // Memberships whose paid period ended: renewed or ended every 2 s.
+        if ticks % 8 == 5 {
+            if let Err(e) = crate::payments::renew::sweep(&state).await {
+                tracing::warn!(error = %e, "membership renewal failed; retrying");
+            }
+        }
         // Analytics past their keeping time and old visitor salts: about once a minute.
         if ticks % PRUNE_EVERY_TICKS == 2 {
             if let Err(e) =

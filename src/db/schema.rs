@@ -69,6 +69,7 @@ diesel::table! {
         position -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        sold -> BigInt,
     }
 }
 
@@ -137,9 +138,9 @@ diesel::table! {
 diesel::table! {
     orders (id) {
         id -> Text,
-        hold_id -> Text,
-        drop_id -> Text,
-        variant_id -> Text,
+        hold_id -> Nullable<Text>,
+        drop_id -> Nullable<Text>,
+        variant_id -> Nullable<Text>,
         buyer_id -> Text,
         quantity -> BigInt,
         amount_cents -> BigInt,
@@ -148,6 +149,11 @@ diesel::table! {
         payment_ref -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        product_id -> Text,
+        storefront_id -> Text,
+        kind -> Text,
+        details -> Text,
+        fulfilled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -170,6 +176,40 @@ diesel::joinable!(holds -> drops (drop_id));
 diesel::joinable!(drops -> storefronts (storefront_id));
 diesel::joinable!(orders -> drops (drop_id));
 diesel::joinable!(orders -> users (buyer_id));
+diesel::joinable!(orders -> products (product_id));
+
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        order_id -> Text,
+        product_id -> Text,
+        code -> Text,
+        checked_in_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> Text,
+        product_id -> Text,
+        storefront_id -> Text,
+        buyer_id -> Text,
+        order_id -> Text,
+        status -> Text,
+        billing_interval -> Text,
+        amount_cents -> BigInt,
+        currency -> Text,
+        payment_method -> Text,
+        current_period_end -> Timestamp,
+        cancel_at_period_end -> Bool,
+        renewal_order_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(tickets -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
@@ -179,6 +219,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     drop_buyers,
     holds,
     orders,
+    tickets,
+    memberships,
     drop_log,
     payment_events,
     queue_tickets,

@@ -88,6 +88,8 @@ id_type!(
     HoldId,
     OrderId,
     TicketId,
+    EventTicketId,
+    MembershipId,
     LogId,
     RaffleId,
     LedgerId,

@@ -59,7 +59,7 @@ impl Kind {
     pub fn fields(&self) -> &'static [&'static str] {
         match self {
             Kind::Digital => &["download_url"],
-            Kind::Physical => &["stock", "weight_grams"],
+            Kind::Physical => &["stock", "weight_grams", "shipping_cents"],
             Kind::Service => &["duration_minutes"],
             Kind::Membership => &["billing_interval"],
             Kind::Tip => &["min_cents"],
@@ -80,6 +80,9 @@ pub enum Details {
         stock: i64,
         requires_shipping: bool,
         weight_grams: Option<i64>,
+        /// A flat shipping fee per order, in the product's currency's minor unit.
+        #[serde(default)]
+        shipping_cents: i64,
     },
     Service {
         duration_minutes: Option<i64>,
@@ -135,6 +138,8 @@ impl Details {
 
 pub const MAX_STOCK: i64 = 10_000_000;
 pub const MAX_CAPACITY: i64 = 1_000_000;
+/// The highest flat shipping fee (10,000.00 in a two-decimal currency).
+pub const MAX_SHIPPING_CENTS: i64 = 1_000_000;
 
 fn int(fields: &Map<String, Value>, name: &str, check: &mut Check) -> Option<Option<i64>> {
     match fields.get(name) {
@@ -201,10 +206,18 @@ pub fn details(
             if weight.is_some_and(|w| !(0..=1_000_000).contains(&w)) {
                 check.fail("weight_grams", "must be from 0 to 1000000");
             }
+            let shipping = int(fields, "shipping_cents", check).flatten();
+            if shipping.is_some_and(|s| !(0..=MAX_SHIPPING_CENTS).contains(&s)) {
+                check.fail(
+                    "shipping_cents",
+                    format!("must be from 0 to {MAX_SHIPPING_CENTS}"),
+                );
+            }
             stock.map(|stock| Details::Physical {
                 stock,
                 requires_shipping: true,
                 weight_grams: weight,
+                shipping_cents: shipping.unwrap_or(0),
             })
         }
         Kind::Service => {

@@ -91,6 +91,7 @@ routes! {
         delete: products::delete::delete,
     },
     "/api/products/{id}/publish" => { post: products::publish::publish },
+    "/api/products/{id}/checkout" => { post: products::checkout::checkout },
 
     // Drops and holds.
     "/api/drops" => { post: drops::create::create },
@@ -108,6 +109,11 @@ routes! {
     "/api/me/orders" => { get: orders::list::my_orders },
     "/api/payments/webhook" => { post: orders::webhook::webhook },
     "/api/orders/{id}/refund" => { post: orders::refund::refund },
+    "/api/orders/{id}/fulfil" => { post: orders::fulfil::fulfil },
+    "/api/orders/{id}/check-in" => { post: orders::fulfil::check_in },
+    "/api/me/memberships" => { get: orders::memberships::mine },
+    "/api/me/memberships/{id}" => { delete: orders::memberships::cancel },
+    "/download/{token}" => { get: orders::delivery::download },
 
     // Raffles
     "/api/raffles" => { get: raffles::show::list, post: raffles::create::create },

@@ -11,21 +11,7 @@ use crate::domain::money::format_minor;
 use crate::domain::product::Details;
 use crate::http::storefronts::{Link, Theme};
 
-/// Escape text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::domain::html::esc;
 
 /// Social networks' profile URLs.
 fn social_url(network: &str, handle: &str) -> Option<String> {

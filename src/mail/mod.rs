@@ -5,6 +5,7 @@
 //! ([`smtp::SmtpMailer`]).
 
 pub mod queue;
+pub mod sale;
 pub mod smtp;
 
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 //! no money moves, and it says so in every answer (`"provider": "test"`).
 
 pub mod reconcile;
+pub mod renew;
 pub mod settle;
 pub mod test_provider;
 pub mod webhook;

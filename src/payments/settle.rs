@@ -1,11 +1,12 @@
 //! What follows a payment outcome, wherever it comes from (the charge answer or a
 //! webhook): apply it once in the store, then the effects that must follow a commit —
-//! the drop's live state, the confirmation mail, the automatic refund of a late payment.
+//! the drop's live state, the mails, the automatic refund of a late payment.
 
 use crate::db::models::order::{self, Applied, OrderRow};
-use crate::db::models::user;
+use crate::db::models::{product, sale, storefront, user};
 use crate::domain::ids::OrderId;
 use crate::error::AppResult;
+use crate::mail::sale::{self as mails, SaleFacts};
 use crate::mail::Mail;
 use crate::state::AppState;
 
@@ -16,53 +17,116 @@ pub async fn settle(
     succeeded: bool,
     payment_ref: &str,
 ) -> AppResult<Applied> {
-    // A sale changes the hold and the stock: applied by the order's drop's actor.
     let Some(o) = order::find(&state.store, order_id).await? else {
         return Ok(Applied::AlreadyApplied);
     };
-    let applied = state
-        .registry
-        .settle(o.drop_id, event_id, order_id, succeeded, payment_ref)
-        .await?;
+    let applied = match o.drop_id {
+        // A drop's sale changes the hold and the stock: applied by the drop's actor.
+        Some(drop) => {
+            state
+                .registry
+                .settle(drop, event_id, order_id, succeeded, payment_ref)
+                .await?
+        }
+        None => {
+            let now = state.clock.now();
+            sale::apply_outcome(
+                &state.store,
+                event_id,
+                order_id,
+                succeeded,
+                payment_ref,
+                now,
+            )
+            .await?
+        }
+    };
     match &applied {
         Applied::Paid(o) => {
-            crate::analytics::record(
-                state,
-                o.drop_id,
-                crate::domain::analytics::Kind::Purchase,
-                o.amount_cents,
-                o.id.to_string(),
-            );
+            if let Some(drop) = o.drop_id {
+                crate::analytics::record(
+                    state,
+                    drop,
+                    crate::domain::analytics::Kind::Purchase,
+                    o.amount_cents,
+                    o.id.to_string(),
+                );
+            }
             // The sale may have earned raffle tickets.
             state.registry.reload_raffles().await;
-            confirm_by_mail(state, o).await;
+            mail_paid(state, o).await;
         }
         Applied::MustRefund(o) => {
             tracing::warn!(order = %o.id, "payment arrived after its hold lapsed; refunding");
             state.payments.refund(payment_ref, o.amount_cents).await?;
             order::mark_refunded(&state.store, o, state.clock.now()).await?;
         }
-        Applied::Declined(_) | Applied::AlreadyApplied => {}
+        Applied::Declined(o) => {
+            // A renewal that failed: the membership lapsed (a first payment that fails
+            // has no membership to lose).
+            if o.details().renews.is_some() {
+                if let Some((f, buyer, _)) = facts(state, o).await {
+                    send(state, mails::renewal_failed(&buyer, &f), o.id).await;
+                }
+            }
+        }
+        Applied::AlreadyApplied => {}
     }
     Ok(applied)
 }
 
-/// The sale is committed whatever happens to the mail; a failure is logged.
-async fn confirm_by_mail(state: &AppState, o: &OrderRow) {
-    let Ok(Some(buyer)) = user::find(&state.store, o.buyer_id).await else {
+/// What the sale's mails say, with the buyer's and the storefront owner's addresses.
+pub async fn facts(state: &AppState, o: &OrderRow) -> Option<(SaleFacts, String, String)> {
+    let p = product::find(&state.store, o.product_id).await.ok()??;
+    let sf = storefront::find(&state.store, o.storefront_id)
+        .await
+        .ok()??;
+    let buyer = user::find(&state.store, o.buyer_id).await.ok()??;
+    let owner = user::find(&state.store, sf.owner_id).await.ok()??;
+    let d = o.details();
+    Some((
+        SaleFacts {
+            base_url: state.config.public_url.trim_end_matches('/').to_string(),
+            order_id: o.id.to_string(),
+            product_title: p.title,
+            storefront_title: sf.title,
+            kind: o.kind.clone(),
+            quantity: o.quantity,
+            amount_cents: o.amount_cents,
+            shipping_cents: d.shipping_cents,
+            currency: o.currency.clone(),
+            shipping: d.shipping,
+        },
+        buyer.email,
+        owner.email,
+    ))
+}
+
+/// Queue `mail`; the sale is committed whatever happens to it, so a failure is logged.
+pub async fn send(state: &AppState, mail: Mail, order: OrderId) {
+    if let Err(e) = state.mail(mail).await {
+        tracing::warn!(order = %order, error = %e, "sale mail not queued");
+    }
+}
+
+/// A paid order: the buyer's confirmation (or renewal notice) and the creator's notice.
+async fn mail_paid(state: &AppState, o: &OrderRow) {
+    let Some((f, buyer, owner)) = facts(state, o).await else {
         return;
     };
-    let amount = crate::domain::money::format_minor(o.amount_cents, &o.currency);
-    let mail = Mail {
-        to: buyer.email.clone(),
-        subject: "Your livedrop order is confirmed".into(),
-        text: format!(
-            "Thank you! Your order {} is paid: {} × 1 line, {}.\n\nSee it at {}/api/orders/{}\n",
-            o.id, o.quantity, amount, state.config.public_url, o.id
-        ),
-        html: None,
+    let renewal = match o.details().renews {
+        Some(m) => crate::db::models::membership::find(&state.store, m)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
     };
-    if let Err(e) = state.mail(mail).await {
-        tracing::warn!(order = %o.id, error = %e, "confirmation mail not sent");
+    match renewal {
+        Some(m) => {
+            let until = m.current_period_end.and_utc();
+            send(state, mails::renewed(&buyer, &f, until), o.id).await;
+        }
+        None => send(state, mails::confirmation(&buyer, &f), o.id).await,
     }
+    send(state, mails::new_sale(&owner, &f, &buyer), o.id).await;
 }

@@ -98,8 +98,14 @@ async fn a_paid_checkout_turns_the_hold_into_a_sale_and_mails_a_confirmation() {
         .await;
     assert_eq!(s, 204);
     assert_eq!(counts(&app, &drop).await, (4, 0, 1));
-    let mails = outbox_mails(&app).await.len();
-    assert_eq!(mails, 1, "one confirmation mail");
+    // Once paid: the buyer's confirmation and the creator's new-sale notice, one each.
+    let mails = outbox_mails(&app).await;
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert_eq!(
+        mails.iter().filter(|m| m.contains("is confirmed")).count(),
+        1
+    );
+    assert_eq!(mails.iter().filter(|m| m.contains("New sale")).count(), 1);
 }
 
 #[actix_web::test]

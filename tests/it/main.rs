@@ -30,4 +30,5 @@ mod queue;
 mod raffles;
 mod reconcile;
 mod recovery;
+mod sales;
 mod storefronts;

@@ -184,6 +184,7 @@ async fn storefronts_and_products_round_trip(store: &Store) {
                 position: i as i64,
                 created_at: t,
                 updated_at: t,
+                sold: 0,
             },
         )
         .await

@@ -1157,7 +1157,7 @@ impl DropActor {
                             if let Ok(Applied::Paid(o)) = &r {
                                 // The held units became sold ones.
                                 if let Some(v) =
-                                    act.variants.iter_mut().find(|v| v.id == o.variant_id)
+                                    act.variants.iter_mut().find(|v| Some(v.id) == o.variant_id)
                                 {
                                     v.held -= o.quantity;
                                     v.sold += o.quantity;

@@ -4,11 +4,13 @@
 pub mod analytics;
 pub mod drop;
 pub mod mail;
+pub mod membership;
 pub mod order;
 pub mod privacy;
 pub mod product;
 pub mod queue;
 pub mod raffle;
+pub mod sale;
 pub mod stock;
 pub mod storefront;
 pub mod token;

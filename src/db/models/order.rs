@@ -24,9 +24,10 @@ pub const PAYMENT_WINDOW: Duration = Duration::seconds(120);
 #[diesel(table_name = orders)]
 pub struct OrderRow {
     pub id: OrderId,
-    pub hold_id: HoldId,
-    pub drop_id: DropId,
-    pub variant_id: VariantId,
+    /// A drop's order only: the hold it pays for, its drop and variant.
+    pub hold_id: Option<HoldId>,
+    pub drop_id: Option<DropId>,
+    pub variant_id: Option<VariantId>,
     pub buyer_id: UserId,
     pub quantity: i64,
     pub amount_cents: i64,
@@ -35,29 +36,51 @@ pub struct OrderRow {
     pub payment_ref: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub product_id: ProductId,
+    pub storefront_id: StorefrontId,
+    /// The product's kind (`domain::product::Kind`).
+    pub kind: String,
+    /// Kind-specific facts (`domain::sale::OrderDetails`) as JSON.
+    pub details: String,
+    /// When the creator fulfilled it (shipped, or confirmed a service).
+    pub fulfilled_at: Option<NaiveDateTime>,
 }
 
-pub(crate) fn order_log(o: &OrderRow, kind: &str, at: NaiveDateTime) -> LogRow {
-    LogRow {
+impl OrderRow {
+    /// The kind-specific facts (empty for a row without any).
+    pub fn details(&self) -> crate::domain::sale::OrderDetails {
+        serde_json::from_str(&self.details).unwrap_or_default()
+    }
+}
+
+/// A drop's order's line in its drop's log (`None` for another product's order: those
+/// have no drop log).
+pub(crate) fn order_log(o: &OrderRow, kind: &str, at: NaiveDateTime) -> Option<LogRow> {
+    Some(LogRow {
         id: LogId::new(),
-        drop_id: o.drop_id,
+        drop_id: o.drop_id?,
         at,
         kind: kind.into(),
         buyer_id: Some(o.buyer_id),
-        variant_id: Some(o.variant_id),
-        hold_id: Some(o.hold_id),
+        variant_id: o.variant_id,
+        hold_id: o.hold_id,
         quantity: Some(o.quantity),
         detail: serde_json::json!({"order_id": o.id, "amount_cents": o.amount_cents, "currency": o.currency})
             .to_string(),
-    }
+    })
 }
 
 macro_rules! insert_log {
     ($c:expr, $o:expr, $kind:expr, $at:expr) => {
-        diesel::insert_into(drop_log::table)
-            .values(&$crate::db::models::order::order_log($o, $kind, $at))
-            .execute($c)
-            .await
+        match $crate::db::models::order::order_log($o, $kind, $at) {
+            Some(row) => {
+                diesel::insert_into(drop_log::table)
+                    .values(&row)
+                    .execute($c)
+                    .await
+            }
+            None => Ok(0),
+        }
     };
 }
 pub(crate) use insert_log;
@@ -127,29 +150,21 @@ pub struct OrderFilter {
     pub limit: i64,
 }
 
-/// An order as its storefront sees it: with its product and buyer's email.
+/// An order as its storefront sees it: with its buyer's email.
 #[derive(Debug, Clone)]
 pub struct ListedOrder {
     pub order: OrderRow,
-    pub storefront_id: StorefrontId,
-    pub product_id: ProductId,
     pub buyer_email: String,
 }
 
-/// Orders matching `f`, newest first (one query: orders joined with their drops and buyers).
+/// Orders matching `f`, newest first (one query: orders joined with their buyers).
 pub async fn list(store: &Store, f: &OrderFilter) -> AppResult<Vec<ListedOrder>> {
-    use crate::db::schema::{drops, users};
+    use crate::db::schema::users;
     let mut conn = store.read().await?;
-    let rows: Vec<(OrderRow, StorefrontId, ProductId, String)> = db_run!(conn, |c| {
+    let rows: Vec<(OrderRow, String)> = db_run!(conn, |c| {
         let mut q = orders::table
-            .inner_join(drops::table)
             .inner_join(users::table)
-            .select((
-                OrderRow::as_select(),
-                drops::storefront_id,
-                drops::product_id,
-                users::email,
-            ))
+            .select((OrderRow::as_select(), users::email))
             .order(orders::id.desc())
             .limit(f.limit)
             .into_boxed();
@@ -157,7 +172,7 @@ pub async fn list(store: &Store, f: &OrderFilter) -> AppResult<Vec<ListedOrder>>
             q = q.filter(orders::id.eq(id));
         }
         if let Some(sf) = f.storefront {
-            q = q.filter(drops::storefront_id.eq(sf));
+            q = q.filter(orders::storefront_id.eq(sf));
         }
         if let Some(b) = f.buyer {
             q = q.filter(orders::buyer_id.eq(b));
@@ -166,7 +181,7 @@ pub async fn list(store: &Store, f: &OrderFilter) -> AppResult<Vec<ListedOrder>>
             q = q.filter(orders::status.eq(s.clone()));
         }
         if let Some(p) = f.product {
-            q = q.filter(drops::product_id.eq(p));
+            q = q.filter(orders::product_id.eq(p));
         }
         if let Some(d) = f.drop {
             q = q.filter(orders::drop_id.eq(d));
@@ -184,14 +199,7 @@ pub async fn list(store: &Store, f: &OrderFilter) -> AppResult<Vec<ListedOrder>>
     })?;
     Ok(rows
         .into_iter()
-        .map(
-            |(order, storefront_id, product_id, buyer_email)| ListedOrder {
-                order,
-                storefront_id,
-                product_id,
-                buyer_email,
-            },
-        )
+        .map(|(order, buyer_email)| ListedOrder { order, buyer_email })
         .collect())
 }
 
@@ -271,6 +279,7 @@ pub async fn start_refund(
                 .await?;
             insert_log!(c, &o, "refund_requested", now)?;
             crate::db::models::raffle::reverse_purchase_in!(&mut *c, id, now).await?;
+            crate::db::models::sale::undo_sale_in!(&mut *c, &o, now).await?;
             Ok(Some(o))
         })
         .await

@@ -15,8 +15,8 @@ use crate::db::models::queue::TicketRow;
 use crate::db::models::raffle::{LedgerRow, PickRow};
 use crate::db::models::storefront::StorefrontRow;
 use crate::db::schema::{
-    email_tokens, holds, mail_queue, orders, queue_tickets, raffle_entrants, raffle_picks,
-    raffle_tickets, refresh_tokens, storefronts, users,
+    email_tokens, holds, mail_queue, memberships, orders, queue_tickets, raffle_entrants,
+    raffle_picks, raffle_tickets, refresh_tokens, storefronts, users,
 };
 use crate::db::Store;
 use crate::db_run;
@@ -160,6 +160,18 @@ pub async fn delete_account(
             diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(user)))
                 .execute(c)
                 .await?;
+            // Nothing is charged for a deleted account again.
+            diesel::update(
+                memberships::table
+                    .filter(memberships::buyer_id.eq(user))
+                    .filter(memberships::status.eq("active")),
+            )
+            .set((
+                memberships::status.eq("ended"),
+                memberships::updated_at.eq(now),
+            ))
+            .execute(c)
+            .await?;
             diesel::update(storefronts::table.filter(storefronts::owner_id.eq(user)))
                 .set((
                     storefronts::status.eq("draft"),

@@ -26,9 +26,21 @@ pub struct ProductRow {
     pub position: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Units taken by the product's own open and paid orders (physical and event; a
+    /// drop counts its own). Written only by the sale's conditional update.
+    #[diesel(skip_insertion, skip_update)]
+    pub sold: i64,
 }
 
 impl ProductRow {
+    /// Units or seats still for sale (`None`: the kind has no stock).
+    pub fn available(&self) -> Option<i64> {
+        self.details()
+            .as_ref()
+            .and_then(crate::domain::sale::stock_limit)
+            .map(|limit| (limit - self.sold).max(0))
+    }
+
     /// The kind-specific fields, read from `details` (`None` only for a row no release wrote).
     pub fn details(&self) -> Option<crate::domain::product::Details> {
         serde_json::from_str(&self.details).ok()

@@ -339,15 +339,11 @@ pub async fn enter_batch(
 macro_rules! credit_purchase_in {
     ($c:expr, $order:expr, $now:expr) => {
         async {
-            use $crate::db::schema::{drops, raffle_entrants, raffle_tickets, raffles};
+            use $crate::db::schema::{raffle_entrants, raffle_tickets, raffles};
             let c = $c;
             let (o, now): (&$crate::db::models::order::OrderRow, chrono::NaiveDateTime) =
                 ($order, $now);
-            let storefront: $crate::domain::ids::StorefrontId = drops::table
-                .find(o.drop_id)
-                .select(drops::storefront_id)
-                .first(c)
-                .await?;
+            let storefront = o.storefront_id;
             let units = $crate::domain::money::Currency::parse(&o.currency)
                 .map(|cur| o.amount_cents / cur.minor_per_major())
                 .unwrap_or(0);

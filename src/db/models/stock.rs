@@ -31,7 +31,8 @@ use super::drop::{
 };
 use super::order::{insert_log, Applied, OrderRow, PAYMENT_WINDOW};
 use crate::db::schema::{
-    drop_buyers, drop_log, drop_variants, drops, holds, orders, payment_events, raffle_picks,
+    drop_buyers, drop_log, drop_variants, drops, holds, orders, payment_events, products,
+    raffle_picks,
 };
 use crate::db::{DbConn, Store};
 use crate::db_run;
@@ -928,11 +929,16 @@ pub async fn start_checkout(
                     "this hold already has a payment in progress",
                 )));
             }
+            let kind: String = products::table
+                .find(d.product_id)
+                .select(products::kind)
+                .first(c)
+                .await?;
             let order = OrderRow {
                 id: OrderId::new(),
-                hold_id: h.id,
-                drop_id: h.drop_id,
-                variant_id: h.variant_id,
+                hold_id: Some(h.id),
+                drop_id: Some(h.drop_id),
+                variant_id: Some(h.variant_id),
                 buyer_id: buyer,
                 quantity: h.quantity,
                 amount_cents: d.price_cents * h.quantity,
@@ -941,6 +947,11 @@ pub async fn start_checkout(
                 payment_ref: None,
                 created_at: now,
                 updated_at: now,
+                product_id: d.product_id,
+                storefront_id: d.storefront_id,
+                kind,
+                details: "{}".into(),
+                fulfilled_at: None,
             };
             diesel::insert_into(orders::table)
                 .values(&order)
@@ -1011,6 +1022,10 @@ pub async fn apply_outcome(
             if o.status != "pending" {
                 return Ok(Applied::AlreadyApplied);
             }
+            // A drop's order always has its hold and variant.
+            let (Some(hold_id), Some(variant_id)) = (o.hold_id, o.variant_id) else {
+                return Ok(Applied::AlreadyApplied);
+            };
             o.payment_ref = Some(payment_ref.to_string());
             o.updated_at = now;
             if !succeeded {
@@ -1028,14 +1043,14 @@ pub async fn apply_outcome(
             }
             let converted = diesel::update(
                 holds::table
-                    .find(o.hold_id)
+                    .find(hold_id)
                     .filter(holds::status.eq("active")),
             )
             .set((holds::status.eq("converted"), holds::updated_at.eq(now)))
             .execute(c)
             .await?;
             if converted == 1 {
-                diesel::update(drop_variants::table.find(o.variant_id))
+                diesel::update(drop_variants::table.find(variant_id))
                     .set((
                         drop_variants::held.eq(drop_variants::held - o.quantity),
                         drop_variants::sold.eq(drop_variants::sold + o.quantity),
@@ -1055,7 +1070,7 @@ pub async fn apply_outcome(
                 // A raffle pick's offered unit is now claimed.
                 diesel::update(
                     raffle_picks::table
-                        .filter(raffle_picks::hold_id.eq(o.hold_id))
+                        .filter(raffle_picks::hold_id.eq(hold_id))
                         .filter(raffle_picks::state.eq("offered")),
                 )
                 .set(raffle_picks::state.eq("claimed"))

@@ -52,7 +52,7 @@ pub async fn checkout(
     let o = state.registry.checkout(h.drop_id, hold, who.id).await?;
     crate::analytics::record(
         &state,
-        o.drop_id,
+        h.drop_id,
         crate::domain::analytics::Kind::Checkout,
         0,
         o.id.to_string(),

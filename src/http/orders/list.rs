@@ -200,22 +200,47 @@ pub async fn storefront_orders_csv(
         "amount_cents",
         "currency",
         "buyer_email",
+        "kind",
+        "shipping_cents",
+        "ship_to",
+        "fulfilled_at",
     ]);
     loop {
         let rows = order::list(&state.store, &f).await?;
         for l in &rows {
             let o = &l.order;
+            let d = o.details();
+            let ship_to = d.shipping.map(|s| {
+                [
+                    Some(s.name),
+                    Some(s.line1),
+                    s.line2,
+                    Some(format!("{} {}", s.postal_code, s.city)),
+                    s.region,
+                    Some(s.country),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ")
+            });
             out.push_str(&crate::http::csv::line(&[
                 o.id.to_string(),
                 o.created_at.and_utc().to_rfc3339(),
                 o.status.clone(),
-                l.product_id.to_string(),
-                o.drop_id.to_string(),
-                o.variant_id.to_string(),
+                o.product_id.to_string(),
+                o.drop_id.map(|d| d.to_string()).unwrap_or_default(),
+                o.variant_id.map(|v| v.to_string()).unwrap_or_default(),
                 o.quantity.to_string(),
                 o.amount_cents.to_string(),
                 o.currency.clone(),
                 l.buyer_email.clone(),
+                o.kind.clone(),
+                d.shipping_cents.to_string(),
+                ship_to.unwrap_or_default(),
+                o.fulfilled_at
+                    .map(|t| t.and_utc().to_rfc3339())
+                    .unwrap_or_default(),
             ]));
         }
         match rows.last() {

@@ -95,6 +95,7 @@ pub async fn create(
         position: model::next_position(&state.store, sf.id).await?,
         created_at: t,
         updated_at: t,
+        sold: 0,
     };
     model::insert(&state.store, &row).await?;
     Ok(HttpResponse::Created().json(ProductView::new(&row, true)))

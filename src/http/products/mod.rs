@@ -1,5 +1,6 @@
 //! Products of every kind on a storefront.
 
+pub mod checkout;
 pub mod create;
 pub mod delete;
 pub mod list;
@@ -35,6 +36,9 @@ pub struct ProductView {
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Units (physical) or seats (event) still for sale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
     /// The kind-specific fields (e.g. `stock`, `url`, `starts_at`); a digital product's
     /// `download_url` only for its owner.
     #[serde(flatten)]
@@ -60,6 +64,7 @@ impl ProductView {
             status: p.status.clone(),
             created_at: p.created_at.and_utc(),
             updated_at: p.updated_at.and_utc(),
+            available: p.available(),
             fields,
         }
     }

@@ -1,0 +1,15 @@
+DROP TABLE memberships;
+DROP TABLE tickets;
+ALTER TABLE products DROP COLUMN sold;
+DELETE FROM orders WHERE drop_id IS NULL;
+DROP INDEX orders_product;
+DROP INDEX orders_storefront;
+ALTER TABLE orders DROP CONSTRAINT orders_kind;
+ALTER TABLE orders ALTER COLUMN hold_id SET NOT NULL;
+ALTER TABLE orders ALTER COLUMN drop_id SET NOT NULL;
+ALTER TABLE orders ALTER COLUMN variant_id SET NOT NULL;
+ALTER TABLE orders DROP COLUMN fulfilled_at;
+ALTER TABLE orders DROP COLUMN details;
+ALTER TABLE orders DROP COLUMN kind;
+ALTER TABLE orders DROP COLUMN storefront_id;
+ALTER TABLE orders DROP COLUMN product_id;

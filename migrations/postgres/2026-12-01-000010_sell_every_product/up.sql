@@ -1,0 +1,58 @@
+-- Every product kind is sold through one order model: an order names its product and
+-- storefront; the hold, drop and variant are a drop's order's only. Kind-specific facts
+-- (shipping address, note, fulfilment) live in `details`, a JSON object.
+ALTER TABLE orders ADD COLUMN product_id TEXT REFERENCES products(id);
+ALTER TABLE orders ADD COLUMN storefront_id TEXT REFERENCES storefronts(id);
+ALTER TABLE orders ADD COLUMN kind TEXT NOT NULL DEFAULT 'physical';
+ALTER TABLE orders ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE orders ADD COLUMN fulfilled_at TIMESTAMP;
+UPDATE orders SET product_id = d.product_id, storefront_id = d.storefront_id, kind = p.kind
+FROM drops d JOIN products p ON p.id = d.product_id
+WHERE d.id = orders.drop_id;
+ALTER TABLE orders ALTER COLUMN product_id SET NOT NULL;
+ALTER TABLE orders ALTER COLUMN storefront_id SET NOT NULL;
+ALTER TABLE orders ALTER COLUMN hold_id DROP NOT NULL;
+ALTER TABLE orders ALTER COLUMN drop_id DROP NOT NULL;
+ALTER TABLE orders ALTER COLUMN variant_id DROP NOT NULL;
+ALTER TABLE orders ADD CONSTRAINT orders_kind CHECK (kind IN ('digital', 'physical', 'service', 'membership', 'tip', 'link', 'event'));
+CREATE INDEX orders_storefront ON orders (storefront_id, id);
+CREATE INDEX orders_product ON orders (product_id);
+
+-- Units of a physical product (or seats of an event) taken by open and paid orders of
+-- the product itself (a drop counts its own stock). Taken with a conditional update, so
+-- concurrent checkouts never take more than the stock.
+ALTER TABLE products ADD COLUMN sold BIGINT NOT NULL DEFAULT 0 CHECK (sold >= 0);
+
+-- An event's tickets: one per seat bought, each with an unguessable code, checked in once.
+CREATE TABLE tickets (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    product_id TEXT NOT NULL REFERENCES products(id),
+    code TEXT NOT NULL UNIQUE,
+    checked_in_at TIMESTAMP,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX tickets_order ON tickets (order_id);
+
+-- A membership: paid period by period. Each period is an order of its own (the first is
+-- `order_id`); renewals charge the saved payment method when the period ends.
+CREATE TABLE memberships (
+    id TEXT PRIMARY KEY,
+    product_id TEXT NOT NULL REFERENCES products(id),
+    storefront_id TEXT NOT NULL REFERENCES storefronts(id),
+    buyer_id TEXT NOT NULL REFERENCES users(id),
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    status TEXT NOT NULL CHECK (status IN ('active', 'ended', 'lapsed')),
+    billing_interval TEXT NOT NULL CHECK (billing_interval IN ('month', 'year')),
+    amount_cents BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    payment_method TEXT NOT NULL,
+    current_period_end TIMESTAMP NOT NULL,
+    cancel_at_period_end BOOLEAN NOT NULL DEFAULT FALSE,
+    renewal_order_id TEXT REFERENCES orders(id),
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX memberships_buyer ON memberships (buyer_id);
+CREATE INDEX memberships_due ON memberships (status, current_period_end);
+CREATE UNIQUE INDEX memberships_one_per_order ON memberships (order_id);

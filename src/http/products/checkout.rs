@@ -1,0 +1,159 @@
+//! Buying a product outside a drop: every kind but a link, through the same provider and
+//! order model as a drop's checkout.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db::models::order::{self, Applied};
+use crate::db::models::{product as model, sale, storefront};
+use crate::domain::ids::ProductId;
+use crate::domain::sale::{self as rules, Shipping};
+use crate::error::{AppError, AppResult};
+use crate::http::extract::Json;
+use crate::http::orders::checkout::CheckoutView;
+use crate::payments::settle::settle;
+use crate::payments::{Charge, ChargeOutcome};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductCheckoutForm {
+    /// Units (1 by default; a membership, tip or service is bought one at a time).
+    #[schema(minimum = 1, maximum = 100)]
+    pub quantity: Option<i64>,
+    /// A tip's amount, at least the product's `min_cents` (its price by default).
+    #[schema(minimum = 0)]
+    pub amount_cents: Option<i64>,
+    /// Required for a physical product.
+    pub shipping: Option<Shipping>,
+    /// A service's note or requested time.
+    #[schema(max_length = 1000)]
+    pub note: Option<String>,
+    /// With the test provider: 4242424242424242 (paid), 4000000000000002 (declined),
+    /// 4000000000000077 (paid later by webhook), 4000000000000119 (fails later).
+    #[schema(max_length = 64)]
+    pub card: Option<String>,
+    /// A saved payment method (real providers); the test provider takes a test card here.
+    #[schema(max_length = 64)]
+    pub payment_method: Option<String>,
+}
+
+/// Buy a product. Stock (physical) and seats (event) are taken when the order opens and
+/// given back if the payment fails; with the test card `4242…` the order is `paid` at once.
+#[utoipa::path(post, path = "/api/products/{id}/checkout", tag = "orders",
+    request_body = ProductCheckoutForm, security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 201, body = CheckoutView),
+        (status = 404, description = "`not_found`"),
+        (status = 409, description = "`sold_out`, `not_for_sale` (a link), `product_unpublished`"),
+        (status = 422, description = "`validation_failed`: missing shipping for a physical product, a tip below its minimum, a quantity below 1, no card")))]
+pub async fn checkout(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: Json<ProductCheckoutForm>,
+) -> AppResult<HttpResponse> {
+    let id = ProductId::parse(&id).ok_or(AppError::NotFound)?;
+    let form = form.into_inner();
+    let p = model::find(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let on_sale = p.status == "published"
+        && storefront::find(&state.store, p.storefront_id)
+            .await?
+            .is_some_and(|sf| sf.status == "published");
+    if !on_sale {
+        return Err(sale::unpublished());
+    }
+    let details = p.details().ok_or(AppError::NotFound)?;
+    let req = rules::Request {
+        quantity: form.quantity,
+        amount_cents: form.amount_cents,
+        shipping: form.shipping,
+        note: form.note,
+    };
+    let mut line = rules::line(&details, p.price_cents, &req)?;
+    let method = match form.payment_method.or(form.card) {
+        Some(m) if m.len() > 64 => return Err(AppError::field("card", "is too long")),
+        Some(m) if !m.trim().is_empty() => m,
+        _ if line.amount_cents == 0 => String::new(),
+        _ => return Err(AppError::field("card", "is required")),
+    };
+    if p.kind == "membership" {
+        line.details.payment_method = Some(method.clone());
+    }
+    let now = state.clock.now();
+    let o = sale::open(
+        &state.store,
+        &p,
+        rules::stock_limit(&details),
+        who.id,
+        &line,
+        now,
+    )
+    .await?;
+    let provider = state.payments.name();
+    // Nothing to charge (a free download): paid at once.
+    if o.amount_cents == 0 {
+        let status = outcome(&state, o.id, true, "free").await?;
+        return Ok(created(o.id, status, provider));
+    }
+    let charge = Charge {
+        order: o.id,
+        amount_cents: o.amount_cents,
+        currency: o.currency.clone(),
+        card: method,
+    };
+    let outcome_now = match state.payments.charge(charge).await {
+        Ok(x) => x,
+        Err(e) => {
+            // Close the order (its units back on sale) so the buyer may try again.
+            settle(&state, &format!("charge-error:{}", o.id), o.id, false, "").await?;
+            return Err(e);
+        }
+    };
+    let status = match outcome_now {
+        ChargeOutcome::Pending { payment_ref } => {
+            order::set_payment_ref(&state.store, o.id, &payment_ref).await?;
+            "pending".to_string()
+        }
+        ChargeOutcome::Succeeded { payment_ref } => {
+            outcome(&state, o.id, true, &payment_ref).await?
+        }
+        ChargeOutcome::Declined { .. } => outcome(&state, o.id, false, "").await?,
+    };
+    Ok(created(o.id, status, provider))
+}
+
+fn created(
+    order_id: crate::domain::ids::OrderId,
+    status: String,
+    provider: &'static str,
+) -> HttpResponse {
+    HttpResponse::Created().json(CheckoutView {
+        order_id,
+        status,
+        provider,
+    })
+}
+
+/// Apply the charge's answer and say what the order became.
+async fn outcome(
+    state: &AppState,
+    id: crate::domain::ids::OrderId,
+    succeeded: bool,
+    payment_ref: &str,
+) -> AppResult<String> {
+    Ok(
+        match settle(state, &format!("charge:{id}"), id, succeeded, payment_ref).await? {
+            Applied::Paid(_) => "paid".into(),
+            Applied::MustRefund(_) => "refunded".into(),
+            Applied::Declined(_) => "declined".into(),
+            Applied::AlreadyApplied => order::find(&state.store, id)
+                .await?
+                .map(|o| o.status)
+                .unwrap_or_else(|| "pending".into()),
+        },
+    )
+}
