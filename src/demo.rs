@@ -84,13 +84,17 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
             Kind::Physical,
             "Midnight hoodie",
             6500,
-            json!({"stock": 40, "weight_grams": 650}),
+            json!({"stock": 40, "weight_grams": 650, "shipping_cents": 495}),
         ),
         (
             Kind::Digital,
             "Lo-fi sample pack vol. 3",
             1500,
-            json!({"download_url": "https://example.com/nova/packs/vol3.zip"}),
+            // Served by this binary, so the demo's download works offline.
+            json!({"download_url": format!(
+                "{}/static/demo-download.txt",
+                state.config.public_url.trim_end_matches('/')
+            )}),
         ),
         (
             Kind::Service,

@@ -41,7 +41,7 @@ use super::{
         analytics::events::track, analytics::report::report, analytics::report::csv,
         analytics::report::export, analytics::privacy::delete,
         auth::account::export, auth::account::delete,
-        pages::index, pages::storefront, pages::theme, pages::drop_page, pages::raffle_page, pages::admin_page, pages::dashboard_page, pages::verify, pages::reset, pages::api_docs, pages::asset,
+        pages::index, pages::storefront, pages::theme, pages::drop_page, pages::raffle_page, pages::checkout_page, pages::order_page, pages::account_page, pages::admin_page, pages::dashboard_page, pages::verify, pages::reset, pages::api_docs, pages::asset,
     ),
     components(schemas(ErrorResponse, ErrorObject, CurrencyCode, ProductKindName, RaffleEntry)),
     modifiers(&BearerAuth, &ErrorResponses),

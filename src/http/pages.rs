@@ -98,6 +98,28 @@ pub async fn raffle_page(_id: web::Path<String>) -> HttpResponse {
     html(include_str!("../../static/raffle.html"))
 }
 
+/// Buying one product: the form its kind needs, sign-in or a new account if needed.
+#[utoipa::path(get, path = "/checkout/{product_id}", tag = "pages", params(("product_id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn checkout_page(_id: web::Path<String>) -> HttpResponse {
+    html(include_str!("../../static/checkout.html"))
+}
+
+/// An order's page (the sale mails link here): what was bought, the download, the
+/// tickets' QR codes, the shipment; for the seller, "mark shipped".
+#[utoipa::path(get, path = "/orders/{id}", tag = "pages", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn order_page(_id: web::Path<String>) -> HttpResponse {
+    html(include_str!("../../static/order.html"))
+}
+
+/// The buyer's account: orders, memberships, raffle tickets, data export, deletion.
+#[utoipa::path(get, path = "/account", tag = "pages",
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn account_page() -> HttpResponse {
+    html(include_str!("../../static/account.html"))
+}
+
 /// The admin console: raffles with live entry counts, draws, winners, proofs.
 #[utoipa::path(get, path = "/admin", tag = "pages",
     responses((status = 200, content_type = "text/html", body = String)))]
@@ -149,10 +171,16 @@ pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
         "admin.js" => (include_str!("../../static/admin.js"), JS),
         "dashboard.js" => (include_str!("../../static/dashboard.js"), JS),
         "beacon.js" => (include_str!("../../static/beacon.js"), JS),
+        "session.js" => (include_str!("../../static/session.js"), JS),
+        "checkout.js" => (include_str!("../../static/checkout.js"), JS),
+        "order.js" => (include_str!("../../static/order.js"), JS),
+        "account-page.js" => (include_str!("../../static/account-page.js"), JS),
         // uPlot, vendored (static/vendor/README.md): served flat, since `{file}` is one
         // path segment.
         "uPlot.iife.min.js" => (include_str!("../../static/vendor/uPlot.iife.min.js"), JS),
         "uPlot.min.css" => (include_str!("../../static/vendor/uPlot.min.css"), CSS),
+        // The demo storefront's digital product.
+        "demo-download.txt" => (include_str!("../../static/demo-download.txt"), TEXT),
         "uPlot.LICENSE.txt" => (include_str!("../../static/vendor/uPlot.LICENSE"), TEXT),
         _ => return Err(AppError::NotFound),
     };

@@ -46,7 +46,8 @@ pub const LOW_STOCK: i64 = 10;
 /// What a buyer needs to know of a product of this kind, as escaped HTML lines: an event's
 /// time and place, a service's length, how much is left of a physical product when little
 /// is.
-fn kind_facts(d: &Details, now: NaiveDateTime) -> Vec<String> {
+fn kind_facts(d: &Details, available: Option<i64>, now: NaiveDateTime) -> Vec<String> {
+    let left = available.unwrap_or(0);
     match d {
         Details::Event {
             starts_at,
@@ -64,19 +65,38 @@ fn kind_facts(d: &Details, now: NaiveDateTime) -> Vec<String> {
             out.push(format!("{capacity} places"));
             if starts_at.naive_utc() < now {
                 out.push("Took place".into());
+            } else if left <= 0 {
+                out.push("Sold out".into());
+            } else if left <= LOW_STOCK {
+                out.push(format!("Only {left} left"));
             }
             out
         }
         Details::Service {
             duration_minutes: Some(m),
         } => vec![format!("{m} minutes")],
-        Details::Physical { stock, .. } if *stock <= 0 => vec!["Sold out".into()],
-        Details::Physical { stock, .. } if *stock <= LOW_STOCK => {
-            vec![format!("Only {stock} left")]
-        }
+        Details::Physical { .. } if left <= 0 => vec!["Sold out".into()],
+        Details::Physical { .. } if left <= LOW_STOCK => vec![format!("Only {left} left")],
         Details::Digital { .. } => vec!["Download after purchase".into()],
         _ => Vec::new(),
     }
+}
+
+/// The buy button's words for a product that can be bought now (`None`: a link, sold
+/// out, or an event that took place).
+fn buy_label(d: &Details, available: Option<i64>, now: NaiveDateTime) -> Option<&'static str> {
+    if available.is_some_and(|n| n <= 0) {
+        return None;
+    }
+    Some(match d {
+        Details::Link { .. } => return None,
+        Details::Event { starts_at, .. } if starts_at.naive_utc() < now => return None,
+        Details::Event { .. } => "Get tickets",
+        Details::Membership { .. } => "Join",
+        Details::Tip { .. } => "Leave a tip",
+        Details::Service { .. } => "Book",
+        Details::Digital { .. } | Details::Physical { .. } => "Buy",
+    })
 }
 
 /// What a storefront page shows besides its own row: products, drops, raffles, and its
@@ -247,7 +267,7 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
             let _ = writeln!(h, r#"        <p class="price">{}</p>"#, esc(&price));
         }
         if let Some(d) = &details {
-            for line in kind_facts(d, now) {
+            for line in kind_facts(d, p.available(), now) {
                 let _ = writeln!(
                     h,
                     r#"        <p class="fact" data-testid="fact">{line}</p>"#
@@ -256,10 +276,20 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
         }
         let _ = writeln!(
             h,
-            r#"        <p class="description">{desc}</p>
-      </article>"#,
+            r#"        <p class="description">{desc}</p>"#,
             desc = esc(&p.description),
         );
+        if let Some(label) = details
+            .as_ref()
+            .and_then(|d| buy_label(d, p.available(), now))
+        {
+            let _ = writeln!(
+                h,
+                r#"        <a class="button buy" data-testid="buy" href="/checkout/{}">{label}</a>"#,
+                p.id
+            );
+        }
+        let _ = writeln!(h, "      </article>");
     }
     let _ = writeln!(
         h,

@@ -127,10 +127,7 @@ pub fn new_sale(to: &str, f: &SaleFacts, buyer_email: &str) -> Mail {
         format!("New sale: {}", f.product_title),
         &format!("You sold {} on {}.", f.product_title, f.storefront_title),
         &lines,
-        (
-            "See your orders",
-            &format!("{}/dashboard#orders", f.base_url),
-        ),
+        ("See the order", &f.order_url()),
     )
 }
 

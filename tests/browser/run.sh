@@ -8,9 +8,9 @@ bin="${LIVEDROP_BIN:?set LIVEDROP_BIN to the built livedrop binary}"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
 # The admin account the admin console test signs in with (same directory: ./data/).
-(cd "$work" && printf '%s' 'browser-admin-pw-1' | RATE_LIMITS=off "$bin" admin create --email admin@browser.test --password-stdin) \
+(cd "$work" && printf '%s' 'browser-admin-pw-1' | PUBLIC_URL="http://127.0.0.1:$port" RATE_LIMITS=off "$bin" admin create --email admin@browser.test --password-stdin) \
   > "$work/admin.log" 2>&1 || { cat "$work/admin.log"; exit 1; }
-(cd "$work" && BIND="127.0.0.1:$port" RATE_LIMITS=off exec "$bin" > "$work/server.log" 2>&1) &
+(cd "$work" && BIND="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port" RATE_LIMITS=off exec "$bin" > "$work/server.log" 2>&1) &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
