@@ -154,6 +154,7 @@ diesel::table! {
         kind -> Text,
         details -> Text,
         fulfilled_at -> Nullable<Timestamp>,
+        idempotency_key -> Nullable<Text>,
     }
 }
 

@@ -110,6 +110,24 @@ pub fn whole_floats_to_integers(value: &mut serde_json::Value) {
     }
 }
 
+/// Longest `Idempotency-Key` we keep.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// The request's `Idempotency-Key`, if it sent one: 1 to 200 visible ASCII characters,
+/// else a 400.
+pub fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
+    let Some(v) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let k = v.to_str().unwrap_or("").trim().to_string();
+    if k.is_empty() || k.len() > MAX_IDEMPOTENCY_KEY || !k.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::BadRequest(format!(
+            "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+        )));
+    }
+    Ok(Some(k))
+}
+
 #[cfg(test)]
 mod tests {
     use super::whole_floats_to_integers;

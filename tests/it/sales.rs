@@ -746,3 +746,63 @@ async fn the_orders_migration_keeps_drop_orders_both_ways() {
     );
     app.stop().await;
 }
+
+async fn retried_checkouts(app: TestApp) {
+    let (seller, sf) = creator(&app).await;
+    let tee = product(
+        &app,
+        &seller,
+        &sf,
+        json!({"kind": "physical", "title": "Tee", "price_cents": 2000, "currency": "USD",
+               "stock": 10}),
+    )
+    .await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let body = json!({"card": PAID, "shipping": address()});
+    let send = |key: &'static str| {
+        let app = &app;
+        let (tee, buyer, body) = (tee.clone(), buyer.clone(), body.clone());
+        async move {
+            let res = app
+                .client
+                .post(app.at(&format!("/api/products/{tee}/checkout")))
+                .bearer_auth(&buyer)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            crate::support::into(res).await
+        }
+    };
+    // The same key sent 12 times at once: one order, one unit, one charge.
+    let answers = futures_util::future::join_all((0..12).map(|_| send("retry-1"))).await;
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|(s, b)| {
+            assert_eq!(*s, 201, "{b}");
+            b["order_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    let (_, view) = app.get(&format!("/api/products/{tee}"), None).await;
+    assert_eq!(view["available"], 9);
+    let (_, mine) = app.get("/api/me/orders", Some(&buyer)).await;
+    assert_eq!(mine["orders"].as_array().unwrap().len(), 1);
+    // A new key is a new order.
+    let (s, b) = send("retry-2").await;
+    assert_eq!((s, b["status"].as_str()), (201, Some("paid")));
+    assert!(!ids.contains(b["order_id"].as_str().unwrap()));
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_retried_checkout_with_one_idempotency_key_buys_once() {
+    retried_checkouts(TestApp::sqlite().await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn a_retried_checkout_with_one_idempotency_key_buys_once_on_postgres() {
+    retried_checkouts(TestApp::postgres().await).await;
+}

@@ -3,6 +3,8 @@ DROP TABLE tickets;
 ALTER TABLE products DROP COLUMN sold;
 DELETE FROM orders WHERE drop_id IS NULL;
 DROP INDEX orders_product;
+DROP INDEX orders_idempotency;
+ALTER TABLE orders DROP COLUMN idempotency_key;
 DROP INDEX orders_storefront;
 ALTER TABLE orders DROP CONSTRAINT orders_kind;
 ALTER TABLE orders ALTER COLUMN hold_id SET NOT NULL;

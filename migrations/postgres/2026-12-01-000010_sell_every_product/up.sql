@@ -6,6 +6,8 @@ ALTER TABLE orders ADD COLUMN storefront_id TEXT REFERENCES storefronts(id);
 ALTER TABLE orders ADD COLUMN kind TEXT NOT NULL DEFAULT 'physical';
 ALTER TABLE orders ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE orders ADD COLUMN fulfilled_at TIMESTAMP;
+-- A product checkout retried with the same Idempotency-Key opens no second order.
+ALTER TABLE orders ADD COLUMN idempotency_key TEXT;
 UPDATE orders SET product_id = d.product_id, storefront_id = d.storefront_id, kind = p.kind
 FROM drops d JOIN products p ON p.id = d.product_id
 WHERE d.id = orders.drop_id;
@@ -17,6 +19,7 @@ ALTER TABLE orders ALTER COLUMN variant_id DROP NOT NULL;
 ALTER TABLE orders ADD CONSTRAINT orders_kind CHECK (kind IN ('digital', 'physical', 'service', 'membership', 'tip', 'link', 'event'));
 CREATE INDEX orders_storefront ON orders (storefront_id, id);
 CREATE INDEX orders_product ON orders (product_id);
+CREATE UNIQUE INDEX orders_idempotency ON orders (buyer_id, idempotency_key);
 
 -- Units of a physical product (or seats of an event) taken by open and paid orders of
 -- the product itself (a drop counts its own stock). Taken with a conditional update, so

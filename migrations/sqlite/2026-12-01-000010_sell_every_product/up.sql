@@ -22,12 +22,14 @@ CREATE TABLE orders_new (
     storefront_id TEXT NOT NULL REFERENCES storefronts(id),
     kind TEXT NOT NULL CHECK (kind IN ('digital', 'physical', 'service', 'membership', 'tip', 'link', 'event')),
     details TEXT NOT NULL DEFAULT '{}',
-    fulfilled_at TIMESTAMP
+    fulfilled_at TIMESTAMP,
+    -- A product checkout retried with the same Idempotency-Key opens no second order.
+    idempotency_key TEXT
 );
 INSERT INTO orders_new
 SELECT o.id, o.hold_id, o.drop_id, o.variant_id, o.buyer_id, o.quantity, o.amount_cents,
        o.currency, o.status, o.payment_ref, o.created_at, o.updated_at,
-       d.product_id, d.storefront_id, p.kind, '{}', NULL
+       d.product_id, d.storefront_id, p.kind, '{}', NULL, NULL
 FROM orders o JOIN drops d ON d.id = o.drop_id JOIN products p ON p.id = d.product_id;
 DROP TABLE orders;
 ALTER TABLE orders_new RENAME TO orders;
@@ -36,6 +38,7 @@ CREATE INDEX orders_hold ON orders (hold_id);
 CREATE INDEX orders_drop ON orders (drop_id);
 CREATE INDEX orders_storefront ON orders (storefront_id, id);
 CREATE INDEX orders_product ON orders (product_id);
+CREATE UNIQUE INDEX orders_idempotency ON orders (buyer_id, idempotency_key);
 CREATE UNIQUE INDEX orders_one_open_per_hold ON orders (hold_id) WHERE status IN ('pending', 'paid');
 
 -- Units of a physical product (or seats of an event) taken by open and paid orders of

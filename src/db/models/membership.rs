@@ -144,6 +144,7 @@ pub async fn claim(store: &Store, m: &MembershipRow, now: NaiveDateTime) -> AppR
         kind: "membership".into(),
         details: serde_json::to_string(&details).unwrap_or_else(|_| "{}".into()),
         fulfilled_at: None,
+        idempotency_key: None,
     };
     let (id, cancel) = (m.id, m.cancel_at_period_end);
     let mut conn = store.write().await?;

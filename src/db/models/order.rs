@@ -44,6 +44,8 @@ pub struct OrderRow {
     pub details: String,
     /// When the creator fulfilled it (shipped, or confirmed a service).
     pub fulfilled_at: Option<NaiveDateTime>,
+    /// A product checkout's `Idempotency-Key` (unique per buyer).
+    pub idempotency_key: Option<String>,
 }
 
 impl OrderRow {

@@ -34,17 +34,48 @@ fn ticket_code() -> String {
     u.simple().to_string()[..24].to_ascii_uppercase()
 }
 
+/// The buyer's order opened earlier with `key`, if any.
+pub async fn by_key(store: &Store, buyer: UserId, key: &str) -> AppResult<Option<OrderRow>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        orders::table
+            .filter(orders::buyer_id.eq(buyer))
+            .filter(orders::idempotency_key.eq(key))
+            .select(OrderRow::as_select())
+            .first(c)
+            .await
+            .optional()
+    });
+    Ok(r?)
+}
+
+/// What opening an order did.
+#[derive(Debug)]
+pub enum Opened {
+    New(OrderRow),
+    /// The buyer opened this order earlier with the same idempotency key.
+    Replay(OrderRow),
+}
+
 /// Open a `pending` order of `p` for `buyer`, taking its units from stock in the same
 /// transaction. `sold_out` when fewer units are left than asked; `product_unpublished`
-/// when the product was unpublished meanwhile.
+/// when the product was unpublished meanwhile. With `key`, a second call returns the
+/// first order and takes nothing (the store's unique index decides between concurrent
+/// ones).
 pub async fn open(
     store: &Store,
     p: &ProductRow,
     limit: Option<i64>,
     buyer: UserId,
     line: &Line,
+    key: Option<String>,
     now: NaiveDateTime,
-) -> AppResult<OrderRow> {
+) -> AppResult<Opened> {
+    if let Some(k) = &key {
+        if let Some(o) = by_key(store, buyer, k).await? {
+            return Ok(Opened::Replay(o));
+        }
+    }
     let order = OrderRow {
         id: OrderId::new(),
         hold_id: None,
@@ -63,6 +94,7 @@ pub async fn open(
         kind: p.kind.clone(),
         details: serde_json::to_string(&line.details).unwrap_or_else(|_| "{}".into()),
         fulfilled_at: None,
+        idempotency_key: key.clone(),
     };
     let take = line.takes_stock;
     let mut conn = store.write().await?;
@@ -110,7 +142,20 @@ pub async fn open(
         })
         .await
     });
-    r?
+    match (r, &key) {
+        // A concurrent call with the same key committed first: its order is the answer.
+        (
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )),
+            Some(k),
+        ) => by_key(store, buyer, k)
+            .await?
+            .map(Opened::Replay)
+            .ok_or_else(|| AppError::internal("idempotent order vanished")),
+        (r, _) => r?.map(Opened::New),
+    }
 }
 
 pub fn unpublished() -> AppError {

@@ -952,6 +952,7 @@ pub async fn start_checkout(
                 kind,
                 details: "{}".into(),
                 fulfilled_at: None,
+                idempotency_key: None,
             };
             diesel::insert_into(orders::table)
                 .values(&order)

@@ -41,8 +41,7 @@ impl From<&HoldRow> for HoldView {
     }
 }
 
-/// Longest `Idempotency-Key` we keep.
-pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+pub use crate::http::extract::MAX_IDEMPOTENCY_KEY;
 
 /// Reserve units of a live drop. Answered only after the hold has committed. With an
 /// `Idempotency-Key`, a retry returns the first answer and takes nothing more.
@@ -74,21 +73,7 @@ pub async fn create(
         let key = format!("hold:ip:{ip}");
         ratelimit::check(state.limiter.as_ref(), &key, limits.hold_ip).await?;
     }
-    let key = match req.headers().get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let k = v.to_str().unwrap_or("").trim().to_string();
-            if k.is_empty()
-                || k.len() > MAX_IDEMPOTENCY_KEY
-                || !k.bytes().all(|b| b.is_ascii_graphic())
-            {
-                return Err(AppError::BadRequest(format!(
-                    "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
-                )));
-            }
-            Some(k)
-        }
-    };
+    let key = crate::http::extract::idempotency_key(&req)?;
     if !(1..=100).contains(&form.quantity) {
         return Err(AppError::field("quantity", "must be from 1 to 100"));
     }

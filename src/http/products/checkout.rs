@@ -1,7 +1,7 @@
 //! Buying a product outside a drop: every kind but a link, through the same provider and
 //! order model as a drop's checkout.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -42,19 +42,25 @@ pub struct ProductCheckoutForm {
 
 /// Buy a product. Stock (physical) and seats (event) are taken when the order opens and
 /// given back if the payment fails; with the test card `4242…` the order is `paid` at once.
+/// With an `Idempotency-Key`, a retry answers with the first order and charges nothing.
 #[utoipa::path(post, path = "/api/products/{id}/checkout", tag = "orders",
-    request_body = ProductCheckoutForm, security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = ProductCheckoutForm, security(("bearer" = [])),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = r"^[!-~]+$",
+        description = "1 to 200 visible ASCII characters; a retry with the same key returns the first order and charges nothing more")),
     responses((status = 201, body = CheckoutView),
         (status = 404, description = "`not_found`"),
-        (status = 409, description = "`sold_out`, `not_for_sale` (a link), `product_unpublished`"),
+        (status = 400, description = "`bad_request`: a malformed Idempotency-Key"),
+        (status = 409, description = "`sold_out`, `not_for_sale` (a link), `product_unpublished`, `idempotency_key_reused`"),
         (status = 422, description = "`validation_failed`: missing shipping for a physical product, a tip below its minimum, a quantity below 1, no card")))]
 pub async fn checkout(
     state: web::Data<AppState>,
     who: AuthUser,
+    req: HttpRequest,
     id: web::Path<String>,
     form: Json<ProductCheckoutForm>,
 ) -> AppResult<HttpResponse> {
     let id = ProductId::parse(&id).ok_or(AppError::NotFound)?;
+    let key = crate::http::extract::idempotency_key(&req)?;
     let form = form.into_inner();
     let p = model::find(&state.store, id)
         .await?
@@ -84,16 +90,30 @@ pub async fn checkout(
         line.details.payment_method = Some(method.clone());
     }
     let now = state.clock.now();
-    let o = sale::open(
+    let provider = state.payments.name();
+    let o = match sale::open(
         &state.store,
         &p,
         rules::stock_limit(&details),
         who.id,
         &line,
+        key,
         now,
     )
-    .await?;
-    let provider = state.payments.name();
+    .await?
+    {
+        sale::Opened::New(o) => o,
+        // A retry: the first answer again, nothing taken or charged twice.
+        sale::Opened::Replay(o) if o.product_id == p.id => {
+            return Ok(created(o.id, o.status, provider));
+        }
+        sale::Opened::Replay(_) => {
+            return Err(AppError::conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used for another product",
+            ))
+        }
+    };
     // Nothing to charge (a free download): paid at once.
     if o.amount_cents == 0 {
         let status = outcome(&state, o.id, true, "free").await?;
