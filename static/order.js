@@ -70,8 +70,17 @@ async function load() {
     : (o.kind === 'physical' && o.status === 'paid' ? 'Not shipped yet.' : '');
   // The seller's view carries the buyer's email.
   $('#fulfil-form').hidden = !(o.buyer_email && o.status === 'paid' && !f && ['physical', 'service'].includes(o.kind));
+  $('#refund').hidden = !(o.buyer_email && o.status === 'paid');
   $('#order').hidden = false;
 }
+
+$('#refund').addEventListener('click', async () => {
+  if (!confirm('Refund this order in full? The buyer is told by mail.')) return;
+  const r = await api('POST', `/api/orders/${id}/refund`, {});
+  if (!r.ok) return say(msg, errorText(r), false);
+  say(msg, 'Refunded; the buyer was told by mail.');
+  load();
+});
 
 $('#fulfil-form').addEventListener('submit', async (e) => {
   e.preventDefault();

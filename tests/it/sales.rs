@@ -309,7 +309,15 @@ async fn every_kind(app: TestApp) {
             "no confirmation linking {url}"
         );
     }
-    assert_eq!(all.iter().filter(|m| m.contains("New sale")).count(), 6);
+    let notices: Vec<&String> = all.iter().filter(|m| m.contains("New sale")).collect();
+    assert_eq!(notices.len(), 6);
+    for id in [&physical, &digital, &event] {
+        let url = format!("{}/orders/{id}", app.url);
+        assert!(
+            notices.iter().any(|m| m.contains(&url)),
+            "no notice linking {url}"
+        );
+    }
     assert!(all
         .iter()
         .any(|m| m.contains("New sale") && m.contains("Ship to: Ada Lovelace")));
@@ -615,8 +623,13 @@ async fn memberships(app: TestApp) {
     .await;
     assert_eq!(lapsed["status"], "lapsed");
     let all = mails(&app).await;
-    assert!(all.iter().any(|m| m.contains("membership is renewed")));
-    assert!(all.iter().any(|m| m.contains("could not be renewed")));
+    let order_link = format!("{}/orders/", app.url);
+    assert!(all
+        .iter()
+        .any(|m| m.contains("membership is renewed") && m.contains(&order_link)));
+    assert!(all
+        .iter()
+        .any(|m| m.contains("could not be renewed") && m.contains(&order_link)));
 
     // Cancelled: active to the end of the period, then ended without another charge.
     let id = renewed["id"].as_str().unwrap();
