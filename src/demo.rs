@@ -142,6 +142,7 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
             created_at: t,
             updated_at: t,
             sold: 0,
+            archived_at: None,
         };
         product::insert(&state.store, &row).await?;
         if kind == Kind::Physical {
@@ -286,6 +287,7 @@ pub async fn shop(store: &crate::db::Store, owner: UserId) -> AppResult<(Storefr
         created_at: t,
         updated_at: t,
         sold: 0,
+        archived_at: None,
     };
     product::insert(store, &p).await?;
     Ok((sf.id, p.id))

@@ -70,6 +70,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         sold -> BigInt,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 

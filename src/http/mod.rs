@@ -79,6 +79,7 @@ routes! {
         patch: storefronts::update::update,
     },
     "/api/storefronts/{id}/publish" => { post: storefronts::publish::publish },
+    "/api/storefronts/{id}/unpublish" => { post: storefronts::publish::unpublish },
     "/api/storefronts/{id}/orders" => { get: orders::list::storefront_orders },
     "/api/storefronts/{id}/orders.csv" => { get: orders::list::storefront_orders_csv },
     "/api/storefronts/{id}/products" => {
@@ -92,6 +93,8 @@ routes! {
     },
     "/api/products/{id}/publish" => { post: products::publish::publish },
     "/api/products/{id}/checkout" => { post: products::checkout::checkout },
+    "/api/products/{id}/unpublish" => { post: products::unpublish::unpublish },
+    "/api/products/{id}/archive" => { post: products::unpublish::archive },
 
     // Drops and holds.
     "/api/drops" => { post: drops::create::create },
@@ -124,6 +127,7 @@ routes! {
     "/api/raffles/{id}/bonus" => { post: raffles::enter::bonus },
     "/api/raffles/{id}/me" => { get: raffles::show::me },
     "/api/raffles/{id}/proof" => { get: raffles::show::proof },
+    "/api/raffles/{id}/draw" => { post: raffles::draw::draw_own },
     "/api/me/tickets" => { get: raffles::show::my_tickets },
     "/api/admin/raffles" => { get: raffles::draw::list },
     "/api/admin/raffles/{id}/draw" => { post: raffles::draw::draw },

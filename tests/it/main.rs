@@ -32,3 +32,4 @@ mod reconcile;
 mod recovery;
 mod sales;
 mod storefronts;
+mod studio;

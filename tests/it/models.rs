@@ -185,6 +185,7 @@ async fn storefronts_and_products_round_trip(store: &Store) {
                 created_at: t,
                 updated_at: t,
                 sold: 0,
+                archived_at: None,
             },
         )
         .await

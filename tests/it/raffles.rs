@@ -920,3 +920,31 @@ async fn the_reference_python_verifier_agrees_with_the_servers_draw() {
     assert!(text.contains("winners do not match the draw"), "{text}");
     app.stop().await;
 }
+
+/// A creator draws their own storefront's raffle on `POST /api/raffles/{id}/draw`, with
+/// the admin route's answer; another creator and a buyer are told nothing (404).
+#[actix_web::test]
+async fn a_creator_draws_their_own_raffle_and_nobody_else_can() {
+    let app = TestApp::sqlite().await;
+    let (owner, _, id) = raffle(&app, 0, json!({})).await;
+    entrants(&app, &id, 5).await;
+    let (_, rival) = user_with_token(&app, "creator").await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let path = format!("/api/raffles/{id}/draw");
+    let (s, b) = app.post(&path, Some(&owner), json!({})).await;
+    assert_eq!((s, code(&b)), (409, "raffle_open"), "{b}");
+    app.state.clock.advance(Duration::seconds(61));
+    for t in [&rival, &buyer] {
+        let (s, b) = app.post(&path, Some(t), json!({})).await;
+        assert_eq!((s, code(&b)), (404, "not_found"), "{b}");
+    }
+    let (s, mine) = app.post(&path, Some(&owner), json!({})).await;
+    assert_eq!(s, 200, "{mine}");
+    assert_eq!(mine["winners"].as_array().unwrap().len(), 3);
+    assert!(mine["proof_url"].as_str().unwrap().ends_with("/proof"));
+    let (_, admin) = user_with_token(&app, "admin").await;
+    let (s, theirs) = draw(&app, &id, &admin).await;
+    assert_eq!(s, 200);
+    assert_eq!(theirs["winners"], mine["winners"], "one draw, whoever asks");
+    app.stop().await;
+}

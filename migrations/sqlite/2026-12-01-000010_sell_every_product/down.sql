@@ -3,6 +3,7 @@ BEGIN;
 DROP TABLE memberships;
 DROP TABLE tickets;
 ALTER TABLE products DROP COLUMN sold;
+ALTER TABLE products DROP COLUMN archived_at;
 DELETE FROM orders WHERE drop_id IS NULL;
 CREATE TABLE orders_old (
     id TEXT PRIMARY KEY,

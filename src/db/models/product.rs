@@ -30,6 +30,8 @@ pub struct ProductRow {
     /// drop counts its own). Written only by the sale's conditional update.
     #[diesel(skip_insertion, skip_update)]
     pub sold: i64,
+    /// Archived: off sale for good, kept because orders or drops name it.
+    pub archived_at: Option<NaiveDateTime>,
 }
 
 impl ProductRow {
@@ -71,7 +73,8 @@ pub async fn update(store: &Store, row: &ProductRow) -> AppResult<()> {
 }
 
 /// Delete a draft. Published products stay (orders and drops may point at them); a
-/// `false` means there was no draft with that id.
+/// `false` means there was no draft with that id. A draft that orders or drops name
+/// (unpublished after it sold) is refused: 409 `product_has_orders`, archive it instead.
 pub async fn delete_draft(store: &Store, id: ProductId) -> AppResult<bool> {
     let mut conn = store.write().await?;
     let n = db_run!(conn, |c| {
@@ -82,8 +85,17 @@ pub async fn delete_draft(store: &Store, id: ProductId) -> AppResult<bool> {
         )
         .execute(c)
         .await
-    })?;
-    Ok(n == 1)
+    });
+    match n {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        )) => Err(crate::error::AppError::conflict(
+            "product_has_orders",
+            "orders or drops name this product: archive it instead",
+        )),
+        n => Ok(n? == 1),
+    }
 }
 
 pub async fn find(store: &Store, id: ProductId) -> AppResult<Option<ProductRow>> {

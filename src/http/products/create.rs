@@ -96,6 +96,7 @@ pub async fn create(
         created_at: t,
         updated_at: t,
         sold: 0,
+        archived_at: None,
     };
     model::insert(&state.store, &row).await?;
     Ok(HttpResponse::Created().json(ProductView::new(&row, true)))

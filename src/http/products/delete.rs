@@ -11,7 +11,7 @@ use crate::state::AppState;
 #[utoipa::path(delete, path = "/api/products/{id}", tag = "products", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204, description = "deleted"), (status = 404, description = "`not_found`"),
-        (status = 409, description = "`product_published`")))]
+        (status = 409, description = "`product_published`; `product_has_orders` (archive it instead)")))]
 pub async fn delete(
     state: web::Data<AppState>,
     who: AuthUser,

@@ -6,6 +6,7 @@ pub mod delete;
 pub mod list;
 pub mod publish;
 pub mod show;
+pub mod unpublish;
 pub mod update;
 
 use chrono::{DateTime, Utc};
@@ -32,7 +33,7 @@ pub struct ProductView {
     pub description: String,
     pub price_cents: i64,
     pub currency: String,
-    /// `draft` or `published`.
+    /// `draft`, `published` or `archived`.
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -61,7 +62,11 @@ impl ProductView {
             description: p.description.clone(),
             price_cents: p.price_cents,
             currency: p.currency.clone(),
-            status: p.status.clone(),
+            status: if p.archived_at.is_some() {
+                "archived".into()
+            } else {
+                p.status.clone()
+            },
             created_at: p.created_at.and_utc(),
             updated_at: p.updated_at.and_utc(),
             available: p.available(),

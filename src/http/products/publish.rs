@@ -11,7 +11,7 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/api/products/{id}/publish", tag = "products", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = ProductView), (status = 403, description = "`email_unverified`"),
-        (status = 404, description = "`not_found`")))]
+        (status = 404, description = "`not_found`"), (status = 409, description = "`product_archived`")))]
 pub async fn publish(
     state: web::Data<AppState>,
     who: AuthUser,
@@ -19,6 +19,12 @@ pub async fn publish(
 ) -> AppResult<HttpResponse> {
     let mut p = owned(&state, &who, &id).await?;
     crate::auth::ensure_verified(&state, &who).await?;
+    if p.archived_at.is_some() {
+        return Err(crate::error::AppError::conflict(
+            "product_archived",
+            "an archived product stays off sale",
+        ));
+    }
     if p.status != "published" {
         p.status = "published".into();
         p.updated_at = now();

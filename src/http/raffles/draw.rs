@@ -37,6 +37,36 @@ pub async fn draw(
     }))
 }
 
+/// Draw your storefront's closed raffle (its owner; admins draw any, platform raffles
+/// included, on the admin route). Answers as the admin route does, once.
+#[utoipa::path(post, path = "/api/raffles/{id}/draw", tag = "raffles", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Drawn),
+        (status = 404, description = "`not_found`: no such raffle, or not your storefront's"),
+        (status = 409, description = "`raffle_open`, `raffle_cancelled`")))]
+pub async fn draw_own(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let rid = raffle_id(&id)?;
+    let r = model::find(&state.store, rid)
+        .await?
+        .ok_or(crate::error::AppError::NotFound)?;
+    let owner = match r.storefront_id {
+        Some(sf) => crate::db::models::drop::storefront_owner(&state.store, sf).await?,
+        None => None,
+    };
+    if owner != Some(who.id) && !who.is_admin() {
+        return Err(crate::error::AppError::NotFound);
+    }
+    let result = crate::raffle::draw(&state, rid).await?;
+    Ok(HttpResponse::Ok().json(Drawn {
+        result,
+        proof_url: format!("{}/api/raffles/{rid}/proof", state.config.public_url),
+    }))
+}
+
 /// Every raffle (admins), newest closing first, with live totals.
 #[utoipa::path(get, path = "/api/admin/raffles", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<RaffleState>), (status = 403, description = "`forbidden`")))]

@@ -26,3 +26,21 @@ pub async fn publish(
     }
     Ok(HttpResponse::Ok().json(StorefrontView::new(&row, None)))
 }
+
+/// Take your storefront off the web: its page answers 404 until it is published again.
+#[utoipa::path(post, path = "/api/storefronts/{id}/unpublish", tag = "storefronts", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = StorefrontView), (status = 404, description = "`not_found`")))]
+pub async fn unpublish(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let mut row = owned(&state, &who, &id).await?;
+    if row.status != "draft" {
+        row.status = "draft".into();
+        row.updated_at = now();
+        model::update(&state.store, &row).await?;
+    }
+    Ok(HttpResponse::Ok().json(StorefrontView::new(&row, None)))
+}
