@@ -52,6 +52,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        blocks -> Nullable<Text>,
     }
 }
 

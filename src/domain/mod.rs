@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod analytics;
+pub mod blocks;
 pub mod draw;
 pub mod drop;
 pub mod html;

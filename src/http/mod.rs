@@ -80,6 +80,7 @@ routes! {
     },
     "/api/storefronts/{id}/publish" => { post: storefronts::publish::publish },
     "/api/storefronts/{id}/unpublish" => { post: storefronts::publish::unpublish },
+    "/api/storefronts/{id}/blocks" => { get: storefronts::blocks::get, put: storefronts::blocks::put },
     "/api/storefronts/{id}/orders" => { get: orders::list::storefront_orders },
     "/api/storefronts/{id}/orders.csv" => { get: orders::list::storefront_orders_csv },
     "/api/storefronts/{id}/products" => {

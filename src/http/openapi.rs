@@ -24,7 +24,7 @@ use super::{
         auth::verify::verify, auth::verify::resend, auth::reset::forgot, auth::reset::reset,
         auth::me::me,
         storefronts::create::create, storefronts::list::list_mine, storefronts::show::show,
-        storefronts::update::update, storefronts::publish::publish,
+        storefronts::update::update, storefronts::publish::publish, storefronts::blocks::get, storefronts::blocks::put,
         products::create::create, products::list::list, products::show::show, products::update::update,
         products::delete::delete, products::publish::publish, products::checkout::checkout,
         products::unpublish::unpublish, products::unpublish::archive, storefronts::publish::unpublish,

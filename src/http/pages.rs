@@ -45,7 +45,10 @@ pub async fn storefront(
         crate::db::models::analytics::views_and_clicks(&state.store, sf.id, now).await?;
     let ids: Vec<_> = drops.iter().map(|d| d.id).collect();
     let remaining = drop_model::remaining_of(&state.store, &ids).await?;
+    let blocks =
+        crate::domain::blocks::parse(storefront::blocks(&state.store, sf.id).await?.as_deref());
     let page = render::StorefrontPage {
+        blocks: &blocks,
         products: &products,
         drops: &drops,
         remaining: &remaining,

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crate::db::models::drop::DropRow;
 use crate::db::models::product::ProductRow;
 use crate::db::models::storefront::StorefrontRow;
+use crate::domain::blocks::{Block, BlockType};
 use crate::domain::money::format_minor;
 use crate::domain::product::Details;
 use crate::http::storefronts::{Link, Theme};
@@ -102,6 +103,8 @@ fn buy_label(d: &Details, available: Option<i64>, now: NaiveDateTime) -> Option<
 /// What a storefront page shows besides its own row: products, drops, raffles, and its
 /// page views and link clicks of the last 30 days (from the analytics rollups).
 pub struct StorefrontPage<'a> {
+    /// The page's blocks in order (`domain::blocks`).
+    pub blocks: &'a [Block],
     pub products: &'a [ProductRow],
     pub drops: &'a [DropRow],
     /// Units left to hold per drop (a drop with none left is sold out, not live).
@@ -112,10 +115,6 @@ pub struct StorefrontPage<'a> {
 }
 
 pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateTime) -> String {
-    let (products, drops) = (page.products, page.drops);
-    let links: Vec<Link> = serde_json::from_str(&sf.links).unwrap_or_default();
-    let socials: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&sf.socials).unwrap_or_default();
     let mut h = String::new();
     let _ = write!(
         h,
@@ -133,12 +132,102 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
   <script type="module" src="/static/beacon.js"></script>
 </head>
 <body class="storefront">
-  <header class="sf-header">
+  <main>
 "#,
         title = esc(&sf.title),
         bio = esc(&sf.bio),
         slug = esc(&sf.slug),
     );
+    let mut titled = false;
+    for (i, b) in page.blocks.iter().enumerate().filter(|(_, b)| !b.hidden) {
+        // Element ids stay unique when a type appears twice.
+        let key = format!("{i}");
+        let setting = |name: &str| b.settings.get(name).and_then(|v| v.as_str());
+        match b.kind {
+            BlockType::Header => {
+                header(&mut h, sf);
+                titled = true;
+            }
+            BlockType::Socials => socials(&mut h, sf),
+            BlockType::Links => links(&mut h, sf),
+            BlockType::Products => products(&mut h, page.products, &key, "Products", now),
+            BlockType::Product => {
+                let one: Vec<ProductRow> = page
+                    .products
+                    .iter()
+                    .filter(|p| Some(p.id.to_string().as_str()) == setting("product_id"))
+                    .cloned()
+                    .collect();
+                if let Some(p) = one.first() {
+                    let title = p.title.clone();
+                    products(&mut h, &one, &key, &title, now);
+                }
+            }
+            BlockType::Drop => {
+                let chosen: Vec<DropRow> = page
+                    .drops
+                    .iter()
+                    .filter(|d| setting("drop_id").is_none_or(|id| d.id.to_string() == id))
+                    .cloned()
+                    .collect();
+                drops(&mut h, &chosen, page.remaining, &key, now);
+            }
+            BlockType::Raffle => {
+                let chosen: Vec<_> = page
+                    .raffles
+                    .iter()
+                    .filter(|r| setting("raffle_id").is_none_or(|id| r.id.to_string() == id))
+                    .cloned()
+                    .collect();
+                raffles(&mut h, &chosen, &key, now);
+            }
+            BlockType::Text => {
+                let _ = writeln!(
+                    h,
+                    r#"    <section class="text-block" data-testid="text-block">"#
+                );
+                if let Some(t) = setting("title") {
+                    let _ = writeln!(h, "      <h2>{}</h2>", esc(t));
+                }
+                for para in setting("body").unwrap_or("").split("\n\n") {
+                    let _ = writeln!(h, "      <p>{}</p>", esc(para).replace('\n', "<br>"));
+                }
+                let _ = writeln!(h, "    </section>");
+            }
+            BlockType::Contact => {
+                let email = setting("email").unwrap_or("");
+                let _ = writeln!(
+                    h,
+                    r#"    <section class="contact" data-testid="contact-block"><h2>{}</h2><p><a href="mailto:{}">{}</a></p></section>"#,
+                    esc(setting("title").unwrap_or("Contact")),
+                    esc(email),
+                    esc(email)
+                );
+            }
+        }
+    }
+    if !titled {
+        // The page keeps its one heading of the first rank when the header is hidden.
+        let _ = writeln!(
+            h,
+            r#"    <h1 class="visually-hidden">{}</h1>"#,
+            esc(&sf.title)
+        );
+    }
+    let _ = writeln!(
+        h,
+        r#"  </main>
+  <footer><p class="stats" data-testid="stats">{views} views · {clicks} link clicks in the last 30 days</p><p>Powered by <a href="/">livedrop</a></p></footer>
+</body>
+</html>"#,
+        views = page.views_30d,
+        clicks = page.clicks_30d,
+    );
+    h
+}
+
+fn header(h: &mut String, sf: &StorefrontRow) {
+    let _ = writeln!(h, r#"  <header class="sf-header">"#);
     if let Some(a) = &sf.avatar_url {
         let _ = writeln!(
             h,
@@ -150,6 +239,12 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
     if !sf.bio.is_empty() {
         let _ = writeln!(h, r#"    <p class="bio">{}</p>"#, esc(&sf.bio));
     }
+    let _ = writeln!(h, "  </header>");
+}
+
+fn socials(h: &mut String, sf: &StorefrontRow) {
+    let socials: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&sf.socials).unwrap_or_default();
     if !socials.is_empty() {
         let _ = writeln!(
             h,
@@ -167,7 +262,10 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
         }
         let _ = writeln!(h, "    </ul>");
     }
-    let _ = writeln!(h, "  </header>\n  <main>");
+}
+
+fn links(h: &mut String, sf: &StorefrontRow) {
+    let links: Vec<Link> = serde_json::from_str(&sf.links).unwrap_or_default();
     if !links.is_empty() {
         let _ = writeln!(h, r#"    <nav class="links" aria-label="Links"><ul>"#);
         for l in &links {
@@ -180,13 +278,22 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
         }
         let _ = writeln!(h, "    </ul></nav>");
     }
+}
+
+fn drops(
+    h: &mut String,
+    drops: &[DropRow],
+    remaining: &std::collections::HashMap<crate::domain::ids::DropId, i64>,
+    key: &str,
+    now: NaiveDateTime,
+) {
     if !drops.is_empty() {
         let _ = writeln!(
             h,
-            r#"    <section aria-labelledby="drops-h"><h2 id="drops-h">Drops</h2><ul class="drops">"#
+            r#"    <section aria-labelledby="drops-h-{key}"><h2 id="drops-h-{key}">Drops</h2><ul class="drops">"#
         );
         for d in drops {
-            let left = page.remaining.get(&d.id).copied().unwrap_or(0);
+            let left = remaining.get(&d.id).copied().unwrap_or(0);
             let status = d.schedule().status_at(d.stored_status(), now, left);
             let _ = writeln!(
                 h,
@@ -200,12 +307,20 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
         }
         let _ = writeln!(h, "    </ul></section>");
     }
-    if !page.raffles.is_empty() {
+}
+
+fn raffles(
+    h: &mut String,
+    raffles: &[crate::db::models::raffle::RaffleRow],
+    key: &str,
+    now: NaiveDateTime,
+) {
+    if !raffles.is_empty() {
         let _ = writeln!(
             h,
-            r#"    <section aria-labelledby="raffles-h"><h2 id="raffles-h">Raffles</h2><ul class="drops">"#
+            r#"    <section aria-labelledby="raffles-h-{key}"><h2 id="raffles-h-{key}">Raffles</h2><ul class="drops">"#
         );
-        for r in page.raffles {
+        for r in raffles {
             let status =
                 crate::domain::raffle::RaffleStatus::at(&r.status, r.opens_at, r.closes_at, now);
             let _ = writeln!(
@@ -220,9 +335,13 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
         }
         let _ = writeln!(h, "    </ul></section>");
     }
+}
+
+fn products(h: &mut String, products: &[ProductRow], key: &str, heading: &str, now: NaiveDateTime) {
     let _ = writeln!(
         h,
-        r#"    <section aria-labelledby="products-h"><h2 id="products-h">Products</h2>"#
+        r#"    <section aria-labelledby="products-h-{key}"><h2 id="products-h-{key}">{}</h2>"#,
+        esc(heading)
     );
     if products.is_empty() {
         let _ = writeln!(h, "    <p>Nothing here yet.</p>");
@@ -291,17 +410,7 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
         }
         let _ = writeln!(h, "      </article>");
     }
-    let _ = writeln!(
-        h,
-        r#"    </div></section>
-  </main>
-  <footer><p class="stats" data-testid="stats">{views} views · {clicks} link clicks in the last 30 days</p><p>Powered by <a href="/">livedrop</a></p></footer>
-</body>
-</html>"#,
-        views = page.views_30d,
-        clicks = page.clicks_30d,
-    );
-    h
+    let _ = writeln!(h, "    </div></section>");
 }
 
 /// The theme as CSS custom properties; anything that is not a hex colour is left out.

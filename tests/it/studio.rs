@@ -148,3 +148,121 @@ async fn storefronts_and_products_come_off_sale_and_sold_products_are_archived_n
 ) {
     off_sale(TestApp::postgres().await).await;
 }
+
+async fn page_blocks(app: TestApp) {
+    let (id, creator) = user_with_token(&app, "creator").await;
+    let (sf, product) = livedrop::demo::shop(&app.state.store, id).await.unwrap();
+    let (rival_id, rival) = user_with_token(&app, "creator").await;
+    let (_, rival_product) = livedrop::demo::shop(&app.state.store, rival_id)
+        .await
+        .unwrap();
+    let path = format!("/api/storefronts/{sf}/blocks");
+    let (_, shop) = app.get(&format!("/api/storefronts/{sf}"), None).await;
+    let page_path = format!("/s/{}", shop["slug"].as_str().unwrap());
+
+    // A new storefront has the default page: header, its links, its products among them.
+    let (s, b) = app.get(&path, Some(&creator)).await;
+    assert_eq!(s, 200, "{b}");
+    let mut blocks = b["blocks"].as_array().unwrap().clone();
+    let types: Vec<&str> = blocks.iter().map(|b| b["type"].as_str().unwrap()).collect();
+    for t in ["header", "links", "products"] {
+        assert!(types.contains(&t), "{types:?}");
+    }
+    let (s, _) = app.get(&path, Some(&rival)).await;
+    assert_eq!(s, 404, "another creator");
+    let (s, _) = app
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            Some(&rival),
+            json!({"blocks": []}),
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // Reordered, one hidden, two added: stored as sent, and the page follows.
+    blocks.reverse();
+    let links_at = blocks.iter().position(|b| b["type"] == "links").unwrap();
+    blocks[links_at]["hidden"] = json!(true);
+    blocks.insert(
+        0,
+        json!({"id": "hello", "type": "text", "hidden": false,
+        "settings": {"title": "Hello", "body": "New season <soon>"}}),
+    );
+    blocks.push(json!({"id": "one", "type": "product", "hidden": false, "settings": {"product_id": product.to_string()}}));
+    let (s, saved) = app
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            Some(&creator),
+            json!({"blocks": blocks}),
+        )
+        .await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(saved["blocks"], json!(blocks), "accepted as sent");
+    let (_, again) = app.get(&path, Some(&creator)).await;
+    assert_eq!(again, saved);
+    let html = app
+        .client
+        .get(app.at(&page_path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("{needle} not on the page"))
+    };
+    assert!(
+        html.contains("New season &lt;soon&gt;"),
+        "escaped text block"
+    );
+    assert!(
+        at("Hello") < at(r#"class="sf-header""#),
+        "text first, the header after it"
+    );
+    assert!(
+        !html.contains(r#"data-testid="link""#),
+        "the links block is hidden"
+    );
+
+    // Refused: unknown types, foreign references, unknown settings.
+    for (bad, field) in [
+        (json!([{"type": "carousel"}]), "blocks[0].type"),
+        (
+            json!([{"type": "product", "settings": {"product_id": rival_product.to_string()}}]),
+            "blocks[0].settings.product_id",
+        ),
+        (
+            json!([{"type": "links", "settings": {"x": 1}}]),
+            "blocks[0].settings.x",
+        ),
+    ] {
+        let (s, b) = app
+            .send(
+                reqwest::Method::PUT,
+                &path,
+                Some(&creator),
+                json!({"blocks": bad}),
+            )
+            .await;
+        assert_eq!((s, code(&b)), (422, "validation_failed"), "{b}");
+        assert!(b["error"]["fields"][field].is_string(), "{field}: {b}");
+    }
+    let (_, kept) = app.get(&path, Some(&creator)).await;
+    assert_eq!(kept, saved, "a refused page changes nothing");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_page_is_its_blocks_in_order_and_only_its_owner_edits_them() {
+    page_blocks(TestApp::sqlite().await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn a_page_is_its_blocks_in_order_and_only_its_owner_edits_them_on_postgres() {
+    page_blocks(TestApp::postgres().await).await;
+}

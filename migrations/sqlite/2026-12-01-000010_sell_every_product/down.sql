@@ -4,6 +4,7 @@ DROP TABLE memberships;
 DROP TABLE tickets;
 ALTER TABLE products DROP COLUMN sold;
 ALTER TABLE products DROP COLUMN archived_at;
+ALTER TABLE storefronts DROP COLUMN blocks;
 DELETE FROM orders WHERE drop_id IS NULL;
 CREATE TABLE orders_old (
     id TEXT PRIMARY KEY,

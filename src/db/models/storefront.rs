@@ -103,3 +103,36 @@ pub async fn list_by_owner(store: &Store, owner: UserId) -> AppResult<Vec<Storef
     });
     Ok(r?)
 }
+
+/// The storefront's saved blocks (JSON), `None` if it never saved any.
+pub async fn blocks(store: &Store, id: StorefrontId) -> AppResult<Option<String>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        storefronts::table
+            .find(id)
+            .select(storefronts::blocks)
+            .first::<Option<String>>(c)
+            .await
+            .optional()
+    })?;
+    Ok(r.flatten())
+}
+
+pub async fn set_blocks(
+    store: &Store,
+    id: StorefrontId,
+    json: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let mut conn = store.write().await?;
+    db_run!(conn, |c| {
+        diesel::update(storefronts::table.find(id))
+            .set((
+                storefronts::blocks.eq(Some(json)),
+                storefronts::updated_at.eq(now),
+            ))
+            .execute(c)
+            .await
+    })?;
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! Storefronts: a creator's public page with links, socials and products.
 
+pub mod blocks;
 pub mod create;
 pub mod list;
 pub mod publish;

@@ -1,0 +1,78 @@
+//! The page builder's storage: a storefront's blocks, in order.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::owned;
+use crate::auth::AuthUser;
+use crate::db::models::{drop as drop_model, now, product, raffle, storefront as model};
+use crate::domain::blocks::{self, Block, BlockInput, Known};
+use crate::error::AppResult;
+use crate::http::extract::Json;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlocksView {
+    /// In page order. A new storefront has the default blocks: header, socials, links,
+    /// drops, raffles, products.
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlocksForm {
+    pub blocks: Vec<BlockInput>,
+}
+
+/// Your storefront's blocks, in page order.
+#[utoipa::path(get, path = "/api/storefronts/{id}/blocks", tag = "storefronts", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = BlocksView), (status = 404, description = "`not_found`")))]
+pub async fn get(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let sf = owned(&state, &who, &id).await?;
+    let stored = model::blocks(&state.store, sf.id).await?;
+    Ok(HttpResponse::Ok().json(BlocksView {
+        blocks: blocks::parse(stored.as_deref()),
+    }))
+}
+
+/// Replace your storefront's blocks: the list in page order (reordered, hidden or shown,
+/// added or removed). The page renders them at once.
+#[utoipa::path(put, path = "/api/storefronts/{id}/blocks", tag = "storefronts", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = BlocksForm,
+    responses((status = 200, body = BlocksView), (status = 404, description = "`not_found`"),
+        (status = 422, description = "`validation_failed`: an unknown block type or an invalid setting, named by its place (`blocks[2].settings.product_id`)")))]
+pub async fn put(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: Json<BlocksForm>,
+) -> AppResult<HttpResponse> {
+    let sf = owned(&state, &who, &id).await?;
+    let known = Known {
+        products: product::list(&state.store, sf.id, true)
+            .await?
+            .iter()
+            .map(|p| p.id)
+            .collect(),
+        drops: drop_model::list_for_storefront(&state.store, sf.id)
+            .await?
+            .iter()
+            .map(|d| d.id)
+            .collect(),
+        raffles: raffle::list(&state.store, Some(Some(sf.id)), 1000)
+            .await?
+            .iter()
+            .map(|r| r.id)
+            .collect(),
+    };
+    let blocks = blocks::validate(form.into_inner().blocks, &known)?;
+    let json = serde_json::to_string(&blocks).map_err(crate::error::AppError::internal)?;
+    model::set_blocks(&state.store, sf.id, &json, now()).await?;
+    Ok(HttpResponse::Ok().json(BlocksView { blocks }))
+}
