@@ -75,6 +75,7 @@ async function load() {
   const me = await api('GET', '/api/me');
   if (!me.ok) return signInForm($('#signin'), load);
   $('#who').textContent = `Signed in as ${me.data.email}`;
+  $('#studio-link').hidden = !['creator', 'admin'].includes(me.data.role);
   $('#account').hidden = false;
   await Promise.all([orders(), memberships(), raffleTickets()]);
 }

@@ -40,6 +40,9 @@ export async function api(method, path, body) {
 
 export function signOut() { keep(null); }
 
+/// Keep a session from a login or registration answer.
+export function keepSession(s) { keep(s); }
+
 export function money(cents, currency) {
   const digits = ['JPY', 'KRW'].includes(currency) ? 0 : 2;
   return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(cents / 10 ** digits);

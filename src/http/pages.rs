@@ -101,6 +101,34 @@ pub async fn raffle_page(_id: web::Path<String>) -> HttpResponse {
     html(include_str!("../../static/raffle.html"))
 }
 
+/// Sign in, create an account, or ask for a password reset link (one page, three paths).
+#[utoipa::path(get, path = "/signin", tag = "pages", params(("next" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn signin_page() -> HttpResponse {
+    html(include_str!("../../static/signin.html"))
+}
+
+/// Create an account (a buyer or a creator).
+#[utoipa::path(get, path = "/signup", tag = "pages", params(("next" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn signup_page() -> HttpResponse {
+    html(include_str!("../../static/signin.html"))
+}
+
+/// Ask for a password reset link.
+#[utoipa::path(get, path = "/forgot", tag = "pages",
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn forgot_page() -> HttpResponse {
+    html(include_str!("../../static/signin.html"))
+}
+
+/// The creator's studio: storefront, page blocks, products, orders.
+#[utoipa::path(get, path = "/studio", tag = "pages",
+    responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn studio_page() -> HttpResponse {
+    html(include_str!("../../static/studio.html"))
+}
+
 /// Buying one product: the form its kind needs, sign-in or a new account if needed.
 #[utoipa::path(get, path = "/checkout/{product_id}", tag = "pages", params(("product_id" = String, Path)),
     responses((status = 200, content_type = "text/html", body = String)))]
@@ -175,6 +203,8 @@ pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
         "dashboard.js" => (include_str!("../../static/dashboard.js"), JS),
         "beacon.js" => (include_str!("../../static/beacon.js"), JS),
         "session.js" => (include_str!("../../static/session.js"), JS),
+        "signin.js" => (include_str!("../../static/signin.js"), JS),
+        "studio.js" => (include_str!("../../static/studio.js"), JS),
         "checkout.js" => (include_str!("../../static/checkout.js"), JS),
         "order.js" => (include_str!("../../static/order.js"), JS),
         "account-page.js" => (include_str!("../../static/account-page.js"), JS),

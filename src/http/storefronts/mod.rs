@@ -5,6 +5,7 @@ pub mod create;
 pub mod list;
 pub mod publish;
 pub mod show;
+pub mod slug;
 pub mod update;
 
 use std::collections::BTreeMap;

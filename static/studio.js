@@ -1,0 +1,255 @@
+// The creator's studio: open a storefront, arrange its page (blocks: reorder by button or
+// Alt+arrow, hide, remove, add), publish it, add and manage products of every kind, and
+// follow the orders. Everything goes through the JSON API the outside world uses.
+
+import { api, session, money, say, errorText } from '/static/session.js';
+
+const $ = (sel) => document.querySelector(sel);
+const msg = $('#message');
+let stores = [];
+let current = null;
+let blocks = [];
+
+const FIELDS = {
+  physical: [['stock', 'Stock', 'number', '10'], ['shipping', 'Flat shipping fee', 'number', '0']],
+  digital: [['download_url', 'File address (https://…; buyers never see it)', 'url', '']],
+  service: [['duration_minutes', 'Length in minutes', 'number', '30']],
+  membership: [['billing_interval', 'Billed every', 'select', 'month']],
+  tip: [['min', 'Smallest tip', 'number', '1']],
+  event: [['starts_at', 'Starts at (your time)', 'datetime-local', ''], ['capacity', 'Places', 'number', '50'], ['location', 'Place', 'text', '']],
+  link: [['url', 'Link (https://…)', 'url', '']],
+};
+const minor = (c) => (['JPY', 'KRW'].includes(c) ? 1 : 100);
+
+function el(tag, text, attrs = {}) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+function button(text, onClick, attrs = {}) {
+  const b = el('button', text, { type: 'button', class: 'secondary', ...attrs });
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+async function start() {
+  if (!session) { location.assign('/signin?next=/studio'); return; }
+  const me = await api('GET', '/api/me');
+  if (!me.ok) { location.assign('/signin?next=/studio'); return; }
+  if (me.data.role !== 'creator' && me.data.role !== 'admin') {
+    $('#gate').hidden = false;
+    $('#gate').textContent = 'The studio is for creators. This account buys; create a creator account to sell.';
+    return;
+  }
+  const r = await api('GET', '/api/storefronts');
+  stores = r.ok ? r.data : [];
+  if (stores.length === 0) { $('#create').hidden = false; return; }
+  $('#which').replaceChildren(...stores.map((s) => el('option', s.title, { value: s.id })));
+  await open(stores[0].id);
+}
+
+async function open(id) {
+  current = stores.find((s) => s.id === id);
+  $('#work').hidden = false;
+  $('#create').hidden = true;
+  $('#which').value = id;
+  $('#view').href = `/s/${current.slug}`;
+  $('#sf-status').textContent = current.status;
+  $('#sf-status').dataset.status = current.status;
+  $('#publish').textContent = current.status === 'published' ? 'Unpublish' : 'Publish';
+  await Promise.all([loadBlocks(), loadProducts(), loadOrders()]);
+}
+
+// ---- Page blocks
+const LABEL = { header: 'Header', socials: 'Social icons', links: 'Links', products: 'Product grid',
+  product: 'One product', drop: 'Drops', raffle: 'Raffles', text: 'Text', contact: 'Contact' };
+
+async function loadBlocks() {
+  const r = await api('GET', `/api/storefronts/${current.id}/blocks`);
+  if (r.ok) { blocks = r.data.blocks; drawBlocks(); }
+}
+
+function move(i, by, focus = false) {
+  const j = i + by;
+  if (j < 0 || j >= blocks.length) return;
+  [blocks[i], blocks[j]] = [blocks[j], blocks[i]];
+  drawBlocks();
+  if (focus) $('#blocks').children[j].focus();
+  say(msg, `${LABEL[blocks[j].type]} moved to position ${j + 1} of ${blocks.length}.`);
+}
+
+function drawBlocks() {
+  const list = $('#blocks');
+  list.replaceChildren();
+  blocks.forEach((b, i) => {
+    const li = el('li', undefined, { tabindex: '0', 'data-testid': 'block', 'data-type': b.type,
+      'aria-label': `${LABEL[b.type] || b.type}, position ${i + 1}${b.hidden ? ', hidden' : ''}` });
+    li.append(el('strong', LABEL[b.type] || b.type));
+    if (b.type === 'text') {
+      const t = el('textarea', undefined, { 'aria-label': 'Text of this block', rows: '3', maxlength: '5000' });
+      t.value = b.settings.body || '';
+      t.addEventListener('input', () => { b.settings.body = t.value; });
+      li.append(t);
+    }
+    if (b.type === 'contact') {
+      const t = el('input', undefined, { type: 'email', 'aria-label': 'Contact email' });
+      t.value = b.settings.email || '';
+      t.addEventListener('input', () => { b.settings.email = t.value; });
+      li.append(t);
+    }
+    const hide = el('input', undefined, { type: 'checkbox', id: `hide-${i}` });
+    hide.checked = b.hidden;
+    hide.addEventListener('change', () => { b.hidden = hide.checked; });
+    const hl = el('label', ' Hidden', { for: `hide-${i}`, class: 'inline' });
+    hl.prepend(hide);
+    li.append(hl,
+      button('↑', () => move(i, -1), { 'aria-label': `Move ${LABEL[b.type]} up` }),
+      button('↓', () => move(i, 1), { 'aria-label': `Move ${LABEL[b.type]} down` }),
+      button('Remove', () => { blocks.splice(i, 1); drawBlocks(); }, { 'aria-label': `Remove ${LABEL[b.type]}` }));
+    li.addEventListener('keydown', (e) => {
+      if (e.target !== li || !e.altKey) return;
+      if (e.key === 'ArrowUp') { e.preventDefault(); move(i, -1, true); }
+      if (e.key === 'ArrowDown') { e.preventDefault(); move(i, 1, true); }
+    });
+    list.append(li);
+  });
+}
+
+$('#add').addEventListener('click', () => {
+  const type = $('#add-type').value;
+  const settings = type === 'text' ? { body: 'Say something to your visitors.' }
+    : type === 'contact' ? { email: '' } : {};
+  blocks.push({ type, hidden: false, settings });
+  drawBlocks();
+});
+
+$('#save-blocks').addEventListener('click', async () => {
+  const r = await api('PUT', `/api/storefronts/${current.id}/blocks`, { blocks });
+  if (!r.ok) return say(msg, errorText(r), false);
+  blocks = r.data.blocks;
+  drawBlocks();
+  say(msg, 'Page saved.');
+});
+
+$('#publish').addEventListener('click', async () => {
+  const action = current.status === 'published' ? 'unpublish' : 'publish';
+  const r = await api('POST', `/api/storefronts/${current.id}/${action}`, {});
+  if (!r.ok) return say(msg, errorText(r), false);
+  Object.assign(current, r.data);
+  say(msg, action === 'publish' ? 'Your storefront is live.' : 'Your storefront is offline.');
+  open(current.id);
+});
+
+// ---- Products
+async function loadProducts() {
+  const r = await api('GET', `/api/storefronts/${current.id}/products`);
+  const list = $('#product-list');
+  list.replaceChildren();
+  for (const p of (r.ok ? r.data : [])) {
+    const li = el('li', undefined, { 'data-testid': 'product-row' });
+    li.append(`${p.title} · ${p.kind} · ${money(p.price_cents, p.currency)} · ${p.status}`
+      + (p.available !== undefined ? ` · ${p.available} left` : ''), ' ');
+    const act = (name, path) => button(name, async () => {
+      const a = await api('POST', `/api/products/${p.id}/${path}`, {});
+      if (!a.ok) return say(msg, errorText(a), false);
+      say(msg, `${p.title}: ${a.data.status}.`);
+      loadProducts();
+    });
+    if (p.status === 'draft') li.append(act('Publish', 'publish'));
+    if (p.status === 'published') li.append(act('Unpublish', 'unpublish'));
+    if (p.status !== 'archived') li.append(act('Archive', 'archive'));
+    list.append(li);
+  }
+  if (list.children.length === 0) list.append(el('li', 'No products yet: add the first below.'));
+}
+
+function drawFields() {
+  const box = $('#p-fields');
+  box.replaceChildren();
+  for (const [name, label, type, value] of FIELDS[$('#p-kind').value]) {
+    box.append(el('label', label, { for: `f-${name}` }));
+    if (type === 'select') {
+      const s = el('select', undefined, { id: `f-${name}` });
+      s.append(el('option', 'month', { value: 'month' }), el('option', 'year', { value: 'year' }));
+      box.append(s);
+    } else {
+      const i = el('input', undefined, { id: `f-${name}`, type });
+      i.value = value;
+      box.append(i);
+    }
+  }
+}
+$('#p-kind').addEventListener('change', drawFields);
+
+$('#product-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const kind = $('#p-kind').value;
+  const currency = $('#p-currency').value.trim().toUpperCase();
+  const f = (n) => $(`#f-${n}`)?.value;
+  const body = { kind, title: $('#p-title').value, currency,
+    price_cents: Math.round(Number($('#p-price').value) * minor(currency)) };
+  if (kind === 'physical') { body.stock = Number(f('stock')); body.shipping_cents = Math.round(Number(f('shipping')) * minor(currency)); }
+  if (kind === 'digital') body.download_url = f('download_url');
+  if (kind === 'service') body.duration_minutes = Number(f('duration_minutes'));
+  if (kind === 'membership') body.billing_interval = f('billing_interval');
+  if (kind === 'tip') body.min_cents = Math.round(Number(f('min')) * minor(currency));
+  if (kind === 'event') {
+    body.starts_at = f('starts_at') ? new Date(f('starts_at')).toISOString() : '';
+    body.capacity = Number(f('capacity'));
+    if (f('location')) body.location = f('location');
+  }
+  if (kind === 'link') body.url = f('url');
+  const r = await api('POST', `/api/storefronts/${current.id}/products`, body);
+  if (!r.ok) return say(msg, errorText(r), false);
+  say(msg, `${r.data.title} added as a draft: publish it to sell it.`);
+  $('#p-title').value = '';
+  loadProducts();
+});
+
+// ---- Orders
+async function loadOrders() {
+  const status = $('#o-status').value;
+  const r = await api('GET', `/api/storefronts/${current.id}/orders?limit=50${status ? `&status=${status}` : ''}`);
+  const list = $('#order-list');
+  list.replaceChildren();
+  for (const o of (r.ok ? r.data.orders : [])) {
+    const li = el('li');
+    const a = el('a', `${new Date(o.created_at).toLocaleString()} · ${o.kind} × ${o.quantity}`, { href: `/orders/${o.id}` });
+    li.append(a, ` — ${money(o.amount_cents, o.currency)}, ${o.status}${o.fulfilment ? ', fulfilled' : ''} · ${o.buyer_email || ''}`);
+    list.append(li);
+  }
+  if (list.children.length === 0) list.append(el('li', 'No orders yet.'));
+}
+$('#o-status').addEventListener('change', loadOrders);
+$('#csv').addEventListener('click', async () => {
+  const res = await fetch(`/api/storefronts/${current.id}/orders.csv`, { headers: { authorization: `Bearer ${session.access_token}` } });
+  if (!res.ok) return say(msg, 'The export failed.', false);
+  const a = el('a', '', { href: URL.createObjectURL(await res.blob()), download: `${current.slug}-orders.csv` });
+  a.click();
+});
+
+// ---- A new storefront
+$('#sf-slug').addEventListener('input', async () => {
+  const slug = $('#sf-slug').value.trim().toLowerCase();
+  $('#slug-preview').textContent = slug || '…';
+  if (slug.length < 3) { $('#slug-state').textContent = ''; return; }
+  const r = await api('GET', `/api/slugs/${encodeURIComponent(slug)}`);
+  if (!r.ok || $('#sf-slug').value.trim().toLowerCase() !== slug) return;
+  $('#slug-state').textContent = r.data.available ? 'Looks free.'
+    : r.data.reason === 'taken' ? 'Taken: try another.' : `This address ${r.data.reason}.`;
+});
+$('#create-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = await api('POST', '/api/storefronts', { slug: $('#sf-slug').value.trim().toLowerCase(), title: $('#sf-title').value });
+  if (!r.ok) return say(msg, errorText(r), false);
+  stores.push(r.data);
+  $('#which').replaceChildren(...stores.map((s) => el('option', s.title, { value: s.id })));
+  say(msg, 'Storefront created. Arrange its page, add products, then publish.');
+  open(r.data.id);
+});
+$('#which').addEventListener('change', () => open($('#which').value));
+
+drawFields();
+start();

@@ -1,0 +1,109 @@
+// The creator's first minutes in the browser: sign up as a creator at /signup, land in
+// the studio, open a storefront, put a text block first by keyboard, add three products
+// of different kinds and publish them (after verifying the email from the mailed link),
+// publish the storefront; the public page shows exactly that. Screenshots at 1280 and 390 px.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const name = 'a new creator signs up, arranges the page, adds three products, verifies, publishes';
+
+async function mailedVerifyLink(email) {
+  const dir = process.env.OUTBOX_DIR;
+  const until = Date.now() + 10_000;
+  for (;;) {
+    let files = [];
+    try { files = readdirSync(dir).filter((f) => f.endsWith('.eml')); } catch { /* not yet */ }
+    for (const f of files) {
+      const text = readFileSync(join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      if (!text.includes(`To: ${email}`)) continue;
+      const m = text.match(/https?:\/\/[^\s"<>]+\/verify\?token=[A-Za-z0-9_.~-]+/);
+      if (m) return m[0];
+    }
+    if (Date.now() > until) throw new Error(`no verification mail for ${email}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function addProduct(page, kind, title, fill) {
+  await page.getByLabel('Kind').selectOption(kind);
+  await page.locator('#p-title').fill(title);
+  await page.locator('#p-price').fill('12');
+  await fill();
+  await page.getByRole('button', { name: 'Add product' }).click();
+  const row = page.locator('[data-testid=product-row]', { hasText: title });
+  await row.waitFor();
+  await row.getByRole('button', { name: 'Publish' }).click();
+  await page.locator('[data-testid=product-row]', { hasText: `${title} · ${kind}` }).filter({ hasText: 'published' }).waitFor();
+}
+
+export async function run({ browser, baseURL, screenshot }) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  const stamp = Date.now();
+  const email = `maker-${stamp}@example.com`;
+  const slug = `maker-${stamp}`;
+
+  await page.goto(`${baseURL}/signup`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel(/^Password/).fill('maker password 1');
+  await page.getByLabel('sell as a creator').check();
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(/\/studio$/);
+
+  await page.locator('#sf-slug').fill(slug);
+  await page.getByText('Looks free.').waitFor();
+  await page.getByLabel('Storefront title').fill('Maker Studio');
+  await page.getByRole('button', { name: 'Create storefront' }).click();
+  await page.waitForSelector('[data-testid=block]');
+
+  // A text block, added last, moved to the top by keyboard (Alt+↑ on the focused block).
+  await page.getByLabel('Add a block').selectOption('text');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  const count = await page.locator('[data-testid=block]').count();
+  await page.getByLabel('Text of this block').fill('Handmade in small batches.');
+  await page.locator('[data-testid=block]').last().focus();
+  for (let i = 0; i < count - 1; i += 1) await page.keyboard.press('Alt+ArrowUp');
+  assert.equal(await page.locator('[data-testid=block]').first().getAttribute('data-type'), 'text');
+  await page.getByTestId('save-blocks').click();
+  await page.getByText('Page saved.').waitFor();
+
+  // Publishing needs a verified email: follow the mailed link (another tab).
+  const verify = await browser.newPage();
+  await verify.goto(await mailedVerifyLink(email));
+  await verify.getByText('Your email is confirmed').waitFor();
+  await verify.close();
+
+  await addProduct(page, 'digital', 'Pattern PDF', async () => {
+    await page.locator('#f-download_url').fill('https://files.example.com/pattern.pdf');
+  });
+  await addProduct(page, 'physical', 'Tote bag', async () => {
+    await page.locator('#f-stock').fill('25');
+  });
+  await addProduct(page, 'event', 'Workshop', async () => {
+    await page.locator('#f-starts_at').fill('2031-05-01T18:00');
+    await page.locator('#f-capacity').fill('12');
+  });
+  await page.screenshot({ path: screenshot('studio-1280.png'), fullPage: true });
+
+  await page.getByTestId('publish-storefront').click();
+  await page.getByText('Your storefront is live.').waitFor();
+
+  const pub = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await pub.goto(`${baseURL}/s/${slug}`);
+  const html = await pub.content();
+  assert.ok(html.indexOf('Handmade in small batches.') < html.indexOf('class="sf-header"'), 'the text block comes first');
+  const kinds = await pub.locator('[data-testid=product]').evaluateAll((els) => els.map((e) => e.dataset.kind).sort());
+  assert.deepEqual(kinds, ['digital', 'event', 'physical']);
+  assert.equal(await pub.locator('[data-testid=buy]').count(), 3);
+  const wide = await pub.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert.equal(wide, false, 'no horizontal scroll at 390 px');
+  await pub.screenshot({ path: screenshot('studio-public-390.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: screenshot('studio-390.png'), fullPage: true });
+  assert.deepEqual(problems, [], 'no console errors');
+  await pub.close();
+  await page.close();
+}
