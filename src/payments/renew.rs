@@ -3,10 +3,7 @@
 //! renewal is one conditional update (`membership::claim`), so every node may sweep.
 
 use crate::db::models::membership::{self, Renewal};
-use crate::db::models::order;
 use crate::error::AppResult;
-use crate::payments::settle::settle;
-use crate::payments::{Charge, ChargeOutcome};
 use crate::state::AppState;
 
 /// Memberships renewed or ended per sweep.
@@ -26,28 +23,8 @@ pub async fn sweep(state: &AppState) -> AppResult<usize> {
             Renewal::Charge(o) => o,
         };
         handled += 1;
-        let charge = Charge {
-            order: o.id,
-            amount_cents: o.amount_cents,
-            currency: o.currency.clone(),
-            card: m.payment_method.clone(),
-        };
-        let event = format!("charge:{}", o.id);
-        match state.payments.charge(charge).await {
-            Ok(ChargeOutcome::Succeeded { payment_ref }) => {
-                settle(state, &event, o.id, true, &payment_ref).await?;
-            }
-            Ok(ChargeOutcome::Declined { .. }) => {
-                settle(state, &event, o.id, false, "").await?;
-            }
-            // The outcome comes by webhook (or reconciliation).
-            Ok(ChargeOutcome::Pending { payment_ref }) => {
-                order::set_payment_ref(&state.store, o.id, &payment_ref).await?;
-            }
-            Err(e) => {
-                tracing::warn!(order = %o.id, error = %e, "renewal charge failed");
-                settle(state, &format!("charge-error:{}", o.id), o.id, false, "").await?;
-            }
+        if let Err(e) = crate::payments::settle::pay(state, &o, m.payment_method.clone()).await {
+            tracing::warn!(order = %o.id, error = %e, "renewal charge failed");
         }
     }
     Ok(handled)

@@ -75,6 +75,48 @@ pub async fn settle(
     Ok(applied)
 }
 
+/// Charge `o` with `method` (a card or payment method) and apply what the provider
+/// answers; returns the order's status: `paid`, `declined`, `pending` (the outcome comes
+/// by webhook) or `refunded` (a drop's hold lapsed meanwhile). A provider error closes the
+/// order (its units back on sale) and is returned.
+pub async fn pay(state: &AppState, o: &OrderRow, method: String) -> AppResult<String> {
+    let charge = crate::payments::Charge {
+        order: o.id,
+        amount_cents: o.amount_cents,
+        currency: o.currency.clone(),
+        card: method,
+    };
+    let event = format!("charge:{}", o.id);
+    let answer = match state.payments.charge(charge).await {
+        Ok(a) => a,
+        Err(e) => {
+            settle(state, &format!("charge-error:{}", o.id), o.id, false, "").await?;
+            return Err(e);
+        }
+    };
+    let applied = match answer {
+        crate::payments::ChargeOutcome::Pending { payment_ref } => {
+            order::set_payment_ref(&state.store, o.id, &payment_ref).await?;
+            return Ok("pending".into());
+        }
+        crate::payments::ChargeOutcome::Succeeded { payment_ref } => {
+            settle(state, &event, o.id, true, &payment_ref).await?
+        }
+        crate::payments::ChargeOutcome::Declined { .. } => {
+            settle(state, &event, o.id, false, "").await?
+        }
+    };
+    Ok(match applied {
+        Applied::Paid(_) => "paid".into(),
+        Applied::MustRefund(_) => "refunded".into(),
+        Applied::Declined(_) => "declined".into(),
+        Applied::AlreadyApplied => order::find(&state.store, o.id)
+            .await?
+            .map(|o| o.status)
+            .unwrap_or_else(|| "pending".into()),
+    })
+}
+
 /// What the sale's mails say, with the buyer's and the storefront owner's addresses.
 pub async fn facts(state: &AppState, o: &OrderRow) -> Option<(SaleFacts, String, String)> {
     let p = product::find(&state.store, o.product_id).await.ok()??;

@@ -87,6 +87,31 @@ macro_rules! insert_log {
 }
 pub(crate) use insert_log;
 
+/// Record a payment outcome's event id in the running transaction: `true` the first time,
+/// `false` when it was applied before (providers retry; the charge answer and the webhook
+/// may both bring it).
+macro_rules! record_event_in {
+    ($c:expr, $event_id:expr, $succeeded:expr, $order_id:expr, $now:expr) => {{
+        use $crate::db::schema::payment_events;
+        diesel::insert_into(payment_events::table)
+            .values((
+                payment_events::id.eq($event_id),
+                payment_events::kind.eq(if $succeeded {
+                    "payment.succeeded"
+                } else {
+                    "payment.failed"
+                }),
+                payment_events::order_id.eq(Some($order_id.to_string())),
+                payment_events::received_at.eq($now),
+            ))
+            .on_conflict_do_nothing()
+            .execute($c)
+            .await
+            .map(|n| n == 1)
+    }};
+}
+pub(crate) use record_event_in;
+
 /// How many orders of a drop are paid.
 pub async fn count_paid(store: &Store, drop: DropId) -> AppResult<i64> {
     let mut conn = store.read().await?;

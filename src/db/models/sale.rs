@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use super::membership::MembershipRow;
 use super::order::{Applied, OrderRow};
 use super::product::ProductRow;
-use crate::db::schema::{memberships, orders, payment_events, products, tickets};
+use crate::db::schema::{memberships, orders, products, tickets};
 use crate::db::Store;
 use crate::db_run;
 use crate::domain::ids::{EventTicketId, MembershipId, OrderId, UserId};
@@ -194,21 +194,9 @@ pub async fn apply_outcome(
     let mut conn = store.write().await?;
     let r = db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let fresh = diesel::insert_into(payment_events::table)
-                .values((
-                    payment_events::id.eq(event_id),
-                    payment_events::kind.eq(if succeeded {
-                        "payment.succeeded"
-                    } else {
-                        "payment.failed"
-                    }),
-                    payment_events::order_id.eq(Some(order_id.to_string())),
-                    payment_events::received_at.eq(now),
-                ))
-                .on_conflict_do_nothing()
-                .execute(c)
-                .await?;
-            if fresh == 0 {
+            let fresh =
+                crate::db::models::order::record_event_in!(c, event_id, succeeded, order_id, now)?;
+            if !fresh {
                 return Ok(Applied::AlreadyApplied);
             }
             let n = diesel::update(

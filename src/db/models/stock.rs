@@ -31,8 +31,7 @@ use super::drop::{
 };
 use super::order::{insert_log, Applied, OrderRow, PAYMENT_WINDOW};
 use crate::db::schema::{
-    drop_buyers, drop_log, drop_variants, drops, holds, orders, payment_events, products,
-    raffle_picks,
+    drop_buyers, drop_log, drop_variants, drops, holds, orders, products, raffle_picks,
 };
 use crate::db::{DbConn, Store};
 use crate::db_run;
@@ -994,21 +993,9 @@ pub async fn apply_outcome(
 ) -> AppResult<Applied> {
     let r = db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let fresh = diesel::insert_into(payment_events::table)
-                .values((
-                    payment_events::id.eq(event_id),
-                    payment_events::kind.eq(if succeeded {
-                        "payment.succeeded"
-                    } else {
-                        "payment.failed"
-                    }),
-                    payment_events::order_id.eq(Some(order_id.to_string())),
-                    payment_events::received_at.eq(now),
-                ))
-                .on_conflict_do_nothing()
-                .execute(c)
-                .await?;
-            if fresh == 0 {
+            let fresh =
+                crate::db::models::order::record_event_in!(c, event_id, succeeded, order_id, now)?;
+            if !fresh {
                 return Ok(Applied::AlreadyApplied);
             }
             let Some(mut o) = orders::table

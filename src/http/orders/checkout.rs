@@ -3,12 +3,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::db::models::order::{self, Applied};
 use crate::domain::ids::{HoldId, OrderId};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::Json;
-use crate::payments::settle::settle;
-use crate::payments::{Charge, ChargeOutcome};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -57,57 +54,11 @@ pub async fn checkout(
         0,
         o.id.to_string(),
     );
-    let charge = Charge {
-        order: o.id,
-        amount_cents: o.amount_cents,
-        currency: o.currency.clone(),
-        card: form.into_inner().card,
-    };
     let provider = state.payments.name();
-    let outcome = match state.payments.charge(charge).await {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            // Close the order so the buyer may try again while the hold lasts.
-            settle(&state, &format!("charge-error:{}", o.id), o.id, false, "").await?;
-            return Err(e);
-        }
-    };
-    let status = match outcome {
-        ChargeOutcome::Pending { payment_ref } => {
-            order::set_payment_ref(&state.store, o.id, &payment_ref).await?;
-            "pending".to_string()
-        }
-        ChargeOutcome::Succeeded { payment_ref } => {
-            match settle(
-                &state,
-                &format!("charge:{}", o.id),
-                o.id,
-                true,
-                &payment_ref,
-            )
-            .await?
-            {
-                Applied::Paid(_) => "paid".into(),
-                Applied::MustRefund(_) => "refunded".into(),
-                Applied::Declined(_) => "declined".into(),
-                Applied::AlreadyApplied => current(&state, o.id).await?,
-            }
-        }
-        ChargeOutcome::Declined { .. } => {
-            settle(&state, &format!("charge:{}", o.id), o.id, false, "").await?;
-            "declined".into()
-        }
-    };
+    let status = crate::payments::settle::pay(&state, &o, form.into_inner().card).await?;
     Ok(HttpResponse::Created().json(CheckoutView {
         order_id: o.id,
         status,
         provider,
     }))
-}
-
-async fn current(state: &AppState, id: OrderId) -> AppResult<String> {
-    Ok(order::find(&state.store, id)
-        .await?
-        .map(|o| o.status)
-        .unwrap_or_else(|| "pending".into()))
 }

@@ -14,7 +14,6 @@ use crate::error::{AppError, AppResult};
 use crate::http::extract::Json;
 use crate::http::orders::checkout::CheckoutView;
 use crate::payments::settle::settle;
-use crate::payments::{Charge, ChargeOutcome};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -115,35 +114,22 @@ pub async fn checkout(
         }
     };
     // Nothing to charge (a free download): paid at once.
-    if o.amount_cents == 0 {
-        let status = outcome(&state, o.id, true, "free").await?;
-        return Ok(created(o.id, status, provider));
-    }
-    let charge = Charge {
-        order: o.id,
-        amount_cents: o.amount_cents,
-        currency: o.currency.clone(),
-        card: method,
-    };
-    let outcome_now = match state.payments.charge(charge).await {
-        Ok(x) => x,
-        Err(e) => {
-            // Close the order (its units back on sale) so the buyer may try again.
-            settle(&state, &format!("charge-error:{}", o.id), o.id, false, "").await?;
-            return Err(e);
+    let status = if o.amount_cents == 0 {
+        match settle(&state, &format!("charge:{}", o.id), o.id, true, "free").await? {
+            Applied::Paid(_) => "paid".to_string(),
+            _ => current(&state, o.id).await?,
         }
-    };
-    let status = match outcome_now {
-        ChargeOutcome::Pending { payment_ref } => {
-            order::set_payment_ref(&state.store, o.id, &payment_ref).await?;
-            "pending".to_string()
-        }
-        ChargeOutcome::Succeeded { payment_ref } => {
-            outcome(&state, o.id, true, &payment_ref).await?
-        }
-        ChargeOutcome::Declined { .. } => outcome(&state, o.id, false, "").await?,
+    } else {
+        crate::payments::settle::pay(&state, &o, method).await?
     };
     Ok(created(o.id, status, provider))
+}
+
+async fn current(state: &AppState, id: crate::domain::ids::OrderId) -> AppResult<String> {
+    Ok(order::find(&state.store, id)
+        .await?
+        .map(|o| o.status)
+        .unwrap_or_else(|| "pending".into()))
 }
 
 fn created(
@@ -156,24 +142,4 @@ fn created(
         status,
         provider,
     })
-}
-
-/// Apply the charge's answer and say what the order became.
-async fn outcome(
-    state: &AppState,
-    id: crate::domain::ids::OrderId,
-    succeeded: bool,
-    payment_ref: &str,
-) -> AppResult<String> {
-    Ok(
-        match settle(state, &format!("charge:{id}"), id, succeeded, payment_ref).await? {
-            Applied::Paid(_) => "paid".into(),
-            Applied::MustRefund(_) => "refunded".into(),
-            Applied::Declined(_) => "declined".into(),
-            Applied::AlreadyApplied => order::find(&state.store, id)
-                .await?
-                .map(|o| o.status)
-                .unwrap_or_else(|| "pending".into()),
-        },
-    )
 }
