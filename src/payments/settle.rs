@@ -43,14 +43,21 @@ pub async fn settle(
     };
     match &applied {
         Applied::Paid(o) => {
-            if let Some(drop) = o.drop_id {
-                crate::analytics::record(
-                    state,
-                    drop,
-                    crate::domain::analytics::Kind::Purchase,
-                    o.amount_cents,
-                    o.id.to_string(),
-                );
+            let kind = crate::domain::analytics::Kind::Purchase;
+            match o.drop_id {
+                Some(drop) => {
+                    crate::analytics::record(state, drop, kind, o.amount_cents, o.id.to_string())
+                }
+                // A product's sale counts on its storefront's dashboard too.
+                None => {
+                    let event = crate::domain::analytics::Event::server(
+                        kind,
+                        state.clock.now(),
+                        o.amount_cents,
+                        o.id.to_string(),
+                    );
+                    state.registry.record(o.storefront_id, event).await;
+                }
             }
             // The sale may have earned raffle tickets.
             state.registry.reload_raffles().await;

@@ -321,6 +321,25 @@ async fn every_kind(app: TestApp) {
     assert!(all
         .iter()
         .any(|m| m.contains("New sale") && m.contains("Ship to: Ada Lovelace")));
+
+    // The sales count on the storefront's dashboard: six purchases and their revenue.
+    let revenue: i64 = list["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["amount_cents"].as_i64().unwrap())
+        .sum();
+    let report = eventually(10, || async {
+        let (_, r) = app
+            .get(
+                &format!("/api/storefronts/{sf}/analytics?range=24h"),
+                Some(&seller),
+            )
+            .await;
+        (r["purchases"] == 6).then_some(r)
+    })
+    .await;
+    assert_eq!(report["revenue_cents"].as_i64(), Some(revenue), "{report}");
     app.stop().await;
 }
 
