@@ -38,6 +38,11 @@ pub async fn prepare(config: Config, migrate: bool) -> Result<AppState, String> 
         Ok(ids) => ids.into_iter().for_each(|id| state.revoked.insert(id)),
         Err(e) => tracing::warn!(error = %e, "deleted accounts not read at start"),
     }
+    // And every account an admin disabled.
+    match crate::db::models::user::disabled(&state.store).await {
+        Ok(ids) => ids.into_iter().for_each(|id| state.revoked.insert(id)),
+        Err(e) => tracing::warn!(error = %e, "disabled accounts not read at start"),
+    }
     actix_web::rt::spawn(state.revoked.clone().follow(state.bus.clone()));
     // Hold expiry runs on every node; it is idempotent (see actors::janitor).
     actix_web::rt::spawn(crate::actors::janitor::run(state.clone()));

@@ -11,10 +11,24 @@ function keep(s) {
   else sessionStorage.removeItem(KEY);
 }
 
+/// When the access token expires (ms): kept at sign-in, or read from the token itself
+/// for a session another page's script kept.
+function expiresAt(s) {
+  if (s.expires_at) return s.expires_at;
+  try {
+    const claims = JSON.parse(atob(s.access_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return claims.exp * 1000;
+  } catch {
+    return 0;
+  }
+}
+
 let refreshing = null;
 async function fresh() {
+  // Another script of the page (an older page's own sign-in form) may have signed in.
+  session ??= JSON.parse(sessionStorage.getItem(KEY) || 'null');
   if (!session) return null;
-  if ((session.expires_at ?? 0) - Date.now() > MARGIN_MS) return session;
+  if (expiresAt(session) - Date.now() > MARGIN_MS) return session;
   refreshing ??= (async () => {
     const res = await fetch('/api/auth/refresh', {
       method: 'POST',

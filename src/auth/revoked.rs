@@ -10,8 +10,10 @@ use std::sync::{Arc, RwLock};
 use crate::bus::{Bus, Event};
 use crate::domain::ids::UserId;
 
-/// The bus topic deletions travel on (no socket can subscribe to it).
+/// The bus topic deletions (and disabled accounts) travel on (no socket can subscribe).
 pub const TOPIC: &str = "system:account_deleted";
+/// The topic an admin's re-enabling of an account travels on.
+pub const LIFTED: &str = "system:account_enabled";
 
 #[derive(Default)]
 pub struct Revoked {
@@ -27,6 +29,25 @@ impl Revoked {
     pub fn insert(&self, id: UserId) {
         if let Ok(mut s) = self.set.write() {
             s.insert(id);
+        }
+    }
+
+    pub fn remove(&self, id: UserId) {
+        if let Ok(mut s) = self.set.write() {
+            s.remove(&id);
+        }
+    }
+
+    /// Tell every node (this one included) that `id` may sign in again (an admin enabled
+    /// a disabled account; a deleted one is never lifted).
+    pub async fn lift(&self, bus: &dyn Bus, id: UserId) {
+        self.remove(id);
+        let event = Event {
+            topic: LIFTED.to_string(),
+            payload: serde_json::json!({ "user_id": id }),
+        };
+        if let Err(e) = bus.publish(event).await {
+            tracing::warn!(error = %e, "account enabling not announced to other nodes");
         }
     }
 
@@ -47,8 +68,9 @@ impl Revoked {
         let mut rx = bus.subscribe();
         loop {
             match rx.recv().await {
-                Ok(e) if e.topic == TOPIC => {
+                Ok(e) if e.topic == TOPIC || e.topic == LIFTED => {
                     match serde_json::from_value::<UserId>(e.payload["user_id"].clone()) {
+                        Ok(id) if e.topic == LIFTED => self.remove(id),
                         Ok(id) => self.insert(id),
                         Err(err) => {
                             tracing::warn!(error = %err, "unreadable account deletion event")

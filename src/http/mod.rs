@@ -4,6 +4,7 @@
 //! builds [`ROUTES`], the list the OpenAPI test compares with `/api/openapi.json`. A method
 //! a path does not have gets a JSON 405; a path nobody has gets a JSON 404.
 
+pub mod admin;
 pub mod analytics;
 pub mod auth;
 pub mod csv;
@@ -132,6 +133,9 @@ routes! {
     "/api/raffles/{id}/draw" => { post: raffles::draw::draw_own },
     "/api/me/tickets" => { get: raffles::show::my_tickets },
     "/api/admin/raffles" => { get: raffles::draw::list },
+    "/api/admin/users" => { get: admin::users::list },
+    "/api/admin/users/{id}/disable" => { post: admin::users::disable },
+    "/api/admin/users/{id}/enable" => { post: admin::users::enable },
     "/api/admin/raffles/{id}/draw" => { post: raffles::draw::draw },
 
     // Analytics and privacy.

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use crate::state::AppState;
 
 use super::{
-    analytics, auth, drops, holds, ops, orders, pages, products, queue, raffles, storefronts,
+    admin, analytics, auth, drops, holds, ops, orders, pages, products, queue, raffles, storefronts,
 };
 
 #[derive(OpenApi)]
@@ -39,6 +39,7 @@ use super::{
         raffles::show::show, raffles::show::list, raffles::show::me, raffles::show::my_tickets,
         raffles::show::proof, raffles::enter::enter, raffles::enter::bonus,
         raffles::draw::draw, raffles::draw::draw_own, raffles::draw::list,
+        admin::users::list, admin::users::disable, admin::users::enable,
         analytics::events::track, analytics::report::report, analytics::report::csv,
         analytics::report::export, analytics::privacy::delete,
         auth::account::export, auth::account::delete,

@@ -205,6 +205,7 @@ pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
         "session.js" => (include_str!("../../static/session.js"), JS),
         "signin.js" => (include_str!("../../static/signin.js"), JS),
         "studio.js" => (include_str!("../../static/studio.js"), JS),
+        "admin-users.js" => (include_str!("../../static/admin-users.js"), JS),
         "checkout.js" => (include_str!("../../static/checkout.js"), JS),
         "order.js" => (include_str!("../../static/order.js"), JS),
         "account-page.js" => (include_str!("../../static/account-page.js"), JS),

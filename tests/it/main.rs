@@ -6,6 +6,7 @@
 mod smtp;
 mod support;
 
+mod admin;
 mod analytics;
 mod auth;
 mod binary;

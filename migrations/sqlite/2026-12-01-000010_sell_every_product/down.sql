@@ -5,6 +5,7 @@ DROP TABLE tickets;
 ALTER TABLE products DROP COLUMN sold;
 ALTER TABLE products DROP COLUMN archived_at;
 ALTER TABLE storefronts DROP COLUMN blocks;
+ALTER TABLE users DROP COLUMN disabled_at;
 DELETE FROM orders WHERE drop_id IS NULL;
 CREATE TABLE orders_old (
     id TEXT PRIMARY KEY,

@@ -45,6 +45,9 @@ CREATE UNIQUE INDEX orders_one_open_per_hold ON orders (hold_id) WHERE status IN
 -- the product itself (a drop counts its own stock). Taken with a conditional update, so
 -- concurrent checkouts never take more than the stock.
 ALTER TABLE products ADD COLUMN sold BIGINT NOT NULL DEFAULT 0 CHECK (sold >= 0);
+-- An account an admin disabled: it cannot sign in, its tokens are refused.
+ALTER TABLE users ADD COLUMN disabled_at TIMESTAMP;
+
 -- A storefront page's ordered blocks (JSON; NULL: the default page).
 ALTER TABLE storefronts ADD COLUMN blocks TEXT;
 

@@ -83,6 +83,87 @@ pub async fn deleted_since(store: &Store, since: NaiveDateTime) -> AppResult<Vec
     Ok(r?)
 }
 
+/// Accounts an admin disabled (their tokens are refused on every node).
+pub async fn disabled(store: &Store) -> AppResult<Vec<UserId>> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        users::table
+            .filter(users::disabled_at.is_not_null())
+            .select(users::id)
+            .load::<UserId>(c)
+            .await
+    });
+    Ok(r?)
+}
+
+pub async fn is_disabled(store: &Store, id: UserId) -> AppResult<bool> {
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        users::table
+            .find(id)
+            .select(users::disabled_at)
+            .first::<Option<NaiveDateTime>>(c)
+            .await
+            .optional()
+    })?;
+    Ok(matches!(r, Some(Some(_))))
+}
+
+/// Disable (`Some(now)`) or enable (`None`) an account; a disabled one also loses its
+/// refresh tokens, in the same transaction. `false` if there is no such account.
+pub async fn set_disabled(
+    store: &Store,
+    id: UserId,
+    at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    use crate::db::schema::refresh_tokens;
+    use diesel_async::AsyncConnection;
+    let mut conn = store.write().await?;
+    let n = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let n = diesel::update(users::table.find(id))
+                .set((users::disabled_at.eq(at), users::updated_at.eq(now)))
+                .execute(c)
+                .await?;
+            if at.is_some() {
+                diesel::delete(refresh_tokens::table.filter(refresh_tokens::user_id.eq(id)))
+                    .execute(c)
+                    .await?;
+            }
+            Ok(n)
+        })
+        .await
+    })?;
+    Ok(n == 1)
+}
+
+/// Accounts whose email contains `q` (all when empty), newest first, with when each was
+/// disabled.
+pub async fn search(
+    store: &Store,
+    q: &str,
+    limit: i64,
+) -> AppResult<Vec<(User, Option<NaiveDateTime>)>> {
+    let pattern = format!(
+        "%{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        users::table
+            .filter(users::email.like(&pattern).escape('\\'))
+            .order(users::created_at.desc())
+            .limit(limit)
+            .select((User::as_select(), users::disabled_at))
+            .load(c)
+            .await
+    });
+    Ok(r?)
+}
+
 /// The address a deleted account's email is replaced with ends in this.
 pub const DELETED_DOMAIN: &str = "@deleted.invalid";
 

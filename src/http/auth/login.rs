@@ -57,5 +57,9 @@ pub async fn login(
     if !password::verify(form.password, u.password_hash.clone()).await? {
         return Err(AppError::InvalidCredentials);
     }
+    // Told only to someone who knows the password.
+    if user::is_disabled(&state.store, u.id).await? {
+        return Err(AppError::Forbidden("this account is disabled"));
+    }
     Ok(HttpResponse::Ok().json(new_session(&state, &u).await?))
 }

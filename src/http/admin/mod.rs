@@ -1,0 +1,3 @@
+//! The admin console's own endpoints (raffle draws live with the raffles).
+
+pub mod users;

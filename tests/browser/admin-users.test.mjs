@@ -1,0 +1,48 @@
+// An admin disables an account from the console; that account then cannot sign in
+// (/signin says why), and is enabled again.
+import assert from 'node:assert/strict';
+
+export const name = 'an admin disables an account, which then cannot sign in';
+
+async function json(baseURL, method, path, body) {
+  const res = await fetch(`${baseURL}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+export async function run({ browser, baseURL, screenshot }) {
+  const email = `spammer-${Date.now()}@example.com`;
+  const password = 'spammer password 1';
+  await json(baseURL, 'POST', '/api/auth/register', { email, password, role: 'buyer' });
+
+  const admin = await browser.newPage();
+  const problems = [];
+  admin.on('pageerror', (e) => problems.push(String(e)));
+  await admin.goto(`${baseURL}/admin`);
+  await admin.getByLabel('Email').fill('admin@browser.test');
+  await admin.getByLabel('Password').fill('browser-admin-pw-1');
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.getByText('Signed in as admin@browser.test.').waitFor();
+  await admin.getByLabel('Find accounts by address').fill('spammer-');
+  await admin.getByRole('button', { name: 'Find' }).click();
+  await admin.getByRole('button', { name: `Disable ${email}` }).click();
+  await admin.getByText(`${email} is disabled`).waitFor();
+  await admin.screenshot({ path: screenshot('admin-users.png'), fullPage: true });
+
+  const user = await browser.newPage();
+  await user.goto(`${baseURL}/signin`);
+  await user.getByLabel('Email').fill(email);
+  await user.getByLabel(/^Password/).fill(password);
+  await user.getByRole('button', { name: 'Sign in' }).click();
+  await user.getByText('this account is disabled').waitFor();
+  assert.match(user.url(), /\/signin$/, 'still on the sign-in page');
+
+  await admin.getByRole('button', { name: `Enable ${email}` }).click();
+  await admin.getByText(`${email} is enabled`).waitFor();
+  await user.getByRole('button', { name: 'Sign in' }).click();
+  await user.waitForURL(/\/account$/);
+  assert.deepEqual(problems, []);
+  await user.close();
+  await admin.close();
+}
