@@ -1,5 +1,5 @@
-// The buyer's account: orders (each linking to its page), memberships (cancel at period
-// end), raffle tickets, a download of their data, sign-out and account deletion.
+// The buyer's account: orders (each linking to its page), event tickets, memberships
+// (cancel at period end), raffle tickets, a download of their data, sign-out and account deletion.
 
 import { api, session, money, say, errorText, signInForm, signOut } from '/static/session.js';
 
@@ -33,6 +33,17 @@ async function orders(more = false) {
   if (!more && r.data.orders.length === 0) $('#orders').append(item(['No orders yet.']));
   after = r.data.next || null;
   $('#more').hidden = !after;
+}
+
+/// Paid event orders: their tickets (codes and QR images) are on each order's page.
+async function eventTickets() {
+  const r = await api('GET', '/api/me/orders?status=paid&limit=200');
+  if (!r.ok) return;
+  $('#event-tickets').replaceChildren();
+  for (const o of r.data.orders.filter((o) => o.kind === 'event')) {
+    $('#event-tickets').append(item([link(`${o.quantity} ticket${o.quantity === 1 ? '' : 's'}, ordered ${new Date(o.created_at).toLocaleDateString()}`, `/orders/${o.id}`)]));
+  }
+  if ($('#event-tickets').children.length === 0) $('#event-tickets').append(item(['No event tickets.']));
 }
 
 async function memberships() {
@@ -77,7 +88,7 @@ async function load() {
   $('#who').textContent = `Signed in as ${me.data.email}`;
   $('#studio-link').hidden = !['creator', 'admin'].includes(me.data.role);
   $('#account').hidden = false;
-  await Promise.all([orders(), memberships(), raffleTickets()]);
+  await Promise.all([orders(), eventTickets(), memberships(), raffleTickets()]);
 }
 
 $('#more').addEventListener('click', () => orders(true));

@@ -109,6 +109,8 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.goto(`${baseURL}/account`);
   await page.waitForSelector('[data-testid=orders] li a');
   assert.equal(await page.locator('[data-testid=orders] li a').count(), 6);
+  await page.waitForSelector('[data-testid=event-tickets] li a');
+  assert.match(await page.locator('[data-testid=event-tickets] li a').first().textContent(), /^2 tickets/);
   await page.screenshot({ path: screenshot('account.png'), fullPage: true });
 
   // The creator, in another tab (its own session), marks the physical order shipped.
