@@ -152,15 +152,12 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
             BlockType::Links => links(&mut h, sf),
             BlockType::Products => products(&mut h, page.products, &key, "Products", now),
             BlockType::Product => {
-                let one: Vec<ProductRow> = page
+                let one = page
                     .products
                     .iter()
-                    .filter(|p| Some(p.id.to_string().as_str()) == setting("product_id"))
-                    .cloned()
-                    .collect();
-                if let Some(p) = one.first() {
-                    let title = p.title.clone();
-                    products(&mut h, &one, &key, &title, now);
+                    .find(|p| Some(p.id.to_string().as_str()) == setting("product_id"));
+                if let Some(p) = one {
+                    products(&mut h, std::slice::from_ref(p), &key, &p.title, now);
                 }
             }
             BlockType::Drop => {

@@ -113,11 +113,16 @@ pub async fn pay(state: &AppState, o: &OrderRow, method: String) -> AppResult<St
             settle(state, &event, o.id, false, "").await?
         }
     };
+    status_after(state, &applied, o.id).await
+}
+
+/// The order's status after an outcome was applied (read back when it had been already).
+pub async fn status_after(state: &AppState, applied: &Applied, id: OrderId) -> AppResult<String> {
     Ok(match applied {
         Applied::Paid(_) => "paid".into(),
         Applied::MustRefund(_) => "refunded".into(),
         Applied::Declined(_) => "declined".into(),
-        Applied::AlreadyApplied => order::find(&state.store, o.id)
+        Applied::AlreadyApplied => order::find(&state.store, id)
             .await?
             .map(|o| o.status)
             .unwrap_or_else(|| "pending".into()),

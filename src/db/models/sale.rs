@@ -100,39 +100,28 @@ pub async fn open(
     let mut conn = store.write().await?;
     let r: Result<Result<OrderRow, AppError>, diesel::result::Error> = db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {
-            let taken = match (take, limit) {
-                (Some(q), Some(limit)) => {
-                    diesel::update(
-                        products::table
-                            .find(p.id)
-                            .filter(products::status.eq("published"))
-                            .filter((products::sold + q).le(limit)),
-                    )
-                    .set(products::sold.eq(products::sold + q))
-                    .execute(c)
-                    .await?
-                }
-                _ => {
+            let published = products::table
+                .find(p.id)
+                .filter(products::status.eq("published"))
+                .count()
+                .get_result::<i64>(c)
+                .await?;
+            if published == 0 {
+                return Ok(Err(unpublished()));
+            }
+            if let (Some(q), Some(limit)) = (take, limit) {
+                let taken = diesel::update(
                     products::table
                         .find(p.id)
                         .filter(products::status.eq("published"))
-                        .count()
-                        .get_result::<i64>(c)
-                        .await? as usize
+                        .filter((products::sold + q).le(limit)),
+                )
+                .set(products::sold.eq(products::sold + q))
+                .execute(c)
+                .await?;
+                if taken == 0 {
+                    return Ok(Err(AppError::conflict("sold_out", "not enough left")));
                 }
-            };
-            if taken == 0 {
-                let published = products::table
-                    .find(p.id)
-                    .filter(products::status.eq("published"))
-                    .count()
-                    .get_result::<i64>(c)
-                    .await?;
-                return Ok(Err(if published == 0 {
-                    unpublished()
-                } else {
-                    AppError::conflict("sold_out", "not enough left")
-                }));
             }
             diesel::insert_into(orders::table)
                 .values(&order)
@@ -336,7 +325,7 @@ macro_rules! undo_sale_in {
             if o.drop_id.is_some() {
                 return Ok::<(), diesel::result::Error>(());
             }
-            $crate::db::models::sale::release_stock_in!($c, o)?;
+            $crate::db::models::sale::release_stock!($c, o)?;
             diesel::delete(
                 $crate::db::schema::tickets::table
                     .filter($crate::db::schema::tickets::order_id.eq(o.id)),
@@ -360,7 +349,7 @@ macro_rules! undo_sale_in {
         }
     };
 }
-pub(crate) use release_stock as release_stock_in;
+pub(crate) use release_stock;
 pub(crate) use undo_sale_in;
 
 /// Mark a paid order fulfilled (`fulfilment` kept in its details). `Err(conflict)` when it

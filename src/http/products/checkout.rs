@@ -6,7 +6,6 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::db::models::order::{self, Applied};
 use crate::db::models::{product as model, sale, storefront};
 use crate::domain::ids::ProductId;
 use crate::domain::sale::{self as rules, Shipping};
@@ -115,21 +114,12 @@ pub async fn checkout(
     };
     // Nothing to charge (a free download): paid at once.
     let status = if o.amount_cents == 0 {
-        match settle(&state, &format!("charge:{}", o.id), o.id, true, "free").await? {
-            Applied::Paid(_) => "paid".to_string(),
-            _ => current(&state, o.id).await?,
-        }
+        let applied = settle(&state, &format!("charge:{}", o.id), o.id, true, "free").await?;
+        crate::payments::settle::status_after(&state, &applied, o.id).await?
     } else {
         crate::payments::settle::pay(&state, &o, method).await?
     };
     Ok(created(o.id, status, provider))
-}
-
-async fn current(state: &AppState, id: crate::domain::ids::OrderId) -> AppResult<String> {
-    Ok(order::find(&state.store, id)
-        .await?
-        .map(|o| o.status)
-        .unwrap_or_else(|| "pending".into()))
 }
 
 fn created(
