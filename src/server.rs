@@ -48,6 +48,7 @@ pub async fn prepare(config: Config, migrate: bool) -> Result<AppState, String> 
     actix_web::rt::spawn(crate::actors::janitor::run(state.clone()));
     actix_web::rt::spawn(crate::analytics::run(state.clone()));
     actix_web::rt::spawn(state.hub.clone().run(state.bus.clone()));
+    actix_web::rt::spawn(state.registry.clone().follow_elsewhere(state.bus.clone()));
     // One mail sender per node; nodes share the queue and claim rows (see mail::queue).
     actix_web::rt::spawn(state.mail_queue.clone().run());
     Ok(state)

@@ -10,7 +10,8 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::actors::drop::{
-    Checkout, DropActor, DropState, EndHolds, GetState, Offer, PlaceHold, Refresh, SetStock, Settle,
+    Checkout, DropActor, DropState, EndHolds, GetState, Offer, PlaceHold, Refresh, SeenElsewhere,
+    SetStock, Settle,
 };
 use crate::actors::raffle::{
     Enter, GetRaffle, RaffleActor, RaffleState, RaffleWatchers, ReloadRaffle,
@@ -104,6 +105,35 @@ impl Registry {
         let addr = actor.start();
         map.insert(id, addr.clone());
         Ok(addr)
+    }
+
+    /// Hand each drop state another node publishes to this node's actor for that drop, if
+    /// it has one, so that an actor another node's writes left behind catches up (until the
+    /// process ends; nothing to do without other nodes).
+    pub async fn follow_elsewhere(self: Arc<Self>, bus: Arc<dyn Bus>) {
+        let Some(mut rx) = bus.remote() else { return };
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    let id = event.topic.strip_prefix("drop:");
+                    let Some(Ok(id)) = id.map(str::parse::<DropId>) else {
+                        continue;
+                    };
+                    if let Some(actor) = self.loaded(id) {
+                        match serde_json::from_value::<SeenElsewhere>(event.payload) {
+                            Ok(seen) => actor.do_send(seen),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "unreadable drop state from another node")
+                            }
+                        }
+                    }
+                }
+                // Missed states are superseded by the next one; the tick re-reads anyway
+                // once a newer one differs.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
     }
 
     fn forget(&self, id: DropId) {

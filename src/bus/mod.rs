@@ -39,6 +39,11 @@ pub trait Bus: Send + Sync + 'static {
     async fn publish(&self, event: Event) -> AppResult<()>;
     /// Every event published anywhere from now on.
     fn subscribe(&self) -> broadcast::Receiver<Event>;
+    /// Only the events other nodes publish, from now on (`None`: there are no other
+    /// nodes). An actor whose memory another node's write made stale learns of it here.
+    fn remote(&self) -> Option<broadcast::Receiver<Event>> {
+        None
+    }
 }
 
 /// The bus of a single node.

@@ -44,6 +44,8 @@ pub(crate) fn manager_config() -> ConnectionManagerConfig {
 pub struct RedisBus {
     publisher: ConnectionManager,
     local: broadcast::Sender<Event>,
+    /// What other nodes published (also in `local`).
+    remote: broadcast::Sender<Event>,
     /// This process's mark on what it publishes (random, per start).
     origin: String,
 }
@@ -67,11 +69,13 @@ impl RedisBus {
             .await
             .map_err(|e| format!("REDIS_URL: cannot connect: {e}"))?;
         let (local, _) = broadcast::channel(LOCAL_CAPACITY);
+        let (remote, _) = broadcast::channel(LOCAL_CAPACITY);
         let origin = uuid::Uuid::new_v4().simple().to_string();
         let (ready_tx, ready_rx) = oneshot::channel();
         tokio::spawn(subscriber(
             client,
             local.clone(),
+            remote.clone(),
             origin.clone(),
             Some(ready_tx),
         ));
@@ -82,6 +86,7 @@ impl RedisBus {
         Ok(RedisBus {
             publisher,
             local,
+            remote,
             origin,
         })
     }
@@ -91,6 +96,7 @@ impl RedisBus {
 async fn subscriber(
     client: redis::Client,
     local: broadcast::Sender<Event>,
+    remote: broadcast::Sender<Event>,
     origin: String,
     mut ready: Option<oneshot::Sender<Result<(), String>>>,
 ) {
@@ -117,6 +123,9 @@ async fn subscriber(
                         // Delivered here when it was published.
                         Ok(wire) if wire.origin == origin => {}
                         Ok(wire) => {
+                            if remote.receiver_count() > 0 {
+                                let _ = remote.send(wire.event.clone());
+                            }
                             let _ = local.send(wire.event);
                         }
                         Err(e) => tracing::warn!(error = %e, "ignoring a malformed bus event"),
@@ -154,5 +163,9 @@ impl Bus for RedisBus {
 
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.local.subscribe()
+    }
+
+    fn remote(&self) -> Option<broadcast::Receiver<Event>> {
+        Some(self.remote.subscribe())
     }
 }

@@ -251,6 +251,10 @@ pub struct DropActor {
     /// The memory was loaded while this node decided alone; false once another node may
     /// have written (this one did not hold the lease), so taking the lease reloads it.
     memory_fresh: bool,
+    /// Another node published a newer state that differs from this node's: re-read the
+    /// store at the next tick, so that this node neither answers nor publishes stale
+    /// counts (a socket keeps the state with the highest `seq`, whichever node sent it).
+    behind: bool,
 }
 
 impl DropActor {
@@ -306,6 +310,7 @@ impl DropActor {
             lease,
             lease_conn: None,
             memory_fresh: true,
+            behind: false,
         }
     }
 
@@ -1377,6 +1382,12 @@ impl DropActor {
             self.drop_lease();
         }
         self.check_lease(ctx);
+        // At most one re-read per tick however often the other node publishes; it runs in
+        // the write order (after the batches in flight) and ends with a push of its own.
+        if std::mem::take(&mut self.behind) {
+            self.reload_wanted.get_or_insert(false);
+            self.pump(ctx);
+        }
         if self.watchers_dirty
             && self
                 .last_push
@@ -1462,6 +1473,23 @@ impl Handler<Refresh> for DropActor {
         self.reload_wanted = Some(full);
         self.reload_waiters.extend(msg.done);
         self.pump(ctx);
+    }
+}
+
+impl Handler<SeenElsewhere> for DropActor {
+    type Result = ();
+
+    fn handle(&mut self, seen: SeenElsewhere, _: &mut Self::Context) {
+        if seen.seq <= self.seq {
+            return;
+        }
+        let same = seen.status == self.status()
+            && seen.variants.len() == self.variants.len()
+            && seen.variants.iter().zip(&self.variants).all(|(s, v)| {
+                (s.id, s.stock, s.remaining, s.held, s.sold)
+                    == (v.id, v.stock, v.remaining, v.held, v.sold)
+            });
+        self.behind |= !same;
     }
 }
 

@@ -2,7 +2,7 @@
 
 use actix::Message;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::db::models::drop::{HoldOutcome, HoldRequest, HoldRow};
@@ -93,6 +93,25 @@ pub struct SetStock {
 #[rtype(result = "()")]
 pub struct Watchers {
     pub delta: i64,
+}
+
+/// Another node published this drop's state (the part of a `drop:{id}` message that
+/// tells whether this node's memory is behind: its counts and status).
+#[derive(Message, Debug, Deserialize)]
+#[rtype(result = "()")]
+pub struct SeenElsewhere {
+    pub seq: u64,
+    pub status: DropStatus,
+    pub variants: Vec<SeenVariant>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+pub struct SeenVariant {
+    pub id: VariantId,
+    pub stock: i64,
+    pub remaining: i64,
+    pub held: i64,
+    pub sold: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
