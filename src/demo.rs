@@ -126,7 +126,7 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
     for (i, (kind, title, price, fields)) in items.into_iter().enumerate() {
         let mut check = Check::new();
         let fields = fields.as_object().cloned().unwrap_or_default();
-        let d = details(kind, &fields, price, &mut check)
+        let d = details(kind, &fields, &mut check)
             .ok_or_else(|| AppError::internal("demo product invalid"))?;
         let row = ProductRow {
             id: ProductId::new(),

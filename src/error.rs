@@ -45,6 +45,10 @@ pub enum AppError {
     /// A mailed link's token that is unknown, used, expired or for another purpose.
     #[error("this link is not valid or has expired")]
     InvalidToken,
+    /// A mailed link that no longer leads anywhere (a used or expired verification link,
+    /// an expired or tampered download link): a 404, like any address that does not exist.
+    #[error("this link is not valid or has expired")]
+    UnknownLink,
     /// The account must confirm its email before doing this (publishing).
     #[error("confirm your email address first")]
     EmailUnverified,
@@ -87,6 +91,7 @@ impl AppError {
             AppError::Unauthorized(_) => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::InvalidToken => "invalid_token",
+            AppError::UnknownLink => "invalid_link",
             AppError::Forbidden(_) => "forbidden",
             AppError::EmailUnverified => "email_unverified",
             AppError::NotFound => "not_found",
@@ -150,6 +155,7 @@ impl ResponseError for AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::InvalidToken => StatusCode::BAD_REQUEST,
+            AppError::UnknownLink => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) | AppError::EmailUnverified => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,

@@ -1,6 +1,8 @@
 // The pages behind mailed links: /verify?token=… and /reset?token=….
 // They only call the JSON API; the token never leaves this origin.
 
+import { keepSession } from '/static/session.js';
+
 const token = new URLSearchParams(location.search).get('token') || '';
 const status = document.getElementById('status');
 const page = document.querySelector('main')?.dataset.page;
@@ -42,8 +44,14 @@ if (page === 'reset') {
     }
     const r = await post('/api/auth/password/reset', { token, password });
     if (r.ok) {
+      // The answer is a new session: keep it as the sign-in form does.
+      keepSession(r.data);
       form.hidden = true;
-      say('Your password is changed. Sign in with it from now on.', true);
+      say('Your password is changed and you are signed in. ', true);
+      const next = document.createElement('a');
+      next.href = r.data?.user?.role === 'creator' ? '/studio' : '/account';
+      next.textContent = r.data?.user?.role === 'creator' ? 'Open your studio' : 'Open your account';
+      status.append(next);
     } else {
       say(r.data?.error?.fields?.password || r.data?.error?.message || 'That did not work.', false);
     }

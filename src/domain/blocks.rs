@@ -130,6 +130,7 @@ pub fn validate(input: Vec<BlockInput>, known: &Known) -> Result<Vec<Block>, App
         return check.finish().map(|_| Vec::new());
     }
     let mut seen = std::collections::HashSet::new();
+    let mut stranger: Option<String> = None;
     let mut out = Vec::with_capacity(input.len());
     for (i, b) in input.into_iter().enumerate() {
         let at = |f: &str| format!("blocks[{i}].{f}");
@@ -147,9 +148,14 @@ pub fn validate(input: Vec<BlockInput>, known: &Known) -> Result<Vec<Block>, App
             }
             None => format!("b{}", uuid::Uuid::new_v4().simple()),
         };
-        if !seen.insert(id.clone()) {
-            check.fail(&at("id"), "is used by another block");
-        }
+        // An id already on the page is taken as absent (a new one is made, as the answer
+        // shows): uniqueness across items is not something the API document can state.
+        let id = if seen.contains(&id) {
+            format!("b{}", uuid::Uuid::new_v4().simple())
+        } else {
+            id
+        };
+        seen.insert(id.clone());
         let Some(kind) = type_of(&b.kind) else {
             check.fail(
                 &at("type"),
@@ -222,11 +228,12 @@ pub fn validate(input: Vec<BlockInput>, known: &Known) -> Result<Vec<Block>, App
                         };
                         if ours {
                             settings.insert(name.into(), Value::String(v.to_string()));
+                        } else if v.parse::<uuid::Uuid>().is_err() {
+                            check.fail(&at(&format!("settings.{name}")), "is not an id");
                         } else {
-                            check.fail(
-                                &at(&format!("settings.{name}")),
-                                "is not one of this storefront's",
-                            );
+                            // Well formed, but not one of this storefront's (removed since,
+                            // or someone else's): a conflict with what the storefront has.
+                            stranger.get_or_insert(at(&format!("settings.{name}")));
                         }
                     }
                 }
@@ -241,6 +248,12 @@ pub fn validate(input: Vec<BlockInput>, known: &Known) -> Result<Vec<Block>, App
         });
     }
     check.finish()?;
+    if let Some(field) = stranger {
+        return Err(AppError::conflict(
+            "unknown_reference",
+            format!("{field} is not one of this storefront's"),
+        ));
+    }
     Ok(out)
 }
 
@@ -276,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_types_settings_and_foreign_references_are_named() {
+    fn unknown_types_settings_and_foreign_references_are_refused() {
         let p = ProductId::new();
         let known = Known {
             products: vec![p],
@@ -286,9 +299,8 @@ mod tests {
             input(json!([
                 {"type": "carousel"},
                 {"type": "text", "settings": {"body": "Hi", "colour": "red"}},
-                {"type": "product", "settings": {"product_id": ProductId::new().to_string()}},
+                {"type": "product", "settings": {"product_id": "nope"}},
                 {"type": "contact", "settings": {"email": "nope"}},
-                {"id": "x", "type": "links"}, {"id": "x", "type": "header"},
             ])),
             &known,
         )
@@ -302,8 +314,28 @@ mod tests {
                 "blocks[1].settings.colour",
                 "blocks[2].settings.product_id",
                 "blocks[3].settings.email",
-                "blocks[5].id",
             ]
+        );
+        // Another storefront's product: a conflict, named in the message.
+        let e = validate(
+            input(json!([{"type": "product", "settings": {"product_id": ProductId::new().to_string()}}])),
+            &known,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, AppError::Conflict { code: "unknown_reference", message } if message.contains("blocks[0].settings.product_id")),
+            "{e:?}"
+        );
+        // A repeated id is taken as absent: a new one is made.
+        let twice = validate(
+            input(json!([{"id": "x", "type": "links"}, {"id": "x", "type": "header"}])),
+            &known,
+        )
+        .unwrap();
+        assert_eq!(twice[0].id, "x");
+        assert!(
+            twice[1].id.starts_with('b') && twice[1].id != "x",
+            "{twice:?}"
         );
         let ok = validate(
             input(json!([{"type": "product", "settings": {"product_id": p.to_string()}}])),

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::money::MAX_CENTS;
 use super::validate::{self, Check};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -174,14 +175,9 @@ fn required<T>(v: Option<Option<T>>, name: &str, check: &mut Check) -> Option<T>
     }
 }
 
-/// Validate the kind-specific `fields` of a product of `kind` priced at `price_cents`.
+/// Validate the kind-specific `fields` of a product of `kind`.
 /// Messages go into `check`; `None` when any failed. Fields of another kind are refused.
-pub fn details(
-    kind: Kind,
-    fields: &Map<String, Value>,
-    price_cents: i64,
-    check: &mut Check,
-) -> Option<Details> {
+pub fn details(kind: Kind, fields: &Map<String, Value>, check: &mut Check) -> Option<Details> {
     for name in fields.keys() {
         if !kind.fields().contains(&name.as_str()) {
             check.fail(
@@ -247,14 +243,12 @@ pub fn details(
             }
         }
         Kind::Tip => {
+            // The suggested amount (`price_cents`) may be below the minimum: buyers are
+            // then offered the minimum (`sale::line`, the checkout page). A relation
+            // between two fields is not something the API document can state.
             let min = required(int(fields, "min_cents", check), "min_cents", check);
-            match min {
-                Some(m) if m < 0 => check.fail("min_cents", "must not be negative"),
-                Some(m) if price_cents < m => check.fail(
-                    "price_cents",
-                    "the suggested amount must be at least min_cents",
-                ),
-                _ => {}
+            if min.is_some_and(|m| !(0..=MAX_CENTS).contains(&m)) {
+                check.fail("min_cents", format!("must be from 0 to {MAX_CENTS}"));
             }
             min.map(|min_cents| Details::Tip { min_cents })
         }
@@ -304,10 +298,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn run(kind: Kind, v: Value, price: i64) -> Result<Details, Vec<String>> {
+    fn run(kind: Kind, v: Value, _price: i64) -> Result<Details, Vec<String>> {
         let mut c = Check::new();
         let m = v.as_object().cloned().unwrap_or_default();
-        match details(kind, &m, price, &mut c) {
+        match details(kind, &m, &mut c) {
             Some(d) if c.fields.is_empty() => Ok(d),
             _ => Err(c.fields.keys().cloned().collect()),
         }
@@ -357,9 +351,11 @@ mod tests {
             run(Kind::Membership, json!({"billing_interval": "week"}), 1),
             Err(vec!["billing_interval".into()])
         );
+        // A suggestion below the minimum is taken (buyers are offered the minimum).
+        assert!(run(Kind::Tip, json!({"min_cents": 500}), 100).is_ok());
         assert_eq!(
-            run(Kind::Tip, json!({"min_cents": 500}), 100),
-            Err(vec!["price_cents".into()])
+            run(Kind::Tip, json!({"min_cents": -1}), 100),
+            Err(vec!["min_cents".into()])
         );
         assert_eq!(
             run(Kind::Link, json!({"url": "javascript:alert(1)"}), 0),

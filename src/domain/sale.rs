@@ -352,6 +352,11 @@ mod tests {
             line(&tip, 500, &Request::default()).unwrap().amount_cents,
             500
         );
+        // A suggestion below the minimum: the minimum is what is charged.
+        assert_eq!(
+            line(&tip, 100, &Request::default()).unwrap().amount_cents,
+            300
+        );
         let link = Details::Link {
             url: "https://example.com".into(),
         };

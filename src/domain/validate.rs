@@ -169,11 +169,18 @@ pub fn text(raw: &str, min: usize, max: usize, multiline: bool) -> Result<String
     Ok(t)
 }
 
-/// An absolute `http`/`https` URL of at most 2,048 characters.
+/// An absolute `http`/`https` URL of at most 2,048 characters, of the shape the API
+/// document states (`HTTP_URL` in `crate::http::openapi`): a lower-case scheme, a host
+/// of letters, digits and inner hyphens whose last label starts with a letter, a port of
+/// 0 to 65535, a path of printable ASCII. (Before, anything the `url` crate took
+/// passed, `*` in a host included, while the document promised less.)
 pub fn http_url(raw: &str) -> Result<String, String> {
     let t = raw.trim();
     if t.len() > 2048 {
         return Err("must be at most 2048 characters".into());
+    }
+    if !url_shape(t) {
+        return Err("must be an http or https URL".into());
     }
     match url::Url::parse(t) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
@@ -181,6 +188,56 @@ pub fn http_url(raw: &str) -> Result<String, String> {
         }
         _ => Err("must be an http or https URL".into()),
     }
+}
+
+/// `^https?://H(:P)?(/[!-~]*)?$`, the port `P` 0 to 65535 without leading zeros, the host `H` a name (labels of letters and
+/// digits with inner hyphens, the last starting with a letter) or an IPv4 address in
+/// dotted decimal without leading zeros.
+fn url_shape(t: &str) -> bool {
+    let Some(rest) = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    if !path.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+        return false;
+    }
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let port_ok = |p: &str| {
+        p.bytes().all(|b| b.is_ascii_digit())
+            && (p == "0" || !p.starts_with('0'))
+            && p.parse::<u16>().is_ok()
+    };
+    if port.is_some_and(|p| !port_ok(p)) {
+        return false;
+    }
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let labels: Vec<&str> = host.split('.').collect();
+    let octet = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 3
+            && l.bytes().all(|b| b.is_ascii_digit())
+            && (l.len() == 1 || !l.starts_with('0'))
+            && l.parse::<u16>().is_ok_and(|n| n <= 255)
+    };
+    let name = labels.iter().all(|l| label(l))
+        && labels
+            .last()
+            .is_some_and(|l| l.as_bytes()[0].is_ascii_alphabetic());
+    name || (labels.len() == 4 && labels.iter().all(|l| octet(l)))
 }
 
 /// `#rgb` or `#rrggbb`.
@@ -232,6 +289,27 @@ mod tests {
         assert!(http_url("https://example.com/x").is_ok());
         assert!(http_url("javascript:alert(1)").is_err());
         assert!(http_url("ftp://x.y").is_err());
+        assert!(http_url("https://my-shop.example.com:8080/a?b=c#d").is_ok());
+        assert!(http_url("http://127.0.0.1:8080/static/x.txt").is_ok());
+        assert!(http_url("http://localhost/").is_ok());
+        assert!(http_url("http://localhost:65535").is_ok());
+        for bad in [
+            "https://4.example.io*",
+            "https://-a.example.com/",
+            "https://a.example.1/",
+            "https://a.example.com:123456/",
+            "https://a.example.com:65536/",
+            "https://a.example.com:080/",
+            "https://a.example.com:/",
+            "https://a.example.com/ü",
+            "HTTPS://a.example.com/",
+            "https://a..b/",
+            "http://256.0.0.1/",
+            "http://010.0.0.1/",
+            "http://1.2.3/",
+        ] {
+            assert!(http_url(bad).is_err(), "{bad}");
+        }
         assert!(color("#ABC").is_ok());
         assert!(color("red").is_err());
     }

@@ -5,9 +5,17 @@ use actix_web::{web, HttpRequest};
 
 use crate::error::AppError;
 
-/// Largest JSON body any route accepts. Forms here are small; a storefront with its links
-/// is well under this.
+/// Largest JSON body a route accepts unless it says otherwise (`Json<T, LIMIT>`). Each
+/// route's limit is above the largest body its documented schema allows, counting every
+/// character at its longest JSON escape (12 bytes, a `\uXXXX` surrogate pair), so that
+/// a valid form is never refused for its size.
 pub const JSON_LIMIT: usize = 64 * 1024;
+/// A product form: a 5,000-character description alone can be 60 KB escaped.
+pub const PRODUCT_FORM_LIMIT: usize = 128 * 1024;
+/// A storefront form: up to 50 links of 2,048-character addresses.
+pub const STOREFRONT_FORM_LIMIT: usize = 512 * 1024;
+/// A storefront's page: up to 40 blocks, a text block up to 5,000 characters.
+pub const PAGE_FORM_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
@@ -52,29 +60,32 @@ pub fn query_config() -> web::QueryConfig {
 /// * the body is an object (serde would also fill a struct from an array).
 ///
 /// Every form handler takes its body through this extractor, so the rules hold everywhere.
-pub struct Json<T>(pub T);
+pub struct Json<T, const LIMIT: usize = JSON_LIMIT>(pub T);
 
-impl<T> Json<T> {
+impl<T, const LIMIT: usize> Json<T, LIMIT> {
     pub fn into_inner(self) -> T {
         self.0
     }
 }
 
-impl<T> std::ops::Deref for Json<T> {
+impl<T, const LIMIT: usize> std::ops::Deref for Json<T, LIMIT> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
     }
 }
 
-impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+impl<T: serde::de::DeserializeOwned + 'static, const LIMIT: usize> actix_web::FromRequest
+    for Json<T, LIMIT>
+{
     type Error = actix_web::Error;
     type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let body = web::Json::<serde_json::Value>::from_request(req, payload);
+        let body = actix_web::dev::JsonBody::<serde_json::Value>::new(req, payload, None, true)
+            .limit(LIMIT);
         Box::pin(async move {
-            let mut value = body.await?.into_inner();
+            let mut value = body.await.map_err(json_error)?;
             if !value.is_object() {
                 return Err(AppError::InvalidJson("the body is not a JSON object".into()).into());
             }

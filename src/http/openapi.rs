@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use actix_web::{web, HttpResponse};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::Response;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    AuthorizationCode, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -77,6 +79,24 @@ impl Modify for BearerAuth {
                         .build(),
                 ),
             );
+            // How a session is also obtained: a password-reset link is a one-time code sent
+            // by mail (asked for on the `/forgot` page), exchanged for a session at
+            // `POST /api/auth/password/reset` with a new password. Declared so that clients
+            // (and checkers) know that operation mints credentials and answers an unknown
+            // code with 400 `invalid_token`. Operations are called with `bearer`.
+            c.add_security_scheme(
+                "mailLink",
+                SecurityScheme::OAuth2(OAuth2::with_description(
+                    [Flow::AuthorizationCode(AuthorizationCode::new(
+                        "/forgot",
+                        "/api/auth/password/reset",
+                        Scopes::new(),
+                    ))],
+                    "A password-reset link mailed to the account's address: its `token` and a \
+                     new password, posted to the token URL as JSON, end every earlier session \
+                     and answer a new one (as `POST /api/auth/login`).",
+                )),
+            );
         }
     }
 }
@@ -107,6 +127,8 @@ pub struct ErrorObject {
 /// ([`TEXT_MULTILINE`]). Lengths go in `min_length`/`max_length`.
 pub const TEXT_LINE: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
 pub const TEXT_MULTILINE: &str = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$";
+/// An absolute http(s) URL as `crate::domain::validate::http_url` takes it.
+pub const HTTP_URL: &str = r"^https?://(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?(/[!-~]*)?$";
 /// Any text without control characters (UTM tags).
 pub const NO_CONTROL: &str = r"^[^\u0000-\u001f\u007f-\u009f]*$";
 
@@ -145,6 +167,269 @@ impl utoipa::PartialSchema for ProductKindName {
 
 impl ToSchema for ProductKindName {}
 
+/// Text with something besides white space, over several lines (a text block's body).
+pub const TEXT_MULTILINE_FILLED: &str = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$";
+
+/// A block as a client sends it: one schema per type, each with only its own settings
+/// (`crate::domain::blocks::validate` is the rule; a reference must also be one of the
+/// storefront's own, which a schema cannot say).
+pub struct BlockInputDoc;
+
+impl utoipa::PartialSchema for BlockInputDoc {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+        };
+        let text = |max: usize, pattern: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(max))
+                .pattern(Some(pattern))
+                .build()
+        };
+        let formatted = |f: KnownFormat| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(f)))
+                .build()
+        };
+        let email = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+            .max_length(Some(254))
+            .build();
+        type Settings = Vec<(&'static str, utoipa::openapi::schema::Object, bool)>;
+        let types: [(&str, Settings); 9] = [
+            ("header", vec![]),
+            ("socials", vec![]),
+            ("links", vec![]),
+            ("products", vec![]),
+            (
+                "product",
+                vec![("product_id", formatted(KnownFormat::Uuid), true)],
+            ),
+            (
+                "drop",
+                vec![("drop_id", formatted(KnownFormat::Uuid), false)],
+            ),
+            (
+                "raffle",
+                vec![("raffle_id", formatted(KnownFormat::Uuid), false)],
+            ),
+            (
+                "text",
+                vec![
+                    ("title", text(120, TEXT_LINE), false),
+                    ("body", text(5000, TEXT_MULTILINE_FILLED), true),
+                ],
+            ),
+            (
+                "contact",
+                vec![
+                    ("title", text(120, TEXT_LINE), false),
+                    ("email", email, true),
+                ],
+            ),
+        ];
+        let mut one = OneOfBuilder::new();
+        for (ty, fields) in types {
+            let needs_settings = fields.iter().any(|f| f.2);
+            let mut settings = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            for (name, schema, required) in fields {
+                settings = settings.property(name, schema);
+                if required {
+                    settings = settings.required(name);
+                }
+            }
+            let mut block = ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .property(
+                    "id",
+                    ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::SchemaType::Array(vec![
+                            Type::String,
+                            Type::Null,
+                        ]))
+                        .pattern(Some("^[A-Za-z0-9_-]{1,64}$"))
+                        .description(Some(
+                            "Unique on the page: made when absent, null or already used by an \
+                             earlier block",
+                        )),
+                )
+                .property(
+                    "type",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([ty])),
+                )
+                .required("type")
+                .property("hidden", ObjectBuilder::new().schema_type(Type::Boolean))
+                .property("settings", settings)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            if needs_settings {
+                block = block.required("settings");
+            }
+            one = one.item(block);
+        }
+        one.into()
+    }
+}
+
+impl ToSchema for BlockInputDoc {}
+
+/// A product form's fields, common and of one kind (`crate::domain::product::details` is
+/// the rule): each kind's own fields, which are required, and their bounds.
+fn product_fields(
+    kind: Option<crate::domain::product::Kind>,
+    creating: bool,
+) -> utoipa::openapi::schema::ObjectBuilder {
+    use crate::domain::product::{Kind, MAX_CAPACITY, MAX_SHIPPING_CENTS, MAX_STOCK};
+    use utoipa::openapi::schema::{
+        AdditionalProperties, KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type,
+    };
+    let int = |min: i64, max: i64, nullable: bool| {
+        let t = if nullable {
+            SchemaType::Array(vec![Type::Integer, Type::Null])
+        } else {
+            SchemaType::Type(Type::Integer)
+        };
+        ObjectBuilder::new()
+            .schema_type(t)
+            .minimum(Some(min))
+            .maximum(Some(max))
+            .build()
+    };
+    let string = |min: usize, max: usize, pattern: &str, nullable: bool| {
+        let t = if nullable {
+            SchemaType::Array(vec![Type::String, Type::Null])
+        } else {
+            SchemaType::Type(Type::String)
+        };
+        ObjectBuilder::new()
+            .schema_type(t)
+            .min_length(Some(min))
+            .max_length(Some(max))
+            .pattern(Some(pattern))
+            .build()
+    };
+    let url = || string(1, 2048, HTTP_URL, false);
+    // Changing, a `null` leaves a field as it is.
+    let optional = !creating;
+    let currency = if optional {
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(<CurrencyCode as utoipa::PartialSchema>::schema())
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .into()
+    } else {
+        <CurrencyCode as utoipa::PartialSchema>::schema()
+    };
+    let mut o = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .property("title", string(1, 120, TEXT_LINE, optional))
+        .property("description", string(0, 5000, TEXT_MULTILINE, true))
+        .property(
+            "price_cents",
+            int(0, crate::domain::money::MAX_CENTS, optional),
+        )
+        .property("currency", currency);
+    if let Some(k) = kind {
+        o = o
+            .property(
+                "kind",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([k.as_str()])),
+            )
+            .required("kind");
+    }
+    if creating {
+        o = o
+            .required("title")
+            .required("price_cents")
+            .required("currency");
+    }
+    let kinds = match kind {
+        Some(k) => vec![k],
+        None => Kind::ALL.to_vec(),
+    };
+    for k in kinds {
+        let fields: Vec<(&str, utoipa::openapi::schema::Object, bool)> = match k {
+            Kind::Digital => vec![("download_url", url(), true)],
+            Kind::Physical => vec![
+                ("stock", int(0, MAX_STOCK, false), true),
+                ("weight_grams", int(0, 1_000_000, true), false),
+                ("shipping_cents", int(0, MAX_SHIPPING_CENTS, true), false),
+            ],
+            Kind::Service => vec![("duration_minutes", int(1, 10_080, true), false)],
+            Kind::Membership => vec![(
+                "billing_interval",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["month", "year"]))
+                    .build(),
+                true,
+            )],
+            Kind::Tip => vec![(
+                "min_cents",
+                int(0, crate::domain::money::MAX_CENTS, false),
+                true,
+            )],
+            Kind::Link => vec![("url", url(), true)],
+            Kind::Event => vec![
+                (
+                    "starts_at",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                        .build(),
+                    true,
+                ),
+                ("capacity", int(1, MAX_CAPACITY, false), true),
+                ("location", string(1, 200, TEXT_LINE, true), false),
+            ],
+        };
+        for (name, schema, required) in fields {
+            o = o.property(name, schema);
+            if required && creating {
+                o = o.required(name);
+            }
+        }
+    }
+    o
+}
+
+/// `POST /api/storefronts/{id}/products`: one schema per kind.
+pub struct CreateProductDoc;
+
+impl utoipa::PartialSchema for CreateProductDoc {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        let mut one = utoipa::openapi::schema::OneOfBuilder::new();
+        for k in crate::domain::product::Kind::ALL {
+            one = one.item(product_fields(Some(k), true));
+        }
+        one.into()
+    }
+}
+
+impl ToSchema for CreateProductDoc {}
+
+/// `PATCH /api/products/{id}`: the fields to change. Kind-specific fields must be of the
+/// product's own kind (409 `wrong_kind` otherwise: the kind is the product's, not the
+/// request's); the kind itself never changes.
+pub struct UpdateProductDoc;
+
+impl utoipa::PartialSchema for UpdateProductDoc {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        product_fields(None, false).into()
+    }
+}
+
+impl ToSchema for UpdateProductDoc {}
+
 /// How a raffle is entered: `free` (one free entry per account) or `tickets`.
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
@@ -161,7 +446,7 @@ const SHARED: &[(&str, &str, &str)] = &[
     ("403", "Forbidden", "`forbidden`: signed in without the right to do this; `email_unverified`"),
     ("404", "NotFound", "`not_found`: no such thing, or one the caller may not see"),
     ("409", "Conflict", "a state conflict, with its own code"),
-    ("413", "PayloadTooLarge", "`payload_too_large`: the body is over 64 KiB"),
+    ("413", "PayloadTooLarge", "`payload_too_large`: the body is over the route's limit: 64 KiB, 128 KiB for a product form, 512 KiB for a storefront form, 4 MiB for a page of blocks; every body the schema allows is under it"),
     ("415", "UnsupportedMediaType", "`unsupported_media_type`: the body is not `application/json`"),
     ("422", "ValidationFailed", "`validation_failed`: some fields are not valid (`fields` says which)"),
     ("429", "RateLimited", "`rate_limited`: too many requests (see `Retry-After`)"),
@@ -316,9 +601,23 @@ mod tests {
         let path = format!("^/{}", &NO_CONTROL[1..]);
         for p in text {
             assert!(
-                [TEXT_LINE, TEXT_MULTILINE, NO_CONTROL, path.as_str()].contains(&p.as_str()),
+                [
+                    TEXT_LINE,
+                    TEXT_MULTILINE,
+                    TEXT_MULTILINE_FILLED,
+                    NO_CONTROL,
+                    path.as_str()
+                ]
+                .contains(&p.as_str()),
                 "{p}"
             );
+        }
+        // URL fields: the rule of `validate::http_url`, or it or nothing.
+        let optional = format!("^({})?$", &HTTP_URL[1..HTTP_URL.len() - 1]);
+        let urls: Vec<_> = found.iter().filter(|p| p.contains("https?")).collect();
+        assert!(urls.len() >= 3, "{urls:?}");
+        for p in urls {
+            assert!([HTTP_URL, optional.as_str()].contains(&p.as_str()), "{p}");
         }
     }
 }

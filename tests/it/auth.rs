@@ -55,7 +55,7 @@ async fn signup_mail_over_smtp_verifies_then_sessions_rotate_and_reuse_revokes_t
     let (s, b) = app
         .post("/api/auth/verify", None, json!({"token": t}))
         .await;
-    assert_eq!((s, code(&b)), (400, "invalid_token"), "single use");
+    assert_eq!((s, code(&b)), (404, "invalid_link"), "single use");
 
     // Login sees the verified account.
     let (s, b) = app
@@ -157,7 +157,16 @@ async fn password_reset_by_mail_sets_the_password_and_ends_every_session() {
             json!({"token": second, "password": new_pw}),
         )
         .await;
-    assert_eq!(s, 204, "{b}");
+    // The one who reset is signed in with a session of its own.
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["user"]["email"], "buyer@example.com", "{b}");
+    let (s, me) = app.get("/api/me", b["access_token"].as_str()).await;
+    assert_eq!(
+        (s, &me["email"]),
+        (200, &json!("buyer@example.com")),
+        "{me}"
+    );
+    let reset_refresh = b["refresh_token"].as_str().unwrap().to_string();
     let (s, b) = app
         .post(
             "/api/auth/password/reset",
@@ -191,6 +200,14 @@ async fn password_reset_by_mail_sets_the_password_and_ends_every_session() {
         )
         .await;
     assert_eq!(s, 401, "sessions end on reset");
+    let (s, b) = app
+        .post(
+            "/api/auth/refresh",
+            None,
+            json!({"refresh_token": reset_refresh}),
+        )
+        .await;
+    assert_eq!(s, 200, "the session the reset started lives on: {b}");
     let (s, _) = app
         .post(
             "/api/auth/login",

@@ -228,13 +228,26 @@ async fn page_blocks(app: TestApp) {
         "the links block is hidden"
     );
 
-    // Refused: unknown types, foreign references, unknown settings.
+    // Refused: another storefront's product (a conflict with what this one has).
+    let (s, b) = app
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            Some(&creator),
+            json!({"blocks": [{"type": "product", "settings": {"product_id": rival_product.to_string()}}]}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (409, "unknown_reference"), "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("blocks[0].settings.product_id"),
+        "{b}"
+    );
+    // Refused: unknown types, unknown settings.
     for (bad, field) in [
         (json!([{"type": "carousel"}]), "blocks[0].type"),
-        (
-            json!([{"type": "product", "settings": {"product_id": rival_product.to_string()}}]),
-            "blocks[0].settings.product_id",
-        ),
         (
             json!([{"type": "links", "settings": {"x": 1}}]),
             "blocks[0].settings.x",

@@ -5,11 +5,15 @@
 # anonymous and once as a creator. Any failure fails the script.
 #
 # Env: LIVEDROP_BIN (required); ST_VENV (default ~/.cache/livedrop/schemathesis-4.32.5);
-# ST_MAX_EXAMPLES (default 25) examples per operation and phase.
+# ST_MAX_EXAMPLES (default 25) examples per operation and phase; ST_SEED, a seed for
+# schemathesis's generator (CI passes one, so that a landing is judged on the same cases;
+# without it each run explores new ones).
 set -euo pipefail
 bin="${LIVEDROP_BIN:?set LIVEDROP_BIN to the built livedrop binary}"
 venv="${ST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/livedrop/schemathesis-4.32.5}"
 max_examples="${ST_MAX_EXAMPLES:-25}"
+seed_args=()
+if [ -n "${ST_SEED:-}" ]; then seed_args=(--seed "$ST_SEED"); fi
 
 # schemathesis, pinned, in its own venv (idempotent: reused when already there).
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q '4\.32\.5'; then
@@ -40,7 +44,7 @@ token="$(curl -fsS -X POST "$base/api/auth/login" -H 'content-type: application/
 st() {
   # From the scratch directory: schemathesis keeps a cache in `.schemathesis/` there.
   (cd "$work" && "$venv/bin/schemathesis" run "$base/api/openapi.json" --checks all \
-    --max-examples "$max_examples" --no-color "$@")
+    --max-examples "$max_examples" --no-color ${seed_args[@]+"${seed_args[@]}"} "$@")
 }
 status=0
 echo "== schemathesis, anonymous"

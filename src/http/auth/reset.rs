@@ -57,10 +57,15 @@ pub struct ResetForm {
     pub password: String,
 }
 
-/// Set a new password with the token from the mailed link. Every session of the account
-/// ends; sign in again with the new password.
+/// Set a new password with the token from the mailed link. Every earlier session of the
+/// account ends, and the one who reset it is signed in: the answer is a new session, as
+/// from `POST /api/auth/login` (a disabled account gets its password changed but no
+/// session: 403). The mailed link is a credential exchanged here for a session (see the
+/// `mailLink` security scheme).
 #[utoipa::path(post, path = "/api/auth/password/reset", tag = "auth", request_body = ResetForm,
-    responses((status = 204, description = "password changed"), (status = 400, description = "`invalid_token`: the link is unknown, used or expired"),
+    responses((status = 200, body = super::SessionView, description = "password changed; a new session"),
+        (status = 400, description = "`invalid_token`: the link is unknown, used or expired"),
+        (status = 403, description = "`forbidden`: the account is disabled"),
         (status = 422, description = "`validation_failed`"), (status = 429, description = "`rate_limited`")))]
 pub async fn reset(
     state: web::Data<AppState>,
@@ -84,6 +89,13 @@ pub async fn reset(
         return Err(AppError::InvalidToken);
     }
     let hash = password::hash(form.password).await?;
-    token::consume_email_token(&state.store, &form.token, Effect::SetPassword(hash)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let id =
+        token::consume_email_token(&state.store, &form.token, Effect::SetPassword(hash)).await?;
+    let u = user::find(&state.store, id)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
+    if user::is_disabled(&state.store, u.id).await? {
+        return Err(AppError::Forbidden("this account is disabled"));
+    }
+    Ok(HttpResponse::Ok().json(super::new_session(&state, &u).await?))
 }

@@ -25,9 +25,14 @@ pub struct VerifiedView {
 /// Confirm an email address with the token from the mailed link. Access tokens issued
 /// before carry the old state; refresh the session to get one that says verified.
 #[utoipa::path(post, path = "/api/auth/verify", tag = "auth", request_body = VerifyForm,
-    responses((status = 200, body = VerifiedView), (status = 400, description = "`invalid_token`: the link is unknown, used or expired")))]
+    responses((status = 200, body = VerifiedView), (status = 404, description = "`invalid_link`: the link is unknown, used or expired")))]
 pub async fn verify(state: web::Data<AppState>, form: Json<VerifyForm>) -> AppResult<HttpResponse> {
-    token::consume_email_token(&state.store, &form.token, Effect::VerifyEmail).await?;
+    token::consume_email_token(&state.store, &form.token, Effect::VerifyEmail)
+        .await
+        .map_err(|e| match e {
+            AppError::InvalidToken => AppError::UnknownLink,
+            e => e,
+        })?;
     Ok(HttpResponse::Ok().json(VerifiedView { verified: true }))
 }
 

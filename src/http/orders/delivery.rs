@@ -92,16 +92,15 @@ pub async fn of(state: &AppState, o: &OrderRow) -> AppResult<Option<Delivery>> {
 #[utoipa::path(get, path = "/download/{token}", tag = "orders",
     params(("token" = String, Path)),
     responses((status = 302, description = "to the file"),
-        (status = 400, description = "`invalid_token`: expired or not a link of ours"),
         (status = 403, description = "`forbidden`: signed in as someone else"),
-        (status = 404, description = "`not_found`: the order is no longer paid")))]
+        (status = 404, description = "`invalid_link`: expired or not a link of ours; `not_found`: the order is no longer paid")))]
 pub async fn download(
     state: web::Data<AppState>,
     who: MaybeAuth,
     token: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now().and_utc().timestamp();
-    let id = download_order(&state.link_key, &token, now).ok_or(AppError::InvalidToken)?;
+    let id = download_order(&state.link_key, &token, now).ok_or(AppError::UnknownLink)?;
     let o = order::find(&state.store, id)
         .await?
         .filter(|o| o.status == "paid")

@@ -27,7 +27,9 @@ pub struct OrderQuery {
     #[param(pattern = "^(pending|paid|declined|refund_pending|refunded)$")]
     pub status: Option<String>,
     /// Orders of this product (for a drop's orders, the drop's product).
+    #[param(format = Uuid)]
     pub product_id: Option<String>,
+    #[param(format = Uuid)]
     pub drop_id: Option<String>,
     /// Orders created at or after this time (RFC 3339).
     #[param(format = DateTime)]
@@ -39,6 +41,7 @@ pub struct OrderQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next` of the previous page.
+    #[param(format = Uuid)]
     pub after: Option<String>,
 }
 

@@ -11,7 +11,7 @@ use crate::domain::ids::ProductId;
 use crate::domain::product::{self, Kind};
 use crate::domain::validate::{self, Check};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::Json;
+use crate::http::extract::{Json, PRODUCT_FORM_LIMIT};
 use crate::http::openapi::CurrencyCode;
 use crate::http::storefronts::owned;
 use crate::state::AppState;
@@ -47,7 +47,7 @@ pub struct CreateProductForm {
 
 /// Add a product (a draft) to your storefront.
 #[utoipa::path(post, path = "/api/storefronts/{id}/products", tag = "products",
-    request_body = CreateProductForm, security(("bearer" = [])), params(("id" = String, Path)),
+    request_body = crate::http::openapi::CreateProductDoc, security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 201, body = ProductView), (status = 403, description = "`forbidden`: not a creator"),
         (status = 404, description = "`not_found`"),
         (status = 422, description = "`validation_failed`")))]
@@ -55,7 +55,7 @@ pub async fn create(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: Json<CreateProductForm>,
+    form: Json<CreateProductForm, PRODUCT_FORM_LIMIT>,
 ) -> AppResult<HttpResponse> {
     who.require_creator()?;
     let sf = owned(&state, &who, &id).await?;
@@ -74,7 +74,7 @@ pub async fn create(
         validate::text(f.description.as_deref().unwrap_or(""), 0, 5000, true),
     );
     let currency = check_price(&mut check, f.price_cents, &f.currency);
-    let details = kind.and_then(|k| product::details(k, &f.fields, f.price_cents, &mut check));
+    let details = kind.and_then(|k| product::details(k, &f.fields, &mut check));
     check.finish()?;
     let (Some(kind), Some(title), Some(description), Some(currency), Some(details)) =
         (kind, title, description, currency, details)

@@ -10,7 +10,7 @@ use crate::db::models::product as model;
 use crate::domain::product::{self, Kind};
 use crate::domain::validate::{self, Check};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::Json;
+use crate::http::extract::{Json, PRODUCT_FORM_LIMIT};
 use crate::http::openapi::CurrencyCode;
 use crate::state::AppState;
 
@@ -37,18 +37,30 @@ pub struct UpdateProductForm {
 }
 
 /// Change your product; absent fields stay as they are.
-#[utoipa::path(patch, path = "/api/products/{id}", tag = "products", request_body = UpdateProductForm,
+#[utoipa::path(patch, path = "/api/products/{id}", tag = "products", request_body = crate::http::openapi::UpdateProductDoc,
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ProductView), (status = 404, description = "`not_found`"),
+        (status = 409, description = "`wrong_kind`: a field of another kind of product"),
         (status = 422, description = "`validation_failed`")))]
 pub async fn update(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: Json<UpdateProductForm>,
+    form: Json<UpdateProductForm, PRODUCT_FORM_LIMIT>,
 ) -> AppResult<HttpResponse> {
     let mut p = owned(&state, &who, &id).await?;
     let f = form.into_inner();
+    let kind = Kind::parse(&p.kind).ok_or(AppError::Internal)?;
+    // A field of another kind is well formed, but not for this product: its kind decides.
+    if let Some(other) = f.fields.keys().find(|k| {
+        !kind.fields().contains(&k.as_str())
+            && Kind::ALL.iter().any(|o| o.fields().contains(&k.as_str()))
+    }) {
+        return Err(AppError::conflict(
+            "wrong_kind",
+            format!("`{other}` is not a field of a {} product", kind.as_str()),
+        ));
+    }
     let mut check = Check::new();
     if f.fields.contains_key("kind") {
         check.fail("kind", "cannot change; create another product");
@@ -68,7 +80,6 @@ pub async fn update(
         f.currency.as_deref().unwrap_or(&p.currency),
     );
     // Merge the changed kind-specific fields into the current ones and validate the whole.
-    let kind = Kind::parse(&p.kind).ok_or(AppError::Internal)?;
     let mut merged = p
         .details()
         .map(|d| d.private())
@@ -78,7 +89,7 @@ pub async fn update(
     for (k, v) in f.fields.into_iter().filter(|(k, _)| k != "kind") {
         merged.insert(k, v);
     }
-    let details = product::details(kind, &merged, price, &mut check);
+    let details = product::details(kind, &merged, &mut check);
     check.finish()?;
     if let Some(t) = title {
         p.title = t;

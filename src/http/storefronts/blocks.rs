@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::db::models::{drop as drop_model, now, product, raffle, storefront as model};
 use crate::domain::blocks::{self, Block, BlockInput, Known};
 use crate::error::AppResult;
-use crate::http::extract::Json;
+use crate::http::extract::{Json, PAGE_FORM_LIMIT};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -22,6 +22,8 @@ pub struct BlocksView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlocksForm {
+    /// In page order, at most 40.
+    #[schema(value_type = Vec<crate::http::openapi::BlockInputDoc>, max_items = 40)]
     pub blocks: Vec<BlockInput>,
 }
 
@@ -46,12 +48,13 @@ pub async fn get(
 #[utoipa::path(put, path = "/api/storefronts/{id}/blocks", tag = "storefronts", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = BlocksForm,
     responses((status = 200, body = BlocksView), (status = 404, description = "`not_found`"),
-        (status = 422, description = "`validation_failed`: an unknown block type or an invalid setting, named by its place (`blocks[2].settings.product_id`)")))]
+        (status = 409, description = "`unknown_reference`: a block points at a product, drop or raffle that is not this storefront's (the message names it)"),
+        (status = 422, description = "`validation_failed`: an unknown block type or an invalid setting, named by its place (`blocks[2].settings.email`)")))]
 pub async fn put(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: Json<BlocksForm>,
+    form: Json<BlocksForm, PAGE_FORM_LIMIT>,
 ) -> AppResult<HttpResponse> {
     let sf = owned(&state, &who, &id).await?;
     let known = Known {

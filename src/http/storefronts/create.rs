@@ -11,7 +11,7 @@ use crate::db::models::storefront::{self as model, StorefrontRow};
 use crate::domain::ids::StorefrontId;
 use crate::domain::validate::Check;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::Json;
+use crate::http::extract::{Json, STOREFRONT_FORM_LIMIT};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -32,7 +32,7 @@ pub struct CreateStorefrontForm {
     pub bio: Option<String>,
     #[schema(
         max_length = 2048,
-        pattern = r"^(https?://([A-Za-z0-9]+\.)*[A-Za-z][A-Za-z0-9]*(:[0-9]{1,4})?(/[!-~]*)?)?$"
+        pattern = r"^(https?://(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?(/[!-~]*)?)?$"
     )]
     pub avatar_url: Option<String>,
     pub theme: Option<Theme>,
@@ -51,7 +51,7 @@ pub struct CreateStorefrontForm {
 pub async fn create(
     state: web::Data<AppState>,
     who: AuthUser,
-    form: Json<CreateStorefrontForm>,
+    form: Json<CreateStorefrontForm, STOREFRONT_FORM_LIMIT>,
 ) -> AppResult<HttpResponse> {
     who.require_creator()?;
     let f = form.into_inner();

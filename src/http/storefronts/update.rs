@@ -10,7 +10,7 @@ use crate::db::models::now;
 use crate::db::models::storefront as model;
 use crate::domain::validate::Check;
 use crate::error::AppResult;
-use crate::http::extract::Json;
+use crate::http::extract::{Json, STOREFRONT_FORM_LIMIT};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,7 +31,7 @@ pub struct UpdateStorefrontForm {
     /// An empty string removes the avatar.
     #[schema(
         max_length = 2048,
-        pattern = r"^(https?://([A-Za-z0-9]+\.)*[A-Za-z][A-Za-z0-9]*(:[0-9]{1,4})?(/[!-~]*)?)?$"
+        pattern = r"^(https?://(([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0))?(/[!-~]*)?)?$"
     )]
     pub avatar_url: Option<String>,
     pub theme: Option<Theme>,
@@ -50,7 +50,7 @@ pub async fn update(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
-    form: Json<UpdateStorefrontForm>,
+    form: Json<UpdateStorefrontForm, STOREFRONT_FORM_LIMIT>,
 ) -> AppResult<HttpResponse> {
     let mut row = owned(&state, &who, &id).await?;
     let f = form.into_inner();
