@@ -25,13 +25,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use diesel_async::AsyncConnection;
-use futures_util::{SinkExt, StreamExt};
 use livedrop::auth::{JwtKeys, Role};
 use livedrop::config::Config;
 use livedrop::db::models::analytics::{self as model, EventRow, Range};
@@ -43,8 +42,7 @@ use livedrop::domain::ids::StorefrontId;
 use livedrop::error::{AppError, AppResult};
 use livedrop::http::analytics::events::EventForm;
 use livedrop::state::AppState;
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-00";
 /// A desktop browser's user agent: an empty or scripted one would count as a bot.
@@ -385,73 +383,6 @@ async fn load(
     }
 }
 
-/// Every frame of the dashboard socket with figures: when it arrived, the page views it showed.
-type Frames = Arc<Mutex<Vec<(Instant, i64)>>>;
-
-/// Subscribe to the storefront's dashboard as its owner and record frames until the
-/// returned task is aborted (which closes the socket).
-async fn watch_dashboard(
-    url: &str,
-    token: &str,
-    sf: StorefrontId,
-    frames: Frames,
-) -> tokio::task::JoinHandle<()> {
-    let ws_url = format!("{}/ws", url.replacen("http://", "ws://", 1));
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
-    // The owner authenticates, then subscribes; the reader below keeps every frame that
-    // carries figures (a snapshot, if the server sends one, and each update).
-    ws.send(Message::text(
-        json!({"op": "auth", "token": token}).to_string(),
-    ))
-    .await
-    .unwrap();
-    let text = loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(text))) => break text,
-            Some(Ok(_)) => continue,
-            other => panic!("dashboard socket closed: {other:?}"),
-        }
-    };
-    let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["type"], "ack", "{v}");
-    ws.send(Message::text(
-        json!({"op": "subscribe", "topic": format!("dashboard:{sf}")}).to_string(),
-    ))
-    .await
-    .unwrap();
-    tokio::spawn(async move {
-        while let Some(Ok(msg)) = ws.next().await {
-            let at = Instant::now();
-            let Message::Text(text) = msg else { continue };
-            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            if v["type"] == "error" {
-                panic!("dashboard subscription refused: {v}");
-            }
-            if v["type"] == "update" || v["type"] == "snapshot" {
-                if let Some(pv) = v["data"]["today"]["pageviews"].as_i64() {
-                    frames.lock().unwrap().push((at, pv));
-                }
-            }
-        }
-    })
-}
-
-/// Freshness of each probe: from its moment to the first frame showing at least the page
-/// views acknowledged by then (0 when a frame had already shown them); also how many
-/// probes no frame satisfied before the end of the settling time.
-fn freshness(probes: &[(Instant, i64)], frames: &[(Instant, i64)]) -> (Vec<u32>, usize) {
-    let mut out = Vec::with_capacity(probes.len());
-    let mut missed = 0;
-    for &(t, target) in probes {
-        match frames.iter().find(|(_, pv)| *pv >= target) {
-            Some((at, _)) => out.push(at.saturating_duration_since(t).as_micros() as u32),
-            None => missed += 1,
-        }
-    }
-    out.sort_unstable();
-    (out, missed)
-}
-
 /// A line of `/proc/self/status` in MiB: `VmRSS` (resident now), `VmHWM` (the peak since
 /// the last [`reset_peak`]).
 fn status_mib(key: &str) -> f64 {
@@ -754,11 +685,13 @@ fn main() {
             "warm-up beacon refused: {}",
             warm.rejected()
         );
-        let frames: Frames = Arc::default();
-        let watcher = rt.block_on(watch_dashboard(
+        // The owner watches the storefront's dashboard: every frame's page views today.
+        let frames: common::Frames = Arc::default();
+        let watcher = rt.block_on(common::watch_topic(
             &server.url,
-            &fx.owner_token,
-            fx.sf,
+            Some(&fx.owner_token),
+            &format!("dashboard:{}", fx.sf),
+            "/today/pageviews",
             frames.clone(),
         ));
         let mut peer_accepted = 0usize;
@@ -782,7 +715,7 @@ fn main() {
                 ));
                 let cpu_used = cpu.report();
                 rt.block_on(async { tokio::time::sleep(SETTLE).await });
-                let (fr, missed) = freshness(&o.probes, &frames.lock().unwrap());
+                let (fr, missed) = common::freshness(&o.probes, &frames.lock().unwrap());
                 let (rss_after, rss_peak) = (status_mib("VmRSS"), status_mib("VmHWM"));
                 let verdict = rt.block_on(check(&server.state, fx.sf, &acked));
                 // What the actor re-reads after every flush, and every second while a
@@ -796,17 +729,7 @@ fn main() {
                 });
                 let rate = o.accepted as f64 / o.secs;
                 run_rates.push(rate);
-                let fresh_cell = format!(
-                    "{:.0} / {:.0} / {:.0}{}",
-                    pct_ms(&fr, 0.50),
-                    pct_ms(&fr, 0.99),
-                    fr.last().copied().unwrap_or(0) as f64 / 1000.0,
-                    if missed > 0 {
-                        format!(" ({missed} of {} never shown)", o.probes.len())
-                    } else {
-                        String::new()
-                    }
-                );
+                let fresh_cell = common::freshness_cell(&fr, missed, o.probes.len());
                 eprintln!(
                     "{name} {c} clients, {label}: {rate:.0} events/s, non-202 {}, check {verdict}",
                     o.rejected()

@@ -2,8 +2,11 @@
 //! entry by a distinct account. Measures entries/s, p50 and p99 through livedrop's raffle
 //! actor (entries group-committed, one transaction per batch) and, in the same run, through
 //! the same HTTP stack and store, for one transaction per entry that locks the raffle row
-//! (the way a counter-on-the-raffle design serialises entries). Ends with a count check:
-//! the raffle's totals equal its ledger rows.
+//! (the way a counter-on-the-raffle design serialises entries). In livedrop's runs, a
+//! socket subscribed to `raffle:<id>` during the load measures the live count's freshness:
+//! for every acknowledged entry, how long until a frame shows at least the entrants
+//! acknowledged by then. Ends with a count check: the raffle's totals equal its ledger
+//! rows, and (livedrop's runs) a frame shows the final count within 10 s of the load.
 //!
 //! Run: `cargo bench --bench raffle_entries` (SQLite and, when reachable, Postgres at
 //! `BENCH_PG_URL`). `BENCH_ENTRIES` accounts per run (default 20000), `BENCH_CONCURRENCY`
@@ -15,8 +18,9 @@
 mod common;
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -34,6 +38,8 @@ use livedrop::state::AppState;
 use serde_json::{json, Value};
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret-00";
+/// After a load, how long a frame may take to show the final count before the check fails.
+const FINAL_WITHIN: Duration = Duration::from_secs(10);
 
 /// The peer mechanism: one transaction per entry, the raffle row locked for its length.
 async fn row_lock_entry(
@@ -230,25 +236,40 @@ struct Outcome {
     secs: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// With an acknowledgement counter: (when, entries acknowledged by then), one per `201`.
+    acks: Vec<(Instant, i64)>,
 }
 
-/// Every token enters once, `concurrency` requests in flight.
-async fn load(url: String, tokens: Arc<Vec<String>>, concurrency: usize) -> Outcome {
+/// Every token enters once, `concurrency` requests in flight. With `acked`, each `201`
+/// counts there and is recorded in [`Outcome::acks`].
+async fn load(
+    url: String,
+    tokens: Arc<Vec<String>>,
+    concurrency: usize,
+    acked: Option<Arc<AtomicI64>>,
+) -> Outcome {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
-        let (url, tokens) = (url.clone(), tokens.clone());
+        let (url, tokens, acked) = (url.clone(), tokens.clone(), acked.clone());
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::builder()
                 .pool_max_idle_per_host(1)
                 .build()
                 .unwrap();
             let (mut lat, mut ok, mut errors) = (Vec::new(), 0usize, 0usize);
+            let mut acks = Vec::new();
             let mut i = worker;
             while i < tokens.len() {
                 let t0 = Instant::now();
                 let r = http.post(&url).bearer_auth(&tokens[i]).send().await;
                 let good = matches!(&r, Ok(res) if res.status().as_u16() == 201);
+                if let (true, Some(acked)) = (good, &acked) {
+                    // The moment is taken after counting: every entry counted by then was
+                    // acknowledged by then.
+                    let k = acked.fetch_add(1, Ordering::SeqCst) + 1;
+                    acks.push((Instant::now(), k));
+                }
                 if let Ok(res) = r {
                     let _ = res.bytes().await;
                 }
@@ -260,16 +281,17 @@ async fn load(url: String, tokens: Arc<Vec<String>>, concurrency: usize) -> Outc
                 }
                 i += concurrency;
             }
-            (lat, ok, errors)
+            (lat, ok, errors, acks)
         }));
     }
     let mut all = Vec::new();
-    let (mut ok, mut errors) = (0, 0);
+    let (mut ok, mut errors, mut acks) = (0, 0, Vec::new());
     for t in tasks {
-        let (l, o, e) = t.await.unwrap();
+        let (l, o, e, a) = t.await.unwrap();
         all.extend(l);
         ok += o;
         errors += e;
+        acks.extend(a);
     }
     let secs = start.elapsed().as_secs_f64();
     all.sort_unstable();
@@ -285,11 +307,12 @@ async fn load(url: String, tokens: Arc<Vec<String>>, concurrency: usize) -> Outc
         secs,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
+        acks,
     }
 }
 
 /// A count check failed: the bench exits non-zero at the end.
-static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static FAILED: AtomicBool = AtomicBool::new(false);
 
 /// The raffle's totals against its ledger and entrant rows, and those against the
 /// accounts that entered (`expected`: each enters once).
@@ -320,7 +343,7 @@ async fn check(store: &Store, raffle: &str, expected: usize) -> String {
     if entrants == people && tickets == rows && rows as usize == expected {
         "ok".into()
     } else {
-        FAILED.store(true, std::sync::atomic::Ordering::SeqCst);
+        FAILED.store(true, Ordering::SeqCst);
         format!(
             "MISMATCH entrants={entrants}/{people} tickets={tickets}/{rows} expected={expected}"
         )
@@ -353,11 +376,18 @@ fn main() {
         None => eprintln!("postgres not reachable at {pg_base}: measuring SQLite only"),
     }
     println!("raffle entries: {n} accounts enter once each per run, HTTP keep-alive, client and server on this machine");
+    println!(
+        "freshness (livedrop's runs): a socket subscribed to `raffle:<id>` during the load; for \
+         every acknowledged entry, the time until a frame shows at least the entrants acknowledged \
+         by then (p50 / p99 / max ms); the count check also fails when no frame shows the final \
+         count within {} s of the load",
+        FINAL_WITHIN.as_secs()
+    );
     println!();
     println!(
-        "| store | mechanism | clients | entries/s | p50 ms | p99 ms | errors | count check |"
+        "| store | mechanism | clients | entries/s | p50 ms | p99 ms | errors | freshness ms p50 / p99 / max | count check |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---|");
+    println!("|---|---|---:|---:|---:|---:|---:|---|---|");
     for (name, url) in backends {
         let sub = tempfile::tempdir().unwrap();
         let server = start(&url, sub.path());
@@ -387,10 +417,43 @@ fn main() {
                     format!("{}/api/raffles/{raffle}/entries", server.url)
                 };
                 let entered = tokens.len();
-                let o = rt.block_on(load(endpoint, tokens, c));
-                let verdict = rt.block_on(check(&server.state.store, &raffle, entered));
+                // livedrop's runs: a watcher of the raffle's live state, subscribed before
+                // the load (its snapshot shows 0 entrants), and the entries acknowledged.
+                let watch = (!peer).then(|| {
+                    let frames: common::Frames = Arc::default();
+                    let task = rt.block_on(common::watch_topic(
+                        &server.url,
+                        None,
+                        &format!("raffle:{raffle}"),
+                        "/entrants",
+                        frames.clone(),
+                    ));
+                    (frames, task)
+                });
+                let acked = watch.as_ref().map(|_| Arc::new(AtomicI64::new(0)));
+                let o = rt.block_on(load(endpoint, tokens, c, acked));
+                let mut verdict = rt.block_on(check(&server.state.store, &raffle, entered));
+                let fresh_cell = match watch {
+                    Some((frames, task)) => {
+                        let last = o.ok as i64;
+                        let shown = rt.block_on(common::frame_shows(&frames, last, FINAL_WITHIN));
+                        task.abort();
+                        let frames = frames.lock().unwrap();
+                        if !shown {
+                            FAILED.store(true, Ordering::SeqCst);
+                            verdict = format!(
+                                "{verdict}; LIVE COUNT: no frame showed {last} entrants within {} s (highest {})",
+                                FINAL_WITHIN.as_secs(),
+                                frames.iter().map(|(_, e)| *e).max().unwrap_or(0)
+                            );
+                        }
+                        let (fr, missed) = common::freshness(&o.acks, &frames);
+                        common::freshness_cell(&fr, missed, o.acks.len())
+                    }
+                    None => "—".into(),
+                };
                 println!(
-                    "| {name} | {mech} | {c} | {:.0} | {:.1} | {:.1} | {} | {verdict} |",
+                    "| {name} | {mech} | {c} | {:.0} | {:.1} | {:.1} | {} | {fresh_cell} | {verdict} |",
                     o.ok as f64 / o.secs,
                     o.p50_ms,
                     o.p99_ms,
@@ -399,7 +462,7 @@ fn main() {
             }
         }
     }
-    if std::sync::atomic::AtomicBool::load(&FAILED, std::sync::atomic::Ordering::SeqCst) {
+    if AtomicBool::load(&FAILED, Ordering::SeqCst) {
         eprintln!("raffle entries: a count check failed (see the table)");
         std::process::exit(1);
     }

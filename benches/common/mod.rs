@@ -1,7 +1,8 @@
 //! Parts the HTTP benches share: a load generator that runs in a process of its own (the
 //! bench binary started again with [`CLIENT_ENV`] set), a minimal HTTP/1.1 keep-alive
 //! client for it, latency percentiles, starting livedrop (or a bare server with an
-//! `AppState`) in an actix System of its own, and fresh Postgres databases.
+//! `AppState`) in an actix System of its own, fresh Postgres databases, and a socket that
+//! watches a topic during a load, for the freshness of what it shows.
 //!
 //! Use from a bench with `#[path = "common/mod.rs"] mod common;` and, first thing in
 //! `main`, `if common::client_main() { return; }`.
@@ -12,17 +13,20 @@ use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use futures_util::{SinkExt, StreamExt};
 use livedrop::config::Config;
 use livedrop::db::Store;
 use livedrop::state::AppState;
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
 
 // ---------------------------------------------------------------------------------------
 // Load generator, in its own process
@@ -597,4 +601,140 @@ pub async fn drop_pg_database(base: &str, url: &str) {
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .await;
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Freshness: a socket watching a topic during a load
+// ---------------------------------------------------------------------------------------
+
+/// Every frame of a watched topic that carried the figure: when it arrived, the figure.
+pub type Frames = Arc<Mutex<Vec<(Instant, i64)>>>;
+
+/// Open a socket to `url`'s `/ws`, authenticate with `token` when given, subscribe to
+/// `topic` and, until the returned task is aborted (which closes the socket), record every
+/// snapshot or update frame whose `data` has an integer at `figure` (a JSON pointer, e.g.
+/// `/entrants`). Returns once the server has acknowledged the subscription (the snapshot,
+/// which comes before that acknowledgement, is recorded); panics when it is refused.
+pub async fn watch_topic(
+    url: &str,
+    token: Option<&str>,
+    topic: &str,
+    figure: &str,
+    frames: Frames,
+) -> tokio::task::JoinHandle<()> {
+    let ws_url = format!("{}/ws", url.replacen("http://", "ws://", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("socket to /ws");
+    let figure = figure.to_string();
+    // Records the frame when it carries the figure; its JSON either way.
+    let record = move |at: Instant, text: &str| -> Value {
+        let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+        if v["type"] == "update" || v["type"] == "snapshot" {
+            if let Some(n) = v["data"].pointer(&figure).and_then(Value::as_i64) {
+                frames.lock().expect("frames").push((at, n));
+            }
+        }
+        v
+    };
+    if let Some(token) = token {
+        ws.send(Message::text(
+            json!({"op": "auth", "token": token}).to_string(),
+        ))
+        .await
+        .expect("auth sent");
+        let text = loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(text))) => break text,
+                Some(Ok(_)) => continue,
+                other => panic!("socket closed before the auth answer: {other:?}"),
+            }
+        };
+        let v: Value = serde_json::from_str(&text).expect("auth answer");
+        assert_eq!(v["type"], "ack", "{v}");
+    }
+    ws.send(Message::text(
+        json!({"op": "subscribe", "topic": topic}).to_string(),
+    ))
+    .await
+    .expect("subscribe sent");
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let v = record(Instant::now(), &text);
+                match v["type"].as_str() {
+                    Some("ack") if v["op"] == "subscribe" => break,
+                    Some("error") => panic!("subscription to {topic} refused: {v}"),
+                    _ => {}
+                }
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("socket closed before the subscription to {topic}: {other:?}"),
+        }
+    }
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = ws.next().await {
+            let at = Instant::now();
+            let Message::Text(text) = msg else { continue };
+            let v = record(at, &text);
+            if v["type"] == "error" {
+                panic!("socket error frame: {v}");
+            }
+        }
+    })
+}
+
+/// Wait until a frame has shown at least `target`, at most `limit`; whether one did.
+pub async fn frame_shows(frames: &Frames, target: i64, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if frames
+            .lock()
+            .expect("frames")
+            .iter()
+            .any(|(_, n)| *n >= target)
+        {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Freshness of each probe `(when, figure acknowledged by then)`: from its moment to the
+/// first frame showing at least that figure (0 when a frame had already shown it), in
+/// microseconds, sorted; also how many probes no frame satisfied.
+pub fn freshness(probes: &[(Instant, i64)], frames: &[(Instant, i64)]) -> (Vec<u32>, usize) {
+    let mut out = Vec::with_capacity(probes.len());
+    let mut missed = 0;
+    for &(t, target) in probes {
+        match frames.iter().find(|(_, n)| *n >= target) {
+            Some((at, _)) => out.push(
+                at.saturating_duration_since(t)
+                    .as_micros()
+                    .min(u32::MAX as u128) as u32,
+            ),
+            None => missed += 1,
+        }
+    }
+    out.sort_unstable();
+    (out, missed)
+}
+
+/// A table cell for [`freshness`]'s result: `p50 / p99 / max` ms, and how many of the
+/// `probes` no frame showed, if any.
+pub fn freshness_cell(sorted_us: &[u32], missed: usize, probes: usize) -> String {
+    format!(
+        "{:.0} / {:.0} / {:.0}{}",
+        percentile_ms(sorted_us, 0.50),
+        percentile_ms(sorted_us, 0.99),
+        sorted_us.last().copied().unwrap_or(0) as f64 / 1000.0,
+        if missed > 0 {
+            format!(" ({missed} of {probes} never shown)")
+        } else {
+            String::new()
+        }
+    )
 }
