@@ -1,6 +1,7 @@
 // The creator's studio: open a storefront, arrange its page (blocks: reorder by button or
-// Alt+arrow, hide, remove, add), publish it, add and manage products of every kind, and
-// follow the orders. Everything goes through the JSON API the outside world uses.
+// Alt+arrow, hide, remove, add), publish it, add and manage products of every kind,
+// schedule drops (in the creator's time zone, stored in UTC) and pause, resume or cancel
+// them, and follow the orders. Everything goes through the JSON API the outside world uses.
 
 import { api, session, money, say, errorText } from '/static/session.js';
 
@@ -59,7 +60,7 @@ async function open(id) {
   $('#sf-status').textContent = current.status;
   $('#sf-status').dataset.status = current.status;
   $('#publish').textContent = current.status === 'published' ? 'Unpublish' : 'Publish';
-  await Promise.all([loadBlocks(), loadProducts(), loadOrders()]);
+  await Promise.all([loadBlocks(), loadProducts(), loadOrders(), loadDrops()]);
 }
 
 // ---- Page blocks
@@ -163,6 +164,7 @@ async function loadProducts() {
     list.append(li);
   }
   if (list.children.length === 0) list.append(el('li', 'No products yet: add the first below.'));
+  fillDropProducts();
 }
 
 function drawFields() {
@@ -206,6 +208,67 @@ $('#product-form').addEventListener('submit', async (e) => {
   say(msg, `${r.data.title} added as a draft: publish it to sell it.`);
   $('#p-title').value = '';
   loadProducts();
+});
+
+// ---- Drops
+const localInput = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+
+async function loadDrops() {
+  const r = await api('GET', `/api/storefronts/${current.id}/drops`);
+  const list = $('#drop-list');
+  list.replaceChildren();
+  for (const d of (r.ok ? r.data.drops : [])) {
+    const li = el('li', undefined, { 'data-testid': 'drop-row', 'data-status': d.status });
+    li.append(el('a', d.title, { href: `/d/${d.id}` }),
+      ` · ${d.status} · opens ${new Date(d.opens_at).toLocaleString()} · ${money(d.price_cents, d.currency)} · `,
+      d.variants.map((v) => `${v.name}: ${v.remaining} of ${v.stock} left (${v.held} held, ${v.sold} sold)`).join('; '), ' ');
+    const act = (name, path, confirmText) => button(name, async () => {
+      if (confirmText && !window.confirm(confirmText)) return;
+      const a = await api('POST', `/api/drops/${d.id}/${path}`, {});
+      if (!a.ok) return say(msg, errorText(a), false);
+      const done = { publish: 'scheduled', pause: 'paused', resume: 'resumed', cancel: 'cancelled' }[path];
+      const paid = a.data?.paid_orders;
+      say(msg, `${d.title}: ${done}.`
+        + (paid ? ` ${paid} paid order(s) stay paid; refund them from Orders if you wish.` : ''));
+      loadDrops();
+    }, { 'aria-label': `${name} ${d.title}` });
+    if (d.status === 'draft') li.append(act('Publish', 'publish'));
+    if (['scheduled', 'live', 'sold_out'].includes(d.status)) li.append(act('Pause', 'pause'));
+    if (d.status === 'paused') li.append(act('Resume', 'resume'));
+    if (!['cancelled', 'closed'].includes(d.status)) {
+      li.append(act('Cancel', 'cancel', `Cancel “${d.title}” for good? Every reservation is released and its holder told.`));
+    }
+    list.append(li);
+  }
+  if (list.children.length === 0) list.append(el('li', 'No drops yet: schedule the first below.'));
+}
+
+async function fillDropProducts() {
+  const r = await api('GET', `/api/storefronts/${current.id}/products`);
+  const items = (r.ok ? r.data : []).filter((p) => p.status !== 'archived' && p.kind !== 'link');
+  $('#d-product').replaceChildren(...items.map((p) => el('option', `${p.title} (${p.kind})`, { value: p.id })));
+}
+
+$('#drop-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const currency = $('#d-currency').value.trim().toUpperCase();
+  const variants = $('#d-variants').value.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+    const at = l.lastIndexOf(':');
+    return at < 0 ? { name: l, stock: 0 } : { name: l.slice(0, at).trim(), stock: Number(l.slice(at + 1)) };
+  });
+  const body = {
+    storefront_id: current.id, product_id: $('#d-product').value, title: $('#d-title').value, currency,
+    price_cents: Math.round(Number($('#d-price').value) * minor(currency)), variants,
+    // The creator's local time, stored in UTC.
+    opens_at: new Date($('#d-opens').value).toISOString(),
+    per_buyer_limit: Number($('#d-limit').value), hold_seconds: Number($('#d-hold').value) * 60,
+    waiting_room_seconds: Number($('#d-room').value),
+  };
+  const r = await api('POST', '/api/drops', body);
+  if (!r.ok) return say(msg, errorText(r), false);
+  say(msg, `${r.data.title} saved as a draft: publish it to schedule it.`);
+  $('#d-title').value = '';
+  loadDrops();
 });
 
 // ---- Orders
@@ -252,4 +315,6 @@ $('#create-form').addEventListener('submit', async (e) => {
 $('#which').addEventListener('change', () => open($('#which').value));
 
 drawFields();
+$('#d-zone').textContent = Intl.DateTimeFormat().resolvedOptions().timeZone;
+$('#d-opens').value = localInput(new Date(Date.now() + 3600 * 1000));
 start();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const name = 'a new creator signs up, arranges the page, adds three products, verifies, publishes';
+export const name = 'a new creator signs up, arranges the page, adds three products, verifies, publishes, schedules a drop and pauses, resumes and cancels it';
 
 async function mailedVerifyLink(email) {
   const dir = process.env.OUTBOX_DIR;
@@ -91,6 +91,28 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.getByTestId('publish-storefront').click();
   await page.getByText('Your storefront is live.').waitFor();
 
+  // A drop of the tote bag, scheduled in the creator's time zone (stored in UTC).
+  await page.locator('#d-product').selectOption({ label: 'Tote bag (physical)' });
+  await page.locator('#d-title').fill('Tote drop');
+  await page.locator('#d-variants').fill('Natural: 5\nBlack: 3');
+  await page.locator('#d-opens').fill('2031-06-01T12:00');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  const drop = page.locator('[data-testid=drop-row]', { hasText: 'Tote drop' });
+  await page.locator('[data-testid=drop-row][data-status=draft]', { hasText: 'Tote drop' }).waitFor();
+  await drop.getByRole('button', { name: 'Publish Tote drop' }).click();
+  await page.locator('[data-testid=drop-row][data-status=scheduled]', { hasText: 'Tote drop' }).waitFor();
+  assert.match(await drop.textContent(), /Natural: 5 of 5 left .*Black: 3 of 3 left/);
+  const dropId = (await drop.locator('a').getAttribute('href')).split('/').pop();
+  const shown = await page.evaluate(async (id) => (await fetch(`/api/drops/${id}`)).json(), dropId);
+  const enteredAt = await page.evaluate(() => new Date('2031-06-01T12:00').toISOString());
+  assert.equal(new Date(shown.opens_at).toISOString(), enteredAt, 'the local time entered, in UTC');
+  await drop.getByRole('button', { name: 'Pause Tote drop' }).click();
+  await page.locator('[data-testid=drop-row][data-status=paused]', { hasText: 'Tote drop' }).waitFor();
+  await drop.getByRole('button', { name: 'Resume Tote drop' }).click();
+  await page.getByText('Tote drop: resumed.').waitFor();
+  await page.locator('[data-testid=drop-row][data-status=scheduled]', { hasText: 'Tote drop' }).waitFor();
+  await page.screenshot({ path: screenshot('studio-drop-1280.png'), fullPage: true });
+
   const pub = await browser.newPage({ viewport: { width: 390, height: 844 } });
   await pub.goto(`${baseURL}/s/${slug}`);
   const html = await pub.content();
@@ -101,6 +123,11 @@ export async function run({ browser, baseURL, screenshot }) {
   const wide = await pub.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   assert.equal(wide, false, 'no horizontal scroll at 390 px');
   await pub.screenshot({ path: screenshot('studio-public-390.png'), fullPage: true });
+  assert.ok(await pub.locator(`a[href="/d/${dropId}"]`).count() >= 1, 'the public page shows the scheduled drop');
+  // Cancelling asks first; then the drop is called off for good.
+  page.once('dialog', (d) => d.accept());
+  await drop.getByRole('button', { name: 'Cancel Tote drop' }).click();
+  await page.locator('[data-testid=drop-row][data-status=cancelled]', { hasText: 'Tote drop' }).waitFor();
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: screenshot('studio-390.png'), fullPage: true });
   assert.deepEqual(problems, [], 'no console errors');

@@ -266,3 +266,60 @@ fn only_the_drop_actor_calls_the_hold_and_stock_model() {
         offenders.join("\n")
     );
 }
+
+/// Pausing and resuming in quick succession leaves the drop resumed: the actor's clock
+/// records only the transitions the clock makes (opening, selling out, closing), never a
+/// status a person set. (It used to record the pause it had just reloaded, with the store
+/// already resumed, turning the resume back into a pause: found by the studio's browser
+/// test.) The log says who made each change.
+async fn a_resume_right_after_a_pause_stays_resumed(app: &TestApp) {
+    let (creator, token) = user_with_token(app, "creator").await;
+    let (sf, product) = storefront_with_product(app, creator).await;
+    let (drop, _) = live_drop(app, &token, &sf.to_string(), &product.to_string(), 1000, 10).await;
+    for round in 0..40 {
+        for action in ["pause", "resume"] {
+            let (s, b) = app
+                .post(
+                    &format!("/api/drops/{drop}/{action}"),
+                    Some(&token),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(s, 200, "round {round} {action}: {b}");
+        }
+    }
+    // The actor's clock looks every 250 ms: give it a few looks (an absence cannot be
+    // awaited), then the drop is live and no pause was ever recorded as the clock's.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1200);
+    while std::time::Instant::now() < deadline {
+        let (_, st) = app.get(&format!("/api/drops/{drop}"), None).await;
+        assert_eq!(st["status"], "live", "{st}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (s, log) = app
+        .get(&format!("/api/drops/{drop}/log?limit=500"), Some(&token))
+        .await;
+    assert_eq!(s, 200, "{log}");
+    let by_clock_pauses = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"]["by"] == "clock" && e["kind"] == "paused")
+        .count();
+    assert_eq!(by_clock_pauses, 0, "{log}");
+}
+
+#[actix_web::test]
+async fn a_resume_right_after_a_pause_stays_resumed_on_sqlite() {
+    let app = TestApp::sqlite().await;
+    a_resume_right_after_a_pause_stays_resumed(&app).await;
+    app.stop().await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn a_resume_right_after_a_pause_stays_resumed_on_postgres() {
+    let app = TestApp::postgres().await;
+    a_resume_right_after_a_pause_stays_resumed(&app).await;
+    app.stop().await;
+}

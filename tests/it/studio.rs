@@ -279,3 +279,76 @@ async fn a_page_is_its_blocks_in_order_and_only_its_owner_edits_them() {
 async fn a_page_is_its_blocks_in_order_and_only_its_owner_edits_them_on_postgres() {
     page_blocks(TestApp::postgres().await).await;
 }
+
+async fn studio_drops(app: TestApp) {
+    use crate::support::{live_drop, storefront_with_product};
+    let (owner, token) = user_with_token(&app, "creator").await;
+    let (sf, product) = storefront_with_product(&app, owner).await;
+    let path = format!("/api/storefronts/{sf}/drops");
+    let (s, before) = app.get(&path, Some(&token)).await;
+    assert_eq!(s, 200, "{before}");
+    let n = before["drops"].as_array().unwrap().len();
+    // A draft (which the public never sees) and a live drop with a hold on it.
+    let opens = app.state.clock.now().and_utc() + chrono::Duration::hours(1);
+    let (s, draft) = app
+        .post(
+            "/api/drops",
+            Some(&token),
+            json!({"storefront_id": sf, "product_id": product, "title": "Next week",
+                "price_cents": 900, "currency": "USD", "opens_at": opens,
+                "variants": [{"name": "S", "stock": 4}, {"name": "M", "stock": 6}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{draft}");
+    let (live, variant) =
+        live_drop(&app, &token, &sf.to_string(), &product.to_string(), 500, 5).await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{live}/holds"),
+            Some(&buyer),
+            json!({"variant_id": variant, "quantity": 2}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+
+    let (s, list) = app.get(&path, Some(&token)).await;
+    assert_eq!(s, 200, "{list}");
+    let drops = list["drops"].as_array().unwrap();
+    assert_eq!(drops.len(), n + 2, "{list}");
+    let find = |id: &str| drops.iter().find(|d| d["id"] == id).unwrap().clone();
+    let d = find(draft["id"].as_str().unwrap());
+    assert_eq!(d["status"], "draft");
+    assert_eq!(d["variants"].as_array().unwrap().len(), 2);
+    assert_eq!(d["variants"][1]["name"], "M");
+    let l = find(&live);
+    assert_eq!(l["status"], "live");
+    let v = &l["variants"][0];
+    assert_eq!(
+        (&v["stock"], &v["remaining"], &v["held"], &v["sold"]),
+        (&json!(5), &json!(3), &json!(2), &json!(0)),
+        "{l}"
+    );
+    // The latest opening first.
+    assert_eq!(drops[0]["id"], draft["id"]);
+
+    // Only its owner and admins.
+    let (_, rival) = user_with_token(&app, "creator").await;
+    assert_eq!(app.get(&path, Some(&rival)).await.0, 404);
+    assert_eq!(app.get(&path, Some(&buyer)).await.0, 404);
+    assert_eq!(app.get(&path, None).await.0, 401);
+    let (_, admin) = user_with_token(&app, "admin").await;
+    assert_eq!(app.get(&path, Some(&admin)).await.0, 200);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_creator_lists_every_drop_of_a_storefront_drafts_included() {
+    studio_drops(TestApp::sqlite().await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn a_creator_lists_every_drop_of_a_storefront_drafts_included_on_postgres() {
+    studio_drops(TestApp::postgres().await).await;
+}

@@ -1404,19 +1404,29 @@ impl DropActor {
             let from = self.last_status;
             self.last_status = status;
             self.changed(ctx);
-            let store = self.store.clone();
-            let id = self.drop.id;
-            let at = self.clock.now();
-            ctx.spawn(
-                async move {
-                    let detail = serde_json::json!({"from": from.as_str(), "by": "clock", "at": at.and_utc()});
-                    let allowed = [DropStatus::Scheduled, DropStatus::Live, DropStatus::SoldOut];
-                    if let Err(e) = model::transition(&store, id, &allowed, status, detail).await {
-                        tracing::warn!(error = %e, "drop transition not recorded");
-                    }
-                }
-                .into_actor(self),
+            // Only what the clock decides is recorded as the clock's. A status a person set
+            // (paused, cancelled, a draft) is in the store already; recording it from here
+            // could undo a later change this actor has not reloaded yet (a resume turned
+            // back into a pause: seen in the studio's browser test).
+            let by_clock = matches!(
+                self.drop.stored_status(),
+                DropStatus::Scheduled | DropStatus::Live | DropStatus::SoldOut
             );
+            if by_clock {
+                let store = self.store.clone();
+                let id = self.drop.id;
+                let at = self.clock.now();
+                ctx.spawn(
+                    async move {
+                        let detail = serde_json::json!({"from": from.as_str(), "by": "clock", "at": at.and_utc()});
+                        let allowed = [DropStatus::Scheduled, DropStatus::Live, DropStatus::SoldOut];
+                        if let Err(e) = model::transition(&store, id, &allowed, status, detail).await {
+                            tracing::warn!(error = %e, "drop transition not recorded");
+                        }
+                    }
+                    .into_actor(self),
+                );
+            }
         }
         if self.pending.is_empty()
             && !self.busy

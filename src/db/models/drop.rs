@@ -510,6 +510,47 @@ pub async fn list_for_storefront(store: &Store, sf: StorefrontId) -> AppResult<V
     Ok(r?)
 }
 
+/// Every drop of a storefront, drafts included, with its variants as the store has them
+/// (the studio's list): the latest opening first, at most 200. Two queries.
+pub async fn all_of_storefront(
+    store: &Store,
+    sf: StorefrontId,
+) -> AppResult<Vec<(DropRow, Vec<VariantRow>)>> {
+    let mut conn = store.read().await?;
+    let (ds, vs) = db_run!(conn, |c| {
+        async {
+            let ds: Vec<DropRow> = drops::table
+                .filter(drops::storefront_id.eq(sf))
+                .order(drops::opens_at.desc())
+                .limit(200)
+                .select(DropRow::as_select())
+                .load(c)
+                .await?;
+            let ids: Vec<DropId> = ds.iter().map(|d| d.id).collect();
+            let vs: Vec<VariantRow> = drop_variants::table
+                .filter(drop_variants::drop_id.eq_any(&ids))
+                .order((drop_variants::drop_id.asc(), drop_variants::position.asc()))
+                .select(VariantRow::as_select())
+                .load(c)
+                .await?;
+            Ok::<_, diesel::result::Error>((ds, vs))
+        }
+        .await
+    })?;
+    let mut by_drop: std::collections::HashMap<DropId, Vec<VariantRow>> =
+        std::collections::HashMap::new();
+    for v in vs {
+        by_drop.entry(v.drop_id).or_default().push(v);
+    }
+    Ok(ds
+        .into_iter()
+        .map(|d| {
+            let v = by_drop.remove(&d.id).unwrap_or_default();
+            (d, v)
+        })
+        .collect())
+}
+
 /// Units left to hold in each of these drops (the sum over their variants), as the store
 /// has them.
 pub async fn remaining_of(

@@ -1,6 +1,7 @@
 //! Drops: create, publish, read.
 
 pub mod create;
+pub mod list;
 pub mod log;
 pub mod publish;
 pub mod show;
