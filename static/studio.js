@@ -1,7 +1,7 @@
 // The creator's studio: open a storefront, arrange its page (blocks: reorder by button or
 // Alt+arrow, hide, remove, add), publish it, add and manage products of every kind,
 // schedule drops (in the creator's time zone, stored in UTC) and pause, resume or cancel
-// them, and follow the orders. Everything goes through the JSON API the outside world uses.
+// them, run raffles (create, publish, cancel, draw), and follow the orders. Everything goes through the JSON API the outside world uses.
 
 import { api, session, money, say, errorText } from '/static/session.js';
 
@@ -60,7 +60,7 @@ async function open(id) {
   $('#sf-status').textContent = current.status;
   $('#sf-status').dataset.status = current.status;
   $('#publish').textContent = current.status === 'published' ? 'Unpublish' : 'Publish';
-  await Promise.all([loadBlocks(), loadProducts(), loadOrders(), loadDrops()]);
+  await Promise.all([loadBlocks(), loadProducts(), loadOrders(), loadDrops(), loadRaffles()]);
 }
 
 // ---- Page blocks
@@ -271,6 +271,48 @@ $('#drop-form').addEventListener('submit', async (e) => {
   loadDrops();
 });
 
+// ---- Raffles
+async function loadRaffles() {
+  const r = await api('GET', `/api/storefronts/${current.id}/raffles`);
+  const list = $('#raffle-list');
+  list.replaceChildren();
+  for (const x of (r.ok ? r.data : [])) {
+    const li = el('li', undefined, { 'data-testid': 'raffle-row', 'data-status': x.status });
+    li.append(el('a', x.title, { href: `/r/${x.id}` }),
+      ` · ${x.status} · ${x.entrants} entrant(s) · closes ${new Date(x.closes_at).toLocaleString()} `);
+    const act = (name, path, confirmText) => button(name, async () => {
+      if (confirmText && !window.confirm(confirmText)) return;
+      const a = await api('POST', `/api/raffles/${x.id}/${path}`, {});
+      if (!a.ok) return say(msg, errorText(a), false);
+      say(msg, path === 'draw' ? `${x.title}: drawn, ${a.data.winners.length} winner(s).` : `${x.title}: ${a.data.status}.`);
+      loadRaffles();
+    }, { 'aria-label': `${name} ${x.title}` });
+    if (x.status === 'draft') li.append(act('Publish', 'publish'));
+    if (x.status === 'closed') li.append(act('Draw', 'draw'));
+    if (!['drawn', 'cancelled'].includes(x.status)) {
+      li.append(act('Cancel', 'cancel', `Cancel “${x.title}” for good? Its entrants are not drawn.`));
+    }
+    list.append(li);
+  }
+  if (list.children.length === 0) list.append(el('li', 'No raffles yet: start one below.'));
+}
+
+$('#raffle-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const winners = Number($('#r-winners').value);
+  const body = {
+    storefront_id: current.id, title: $('#r-title').value, description: $('#r-description').value,
+    prizes: [{ rank_from: 1, rank_to: winners, description: $('#r-prize').value }],
+    alternates: Number($('#r-alternates').value), entry: 'free',
+    opens_at: new Date($('#r-opens').value).toISOString(), closes_at: new Date($('#r-closes').value).toISOString(),
+  };
+  const r = await api('POST', '/api/raffles', body);
+  if (!r.ok) return say(msg, errorText(r), false);
+  say(msg, `${r.data.title} saved as a draft: publish it to open entries.`);
+  $('#r-title').value = '';
+  loadRaffles();
+});
+
 // ---- Orders
 async function loadOrders() {
   const status = $('#o-status').value;
@@ -317,4 +359,6 @@ $('#which').addEventListener('change', () => open($('#which').value));
 drawFields();
 $('#d-zone').textContent = Intl.DateTimeFormat().resolvedOptions().timeZone;
 $('#d-opens').value = localInput(new Date(Date.now() + 3600 * 1000));
+$('#r-opens').value = localInput(new Date(Date.now() + 60 * 1000));
+$('#r-closes').value = localInput(new Date(Date.now() + 7 * 86400 * 1000));
 start();

@@ -85,6 +85,7 @@ routes! {
     "/api/storefronts/{id}/blocks" => { get: storefronts::blocks::get, put: storefronts::blocks::put },
     "/api/storefronts/{id}/orders" => { get: orders::list::storefront_orders },
     "/api/storefronts/{id}/drops" => { get: drops::list::list },
+    "/api/storefronts/{id}/raffles" => { get: raffles::show::of_storefront },
     "/api/storefronts/{id}/orders.csv" => { get: orders::list::storefront_orders_csv },
     "/api/storefronts/{id}/products" => {
         get: products::list::list,

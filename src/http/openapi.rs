@@ -26,7 +26,7 @@ use super::{
         auth::verify::verify, auth::verify::resend, auth::reset::forgot, auth::reset::reset,
         auth::me::me,
         storefronts::create::create, storefronts::list::list_mine, storefronts::show::show,
-        storefronts::update::update, storefronts::publish::publish, storefronts::blocks::get, storefronts::blocks::put, drops::list::list, storefronts::slug::check,
+        storefronts::update::update, storefronts::publish::publish, storefronts::blocks::get, storefronts::blocks::put, drops::list::list, raffles::show::of_storefront, storefronts::slug::check,
         products::create::create, products::list::list, products::show::show, products::update::update,
         products::delete::delete, products::publish::publish, products::checkout::checkout,
         products::unpublish::unpublish, products::unpublish::archive, storefronts::publish::unpublish,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const name = 'a new creator signs up, arranges the page, adds three products, verifies, publishes, schedules a drop and pauses, resumes and cancels it';
+export const name = 'a new creator signs up, arranges the page, adds three products, verifies, publishes, schedules a drop and pauses, resumes and cancels it, starts a raffle';
 
 async function mailedVerifyLink(email) {
   const dir = process.env.OUTBOX_DIR;
@@ -96,7 +96,7 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.locator('#d-title').fill('Tote drop');
   await page.locator('#d-variants').fill('Natural: 5\nBlack: 3');
   await page.locator('#d-opens').fill('2031-06-01T12:00');
-  await page.getByRole('button', { name: 'Save draft' }).click();
+  await page.getByRole('button', { name: 'Save draft' }).first().click();
   const drop = page.locator('[data-testid=drop-row]', { hasText: 'Tote drop' });
   await page.locator('[data-testid=drop-row][data-status=draft]', { hasText: 'Tote drop' }).waitFor();
   await drop.getByRole('button', { name: 'Publish Tote drop' }).click();
@@ -112,6 +112,16 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.getByText('Tote drop: resumed.').waitFor();
   await page.locator('[data-testid=drop-row][data-status=scheduled]', { hasText: 'Tote drop' }).waitFor();
   await page.screenshot({ path: screenshot('studio-drop-1280.png'), fullPage: true });
+
+  // A raffle: saved as a draft, then published (it opens a minute from now).
+  await page.locator('#r-title').fill('Tote giveaway');
+  await page.locator('#r-prize').fill('A signed tote');
+  await page.getByRole('button', { name: 'Save draft' }).last().click();
+  const raffleRow = page.locator('[data-testid=raffle-row]', { hasText: 'Tote giveaway' });
+  await page.locator('[data-testid=raffle-row][data-status=draft]', { hasText: 'Tote giveaway' }).waitFor();
+  await raffleRow.getByRole('button', { name: 'Publish Tote giveaway' }).click();
+  await page.locator('[data-testid=raffle-row][data-status=scheduled]', { hasText: 'Tote giveaway' }).waitFor();
+  assert.match(await page.getByTestId('team-note').textContent(), /Coming with payouts/);
 
   const pub = await browser.newPage({ viewport: { width: 390, height: 844 } });
   await pub.goto(`${baseURL}/s/${slug}`);

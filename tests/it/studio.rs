@@ -352,3 +352,43 @@ async fn a_creator_lists_every_drop_of_a_storefront_drafts_included() {
 async fn a_creator_lists_every_drop_of_a_storefront_drafts_included_on_postgres() {
     studio_drops(TestApp::postgres().await).await;
 }
+
+#[actix_web::test]
+async fn a_creator_lists_every_raffle_of_a_storefront_drafts_included() {
+    use crate::support::storefront_with_product;
+    let app = TestApp::sqlite().await;
+    let (owner, token) = user_with_token(&app, "creator").await;
+    let (sf, _) = storefront_with_product(&app, owner).await;
+    let path = format!("/api/storefronts/{sf}/raffles");
+    let (s, before) = app.get(&path, Some(&token)).await;
+    assert_eq!(s, 200, "{before}");
+    let now = app.state.clock.now().and_utc();
+    let (s, r) = app
+        .post(
+            "/api/raffles",
+            Some(&token),
+            json!({"storefront_id": sf, "title": "Giveaway", "entry": "free", "alternates": 1,
+                "prizes": [{"rank_from": 1, "rank_to": 2, "description": "A tote"}],
+                "opens_at": now, "closes_at": now + chrono::Duration::days(1)}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (_, list) = app.get(&path, Some(&token)).await;
+    let all = list.as_array().unwrap();
+    assert_eq!(all.len(), before.as_array().unwrap().len() + 1, "{list}");
+    let mine = all.iter().find(|x| x["id"] == r["id"]).unwrap();
+    assert_eq!(mine["status"], "draft", "drafts included: {mine}");
+    // The public list leaves drafts out; others get a 404.
+    let (_, public) = app
+        .get(&format!("/api/raffles?storefront={sf}"), None)
+        .await;
+    assert!(public
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["id"] != r["id"]));
+    let (_, rival) = user_with_token(&app, "creator").await;
+    assert_eq!(app.get(&path, Some(&rival)).await.0, 404);
+    assert_eq!(app.get(&path, None).await.0, 401);
+    app.stop().await;
+}

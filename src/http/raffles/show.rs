@@ -61,6 +61,24 @@ pub async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> AppRe
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// Every raffle of a storefront, drafts included (its owner and admins): the studio's list,
+/// the latest closing first (at most 200).
+#[utoipa::path(get, path = "/api/storefronts/{id}/raffles", tag = "raffles", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Vec<RaffleState>),
+        (status = 404, description = "`not_found`: no such storefront, or not yours")))]
+pub async fn of_storefront(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let sf = crate::http::analytics::readable(&state, &who, &id).await?;
+    let now = state.clock.now();
+    let rows = model::list(&state.store, Some(Some(sf.id)), 200).await?;
+    let out: Vec<RaffleState> = rows.iter().map(|r| RaffleState::of(r, now, 0, 0)).collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyEntry {
     pub entered: bool,
