@@ -1,6 +1,7 @@
 // An admin disables an account from the console; that account then cannot sign in
 // (/signin says why), and is enabled again.
 import assert from 'node:assert/strict';
+import { noSeriousViolations } from './axe.mjs';
 
 export const name = 'an admin disables an account, which then cannot sign in';
 
@@ -36,6 +37,7 @@ export async function run({ browser, baseURL, screenshot }) {
   await user.getByLabel(/^Password/).fill(password);
   await user.getByRole('button', { name: 'Sign in' }).click();
   await user.getByText('this account is disabled').waitFor();
+  await noSeriousViolations(user, 'the sign-in page');
   assert.match(user.url(), /\/signin$/, 'still on the sign-in page');
 
   await admin.getByRole('button', { name: `Enable ${email}` }).click();

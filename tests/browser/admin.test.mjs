@@ -4,6 +4,7 @@
 // the same winners and their outcome without a reload, and the proof has the seed and
 // the three frozen entries.
 import assert from 'node:assert/strict';
+import { noSeriousViolations } from './axe.mjs';
 
 export const name = 'the admin console shows live entrants, draws a closed raffle, and the raffle page shows the proof';
 
@@ -119,6 +120,7 @@ export async function run({ browser, baseURL, screenshot }) {
   const adminProof = await result.locator('[data-testid=proof-link]').getAttribute('href');
   assert.equal(adminProof, `/api/raffles/${raffle.id}/proof`);
   await page.screenshot({ path: screenshot('admin-draw.png'), fullPage: true });
+  await noSeriousViolations(page, 'the admin console, after a draw');
 
   // The buyer's raffle page turned to the results by itself, with their outcome.
   await pub.waitForSelector('[data-testid=status][data-status=drawn]', { timeout: 2000 });
@@ -129,6 +131,7 @@ export async function run({ browser, baseURL, screenshot }) {
   await pub.waitForFunction((r) => document.querySelector('[data-testid=your-outcome]').textContent.startsWith(`You won! Rank ${r}`), rank);
   assert.equal(await pub.locator('[data-testid=winners] tr.you td').nth(1).textContent(), mine);
   await pub.screenshot({ path: screenshot('raffle-drawn-signed-in.png'), fullPage: true });
+  await noSeriousViolations(pub, 'the raffle page, drawn');
 
   // A fresh visit shows the same winners and the proof link.
   await pub.evaluate(() => sessionStorage.clear());

@@ -3,6 +3,7 @@
 // mailed order link, downloads the digital file, sees the event ticket's QR code; the
 // creator opens the physical order and marks it shipped. Screenshots of each page.
 import assert from 'node:assert/strict';
+import { noSeriousViolations } from './axe.mjs';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -68,6 +69,7 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.getByLabel('Postal code').fill('LS1 1AA');
   await page.getByLabel(/^Country/).fill('GB');
   await page.screenshot({ path: screenshot('checkout-physical.png'), fullPage: true });
+  await noSeriousViolations(page, 'the checkout page');
   const physical = await pay(page);
 
   await openCheckout(page, baseURL, 'digital');
@@ -104,6 +106,7 @@ export async function run({ browser, baseURL, screenshot }) {
   assert.equal(await page.locator('[data-testid=ticket]').count(), 2);
   assert.ok(await page.getByRole('img', { name: /QR code of ticket/ }).first().isVisible());
   await page.screenshot({ path: screenshot('order-event-tickets.png'), fullPage: true });
+  await noSeriousViolations(page, 'the order page, event tickets');
 
   // The account lists all six orders.
   await page.goto(`${baseURL}/account`);
@@ -112,6 +115,7 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.waitForSelector('[data-testid=event-tickets] li a');
   assert.match(await page.locator('[data-testid=event-tickets] li a').first().textContent(), /^2 tickets/);
   await page.screenshot({ path: screenshot('account.png'), fullPage: true });
+  await noSeriousViolations(page, 'the account page');
 
   // The creator, in another tab (its own session), marks the physical order shipped.
   const creator = await browser.newPage();
@@ -127,6 +131,7 @@ export async function run({ browser, baseURL, screenshot }) {
   await creator.waitForFunction(() => document.querySelector('[data-testid=fulfilment]')?.textContent.startsWith('Shipped'));
   assert.match(await creator.getByTestId('fulfilment').textContent(), /RM123456789GB/);
   await creator.screenshot({ path: screenshot('order-shipped.png'), fullPage: true });
+  await noSeriousViolations(creator, 'the order page, as its creator');
 
   assert.deepEqual(problems, [], 'no console errors');
   await creator.close();

@@ -6,6 +6,7 @@
 // dashboard is refused on the socket, the history switches range by keyboard, and the
 // CSV downloads.
 import assert from 'node:assert/strict';
+import { noSeriousViolations } from './axe.mjs';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -196,6 +197,7 @@ export async function run({ browser, baseURL, screenshot }) {
   const tile = await page.textContent('[data-testid=visitors-now]');
   console.log(`  live lags: view ${viewLag} ms, click ${clickLag} ms, hold ${holdLag} ms, purchase ${payLag} ms (visitors now: ${tile})`);
   await page.screenshot({ path: screenshot('dashboard-live.png'), fullPage: true });
+  await noSeriousViolations(page, 'the dashboard, live');
   await visitor.screenshot({ path: screenshot('dashboard-visitor-paid.png'), fullPage: true });
 
   // The socket refuses a rival's dashboard, and still serves our own.

@@ -2,6 +2,7 @@
 // opens by itself, one buyer reserves and the other tab's stock falls within a second,
 // the first pays with a test card, the second takes the last unit, and both end on sold out.
 import assert from 'node:assert/strict';
+import { noSeriousViolations } from './axe.mjs';
 
 export const name = 'the drop page counts down, opens, reserves, updates live, checks out and sells out';
 
@@ -66,6 +67,7 @@ export async function run({ browser, baseURL, screenshot }) {
   console.log(`  other tab updated after ${Date.now() - reservedAt} ms`);
   assert.match(await a.textContent('[data-testid=hold-countdown]'), /\d+m \d+s/);
   await a.screenshot({ path: screenshot('drop-held.png'), fullPage: true });
+  await noSeriousViolations(a, 'the drop page, a unit held');
 
   // A pays with the test card.
   await a.getByRole('button', { name: 'Pay' }).click();

@@ -3,6 +3,7 @@
 // other, unsigned tab sees the entrant count rise within a second of each entry, and a
 // second click is refused as already entered.
 import assert from 'node:assert/strict';
+import { noSeriousViolations } from './axe.mjs';
 
 export const name = 'the raffle page counts down, opens, enters, updates live and refuses a second entry';
 
@@ -71,6 +72,7 @@ export async function run({ browser, baseURL, screenshot }) {
   assert.deepEqual(await a.locator('#prizes li').allTextContents(), ['#1 Signed poster']);
   assert.equal(await a.locator('[data-testid=enter]').isVisible(), false, 'no Enter button before sign-in');
   await a.screenshot({ path: screenshot('raffle-countdown.png'), fullPage: true });
+  await noSeriousViolations(a, 'the raffle page, counting down');
 
   // The countdown reaches zero and the raffle opens without a reload.
   await a.waitForSelector('[data-testid=status][data-status=open]', { timeout: 15000 });

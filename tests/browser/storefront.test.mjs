@@ -1,6 +1,7 @@
 // The demo storefront page renders its links and one product of each kind, with no
 // console errors, and is readable by keyboard and screen readers.
 import assert from 'node:assert/strict';
+import { noSeriousViolations } from './axe.mjs';
 
 export const name = 'the demo storefront page shows its links and products';
 
@@ -23,6 +24,7 @@ export async function run({ browser, baseURL, screenshot }) {
   const bg = await page.locator('[data-testid=link]').first().evaluate((e) => getComputedStyle(e).backgroundColor);
   assert.equal(bg, 'rgb(91, 33, 182)');
   await page.screenshot({ path: screenshot('storefront.png'), fullPage: true });
+  await noSeriousViolations(page, 'the storefront page');
   assert.deepEqual(problems, [], 'no console errors');
   await page.close();
 }

@@ -3,6 +3,7 @@
 // of different kinds and publish them (after verifying the email from the mailed link),
 // publish the storefront; the public page shows exactly that. Screenshots at 1280 and 390 px.
 import assert from 'node:assert/strict';
+import { noSeriousViolations } from './axe.mjs';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -87,6 +88,7 @@ export async function run({ browser, baseURL, screenshot }) {
     await page.locator('#f-capacity').fill('12');
   });
   await page.screenshot({ path: screenshot('studio-1280.png'), fullPage: true });
+  await noSeriousViolations(page, 'the studio');
 
   await page.getByTestId('publish-storefront').click();
   await page.getByText('Your storefront is live.').waitFor();
