@@ -89,7 +89,7 @@ async fn redis_rate_limits_are_shared_by_every_node() {
 }
 
 /// Two nodes on one Postgres database and one Redis.
-async fn two_nodes() -> (TestApp, TestApp) {
+pub(crate) async fn two_nodes() -> (TestApp, TestApp) {
     let db = fresh_pg_database().await;
     let redis = redis_url();
     let vars = [

@@ -27,6 +27,7 @@ mod memory;
 mod models;
 mod ops;
 mod orders;
+mod promises;
 mod queue;
 mod raffles;
 mod reconcile;
