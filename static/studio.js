@@ -345,14 +345,125 @@ $('#sf-slug').addEventListener('input', async () => {
   $('#slug-state').textContent = r.data.available ? 'Looks free.'
     : r.data.reason === 'taken' ? 'Taken: try another.' : `This address ${r.data.reason}.`;
 });
+// ---- Onboarding: a new storefront's look (bio, avatar, theme with its contrast checked),
+// its first link and first product, then published; it ends on the public page.
+const THEMES = {
+  light: { background: '#ffffff', text: '#1f1633' },
+  dark: { background: '#14111c', text: '#f4f1fa' },
+};
+
+/// WCAG relative luminance and contrast ratio of two `#rrggbb` colours.
+function luminance(hex) {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function contrast(a, b) {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+function chosenTheme() {
+  const base = THEMES[document.querySelector('input[name=o-theme]:checked').value];
+  return { ...base, primary: $('#o-brand').value };
+}
+
+/// The brand colour is used for links on the page's background and as the buttons'
+/// background: both must reach 4.5:1 (WCAG AA for text). Says how it stands; true when
+/// it passes.
+function checkContrast() {
+  const t = chosenTheme();
+  const ratio = contrast(t.primary, t.background);
+  // Buttons carry black or white text on the brand colour, whichever reads better (as the
+  // storefront's theme.css does): that must read too.
+  const onIt = Math.max(contrast(t.primary, '#ffffff'), contrast(t.primary, '#000000'));
+  const ok = ratio >= 4.5 && onIt >= 4.5;
+  $('#o-contrast').textContent = `Contrast of your brand colour on this background: ${ratio.toFixed(1)}:1; `
+    + `of button labels on it: ${onIt.toFixed(1)}:1 — `
+    + (ok ? 'readable (WCAG AA).' : 'too faint to read; pick a darker or lighter colour, or the other theme.');
+  $('#o-contrast').className = ok ? 'ok' : 'error';
+  $('#o-contrast').dataset.ok = String(ok);
+  return ok;
+}
+$('#o-brand').addEventListener('input', checkContrast);
+document.querySelectorAll('input[name=o-theme]').forEach((r) => r.addEventListener('change', checkContrast));
+
+function onboardStep(form, text) {
+  for (const id of ['#look-form', '#link-form', '#first-product-form', '#o-publish']) $(id).hidden = id !== form;
+  $('#onboard-step').textContent = text;
+  $(form).querySelector('input, textarea, button')?.focus();
+}
+
+function startOnboarding() {
+  $('#create').hidden = true;
+  $('#onboard').hidden = false;
+  checkContrast();
+  onboardStep('#look-form', 'Step 1 of 3: how your page looks.');
+}
+
+$('#look-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  if (!checkContrast()) return say(msg, 'Pick a brand colour that reads on the background first.', false);
+  const body = { bio: $('#o-bio').value, avatar_url: $('#o-avatar').value.trim(), theme: chosenTheme() };
+  const r = await api('PATCH', `/api/storefronts/${current.id}`, body);
+  if (!r.ok) return say(msg, errorText(r), false);
+  Object.assign(current, r.data);
+  onboardStep('#link-form', 'Step 2 of 3: a first link for your visitors.');
+});
+
+$('#link-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const link = { title: $('#o-link-title').value, url: $('#o-link-url').value.trim() };
+  const r = await api('PATCH', `/api/storefronts/${current.id}`, { links: [...(current.links || []), link] });
+  if (!r.ok) return say(msg, errorText(r), false);
+  Object.assign(current, r.data);
+  onboardStep('#first-product-form', 'Step 3 of 3: a first thing to sell.');
+});
+$('#o-skip-link').addEventListener('click', () => onboardStep('#first-product-form', 'Step 3 of 3: a first thing to sell.'));
+
+/// Publish the first product and the storefront once the email is confirmed (asked
+/// first, so that nothing is sent only to be refused); else say what is missing.
+async function publishFromOnboarding() {
+  const me = await api('GET', '/api/me');
+  if (!me.ok || !me.data.email_verified) {
+    onboardStep('#o-publish', 'Almost there: confirm your email with the link we sent you, then publish.');
+    return;
+  }
+  if (current.firstProduct) {
+    const p = await api('POST', `/api/products/${current.firstProduct}/publish`, {});
+    if (!p.ok) return say(msg, errorText(p), false);
+    current.firstProduct = null;
+  }
+  const r = await api('POST', `/api/storefronts/${current.id}/publish`, {});
+  if (r.ok) { location.assign(`/s/${current.slug}`); return; }
+  onboardStep('#o-publish', errorText(r));
+}
+
+$('#first-product-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = { kind: 'digital', title: $('#o-p-title').value, currency: 'USD',
+    price_cents: Math.round(Number($('#o-p-price').value) * 100), download_url: $('#o-p-url').value.trim() };
+  const r = await api('POST', `/api/storefronts/${current.id}/products`, body);
+  if (!r.ok) return say(msg, errorText(r), false);
+  current.firstProduct = r.data.id;
+  await publishFromOnboarding();
+});
+$('#o-skip-product').addEventListener('click', publishFromOnboarding);
+$('#o-publish-now').addEventListener('click', publishFromOnboarding);
+$('#o-resend').addEventListener('click', async () => {
+  const r = await api('POST', '/api/auth/verify/resend', {});
+  say(msg, r.ok ? 'Sent: look in your inbox.' : errorText(r), r.ok);
+});
+
 $('#create-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await api('POST', '/api/storefronts', { slug: $('#sf-slug').value.trim().toLowerCase(), title: $('#sf-title').value });
   if (!r.ok) return say(msg, errorText(r), false);
   stores.push(r.data);
   $('#which').replaceChildren(...stores.map((s) => el('option', s.title, { value: s.id })));
-  say(msg, 'Storefront created. Arrange its page, add products, then publish.');
-  open(r.data.id);
+  current = r.data;
+  say(msg, 'Storefront created.');
+  startOnboarding();
 });
 $('#which').addEventListener('change', () => open($('#which').value));
 

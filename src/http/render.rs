@@ -419,17 +419,58 @@ pub fn theme_css(theme_json: &str) -> String {
             .cloned()
     };
     let mut css = String::from(".storefront {\n");
-    for (var, value) in [
-        ("--primary", ok(&theme.primary)),
-        ("--bg", ok(&theme.background)),
-        ("--fg", ok(&theme.text)),
-    ] {
+    let (primary, bg, fg) = (ok(&theme.primary), ok(&theme.background), ok(&theme.text));
+    for (var, value) in [("--primary", &primary), ("--bg", &bg), ("--fg", &fg)] {
         if let Some(v) = value {
             let _ = writeln!(css, "  {var}: {v};");
         }
     }
+    // What sits on the brand colour (link buttons, buy buttons): black or white, whichever
+    // reads better on it.
+    if let Some(l) = primary.as_deref().and_then(luminance) {
+        let on = if contrast(l, 1.0) >= contrast(l, 0.0) {
+            "#ffffff"
+        } else {
+            "#000000"
+        };
+        let _ = writeln!(css, "  --on-primary: {on};");
+    }
+    // Cards, borders and secondary text follow the page's own colours (a dark theme gets
+    // dark cards, not white ones with light text on them).
+    if bg.is_some() {
+        css.push_str("  --card: var(--bg);\n");
+    }
+    if bg.is_some() || fg.is_some() {
+        css.push_str("  --border: color-mix(in srgb, var(--fg) 25%, var(--bg));\n");
+        css.push_str("  --muted: color-mix(in srgb, var(--fg) 75%, var(--bg));\n");
+    }
     css.push_str("}\n");
     css
+}
+
+/// WCAG relative luminance of a `#rgb` or `#rrggbb` colour.
+pub fn luminance(hex: &str) -> Option<f64> {
+    let h = hex.strip_prefix('#')?;
+    let full: String = match h.len() {
+        3 => h.chars().flat_map(|c| [c, c]).collect(),
+        6 => h.to_string(),
+        _ => return None,
+    };
+    let channel = |i: usize| -> Option<f64> {
+        let c = f64::from(u8::from_str_radix(full.get(i..i + 2)?, 16).ok()?) / 255.0;
+        Some(if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        })
+    };
+    Some(0.2126 * channel(0)? + 0.7152 * channel(2)? + 0.0722 * channel(4)?)
+}
+
+/// WCAG contrast ratio of two luminances (1 to 21).
+pub fn contrast(a: f64, b: f64) -> f64 {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    (hi + 0.05) / (lo + 0.05)
 }
 
 #[cfg(test)]
@@ -442,6 +483,20 @@ mod tests {
             esc(r#"<script>"x"&'y'</script>"#),
             "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;"
         );
+    }
+
+    #[test]
+    fn text_on_the_brand_colour_is_whichever_of_black_and_white_reads_better() {
+        assert!(
+            (contrast(luminance("#000").unwrap(), luminance("#ffffff").unwrap()) - 21.0).abs()
+                < 1e-9
+        );
+        let light = theme_css(r##"{"primary":"#c4b5fd","background":"#14111c","text":"#f4f1fa"}"##);
+        assert!(light.contains("--on-primary: #000000;"), "{light}");
+        assert!(light.contains("--card: var(--bg);"), "{light}");
+        let dark = theme_css(r##"{"primary":"#4c1d95"}"##);
+        assert!(dark.contains("--on-primary: #ffffff;"), "{dark}");
+        assert!(!dark.contains("--card"), "{dark}");
     }
 
     #[test]

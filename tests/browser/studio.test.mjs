@@ -1,13 +1,16 @@
 // The creator's first minutes in the browser: sign up as a creator at /signup, land in
-// the studio, open a storefront, put a text block first by keyboard, add three products
-// of different kinds and publish them (after verifying the email from the mailed link),
-// publish the storefront; the public page shows exactly that. Screenshots at 1280 and 390 px.
+// the studio, open a storefront and go through onboarding (bio, dark theme with a brand
+// colour whose contrast is checked, a first link, a first product; publishing waits for
+// the email to be confirmed from the mailed link) to the public page; then, back in the
+// studio, put a text block first by keyboard, add three products of different kinds,
+// schedule a drop, start a raffle; the public page shows exactly that. Screenshots at 1280
+// and 390 px.
 import assert from 'node:assert/strict';
 import { noSeriousViolations } from './axe.mjs';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const name = 'a new creator signs up, arranges the page, adds three products, verifies, publishes, schedules a drop and pauses, resumes and cancels it, starts a raffle';
+export const name = 'a new creator signs up, is onboarded to a published page, arranges it, adds three products, verifies, publishes, schedules a drop and pauses, resumes and cancels it, starts a raffle';
 
 async function mailedVerifyLink(email) {
   const dir = process.env.OUTBOX_DIR;
@@ -58,7 +61,43 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.getByText('Looks free.').waitFor();
   await page.getByLabel('Storefront title').fill('Maker Studio');
   await page.getByRole('button', { name: 'Create storefront' }).click();
+
+  // Onboarding, step 1: the look. A brand colour too faint on the dark theme is refused.
+  await page.getByTestId('onboarding').waitFor();
+  await page.getByLabel('A line about you').fill('Patterns and totes, made by hand.');
+  await page.getByLabel('Dark').check();
+  await page.getByLabel(/^Brand colour/).fill('#3b2f63');
+  assert.equal(await page.getByTestId('contrast').getAttribute('data-ok'), 'false');
+  await page.getByLabel(/^Brand colour/).fill('#c4b5fd');
+  assert.equal(await page.getByTestId('contrast').getAttribute('data-ok'), 'true');
+  await page.screenshot({ path: screenshot('onboarding-look-1280.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Next: a link' }).click();
+  // Step 2: a first link; step 3: a first product.
+  await page.getByLabel("Your first link's title").fill('Newsletter');
+  await page.getByLabel('Its address').fill('https://news.example.com/maker');
+  await page.getByRole('button', { name: 'Next: a product' }).click();
+  await page.getByLabel(/first product/).fill('Starter pattern');
+  await page.getByLabel(/file's address/).fill('https://files.example.com/starter.pdf');
+  await page.getByRole('button', { name: 'Add it and publish my page' }).click();
+  // Publishing waits for the confirmed email: follow the mailed link (another tab).
+  await page.getByText('Almost there: confirm your email').waitFor();
+  const verify = await browser.newPage();
+  await verify.goto(await mailedVerifyLink(email));
+  await verify.getByText('Your email is confirmed').waitFor();
+  await verify.close();
+  await page.getByRole('button', { name: 'Publish my page' }).click();
+  // It ends on the public page: dark, with the link and the product.
+  await page.waitForURL(new RegExp(`/s/${slug}$`));
+  await page.getByText('Patterns and totes, made by hand.').waitFor();
+  assert.ok(await page.getByRole('link', { name: 'Newsletter' }).count() >= 1, 'the first link');
+  assert.ok(await page.getByText('Starter pattern').count() >= 1, 'the first product');
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(20, 17, 28)', 'the dark theme');
+  await page.screenshot({ path: screenshot('onboarding-done-1280.png'), fullPage: true });
+
+  await page.goto(`${baseURL}/studio`);
   await page.waitForSelector('[data-testid=block]');
+  assert.equal(await page.getByTestId('sf-status').textContent(), 'published');
 
   // A text block, added last, moved to the top by keyboard (Alt+↑ on the focused block).
   await page.getByLabel('Add a block').selectOption('text');
@@ -70,12 +109,6 @@ export async function run({ browser, baseURL, screenshot }) {
   assert.equal(await page.locator('[data-testid=block]').first().getAttribute('data-type'), 'text');
   await page.getByTestId('save-blocks').click();
   await page.getByText('Page saved.').waitFor();
-
-  // Publishing needs a verified email: follow the mailed link (another tab).
-  const verify = await browser.newPage();
-  await verify.goto(await mailedVerifyLink(email));
-  await verify.getByText('Your email is confirmed').waitFor();
-  await verify.close();
 
   await addProduct(page, 'digital', 'Pattern PDF', async () => {
     await page.locator('#f-download_url').fill('https://files.example.com/pattern.pdf');
@@ -89,9 +122,6 @@ export async function run({ browser, baseURL, screenshot }) {
   });
   await page.screenshot({ path: screenshot('studio-1280.png'), fullPage: true });
   await noSeriousViolations(page, 'the studio');
-
-  await page.getByTestId('publish-storefront').click();
-  await page.getByText('Your storefront is live.').waitFor();
 
   // A drop of the tote bag, scheduled in the creator's time zone (stored in UTC).
   await page.locator('#d-product').selectOption({ label: 'Tote bag (physical)' });
@@ -130,8 +160,8 @@ export async function run({ browser, baseURL, screenshot }) {
   const html = await pub.content();
   assert.ok(html.indexOf('Handmade in small batches.') < html.indexOf('class="sf-header"'), 'the text block comes first');
   const kinds = await pub.locator('[data-testid=product]').evaluateAll((els) => els.map((e) => e.dataset.kind).sort());
-  assert.deepEqual(kinds, ['digital', 'event', 'physical']);
-  assert.equal(await pub.locator('[data-testid=buy]').count(), 3);
+  assert.deepEqual(kinds, ['digital', 'digital', 'event', 'physical']);
+  assert.equal(await pub.locator('[data-testid=buy]').count(), 4);
   const wide = await pub.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   assert.equal(wide, false, 'no horizontal scroll at 390 px');
   await pub.screenshot({ path: screenshot('studio-public-390.png'), fullPage: true });
