@@ -136,6 +136,8 @@ routes! {
     "/api/me/tickets" => { get: raffles::show::my_tickets },
     "/api/admin/raffles" => { get: raffles::draw::list },
     "/api/admin/users" => { get: admin::users::list },
+    "/api/admin/storefronts" => { get: admin::storefronts::list },
+    "/api/admin/orders" => { get: orders::list::admin_orders },
     "/api/admin/users/{id}/disable" => { post: admin::users::disable },
     "/api/admin/users/{id}/enable" => { post: admin::users::enable },
     "/api/admin/raffles/{id}/draw" => { post: raffles::draw::draw },

@@ -41,7 +41,7 @@ use super::{
         raffles::show::show, raffles::show::list, raffles::show::me, raffles::show::my_tickets,
         raffles::show::proof, raffles::enter::enter, raffles::enter::bonus,
         raffles::draw::draw, raffles::draw::draw_own, raffles::draw::list,
-        admin::users::list, admin::users::disable, admin::users::enable,
+        admin::users::list, admin::users::disable, admin::users::enable, admin::storefronts::list, orders::list::admin_orders,
         analytics::events::track, analytics::report::report, analytics::report::csv,
         analytics::report::export, analytics::privacy::delete,
         auth::account::export, auth::account::delete,

@@ -206,6 +206,7 @@ pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
         "signin.js" => (include_str!("../../static/signin.js"), JS),
         "studio.js" => (include_str!("../../static/studio.js"), JS),
         "admin-users.js" => (include_str!("../../static/admin-users.js"), JS),
+        "admin-shops.js" => (include_str!("../../static/admin-shops.js"), JS),
         "checkout.js" => (include_str!("../../static/checkout.js"), JS),
         "order.js" => (include_str!("../../static/order.js"), JS),
         "account-page.js" => (include_str!("../../static/account-page.js"), JS),

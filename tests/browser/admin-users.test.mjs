@@ -26,7 +26,7 @@ export async function run({ browser, baseURL, screenshot }) {
   await admin.getByRole('button', { name: 'Sign in' }).click();
   await admin.getByText('Signed in as admin@browser.test.').waitFor();
   await admin.getByLabel('Find accounts by address').fill('spammer-');
-  await admin.getByRole('button', { name: 'Find' }).click();
+  await admin.getByRole('button', { name: 'Find', exact: true }).click();
   await admin.getByRole('button', { name: `Disable ${email}` }).click();
   await admin.getByText(`${email} is disabled`).waitFor();
   await admin.screenshot({ path: screenshot('admin-users.png'), fullPage: true });
@@ -39,6 +39,16 @@ export async function run({ browser, baseURL, screenshot }) {
   await user.getByText('this account is disabled').waitFor();
   await noSeriousViolations(user, 'the sign-in page');
   assert.match(user.url(), /\/signin$/, 'still on the sign-in page');
+
+  // Storefronts and orders: found here (taking one down and refunding are API-tested).
+  await admin.getByLabel(/Find storefronts by address/).fill('demo');
+  await admin.getByRole('button', { name: 'Find storefronts' }).click();
+  await admin.locator('[data-testid=shop]', { hasText: '/s/demo' }).waitFor();
+  assert.equal(await admin.getByRole('button', { name: /^Take down / }).count() >= 1, true);
+  await admin.getByLabel(/Find orders by the buyer/).fill('@');
+  await admin.getByRole('button', { name: 'Find orders' }).click();
+  await admin.locator('#admin-order-list').filter({ hasText: /·|No order matches/ }).waitFor();
+  await admin.screenshot({ path: screenshot('admin-shops.png'), fullPage: true });
 
   await admin.getByRole('button', { name: `Enable ${email}` }).click();
   await admin.getByText(`${email} is enabled`).waitFor();

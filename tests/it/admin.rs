@@ -118,3 +118,138 @@ async fn an_admin_disables_an_account_that_then_cannot_sign_in_and_enables_it_ag
 async fn an_admin_disables_an_account_that_then_cannot_sign_in_and_enables_it_again_on_postgres() {
     accounts(TestApp::postgres().await).await;
 }
+
+/// The admin console beyond raffles: storefronts found by slug, title or owner's email and
+/// taken down for abuse; orders found by the buyer's email, refunded. Nobody else may.
+async fn storefronts_and_orders(app: TestApp) {
+    let (owner, creator) = user_with_token(&app, "creator").await;
+    let (sf, _) = livedrop::demo::shop(&app.state.store, owner).await.unwrap();
+    let (_, sf_view) = app.get(&format!("/api/storefronts/{sf}"), None).await;
+    let slug = sf_view["slug"].as_str().unwrap().to_string();
+    let (s, p) = app
+        .post(
+            &format!("/api/storefronts/{sf}/products"),
+            Some(&creator),
+            json!({"kind": "digital", "title": "Zine", "price_cents": 700, "currency": "USD",
+                "download_url": "https://files.example.com/zine.pdf"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+    let product = p["id"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .post(
+            &format!("/api/products/{product}/publish"),
+            Some(&creator),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (_, me) = app.get("/api/me", Some(&buyer)).await;
+    let buyer_email = me["email"].as_str().unwrap().to_string();
+    let (s, o) = app
+        .post(
+            &format!("/api/products/{product}/checkout"),
+            Some(&buyer),
+            json!({"card": "4242424242424242"}),
+        )
+        .await;
+    assert_eq!((s, o["status"].as_str()), (201, Some("paid")), "{o}");
+    let (_, admin) = user_with_token(&app, "admin").await;
+
+    // Storefronts: by slug, by the owner's email; a creator and a buyer are refused.
+    let (s, found) = app
+        .get(&format!("/api/admin/storefronts?q={slug}"), Some(&admin))
+        .await;
+    assert_eq!(s, 200, "{found}");
+    assert_eq!(found["storefronts"][0]["id"], sf.to_string(), "{found}");
+    let (_, owner_me) = app.get("/api/me", Some(&creator)).await;
+    let owner_email = owner_me["email"].as_str().unwrap();
+    let (_, by_owner) = app
+        .get(
+            &format!("/api/admin/storefronts?q={owner_email}"),
+            Some(&admin),
+        )
+        .await;
+    assert!(
+        by_owner["storefronts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == sf.to_string() && s["owner_email"] == owner_email),
+        "{by_owner}"
+    );
+    for who in [&creator, &buyer] {
+        assert_eq!(app.get("/api/admin/storefronts", Some(who)).await.0, 403);
+        assert_eq!(app.get("/api/admin/orders", Some(who)).await.0, 403);
+    }
+    // Taken down by the admin: the page answers 404; the owner can publish it again.
+    let page = app
+        .client
+        .get(app.at(&format!("/s/{slug}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let (s, down) = app
+        .post(
+            &format!("/api/storefronts/{sf}/unpublish"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, &down["status"]), (200, &json!("draft")), "{down}");
+    let page = app
+        .client
+        .get(app.at(&format!("/s/{slug}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    // Another creator still cannot.
+    let (_, rival) = user_with_token(&app, "creator").await;
+    let (s, _) = app
+        .post(
+            &format!("/api/storefronts/{sf}/unpublish"),
+            Some(&rival),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    // Orders: by part of the buyer's email (a `_` or `%` in it is taken literally).
+    let part = &buyer_email[..buyer_email.find('@').unwrap()];
+    let (s, orders) = app
+        .get(
+            &format!("/api/admin/orders?q={part}&status=paid"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(s, 200, "{orders}");
+    let list = orders["orders"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{orders}");
+    assert_eq!(list[0]["id"], o["order_id"]);
+    assert_eq!(list[0]["buyer_email"], buyer_email.as_str());
+    let (_, none) = app.get("/api/admin/orders?q=%25", Some(&admin)).await;
+    assert_eq!(none["orders"].as_array().unwrap().len(), 0, "{none}");
+    let (s, refunded) = app
+        .post(
+            &format!("/api/orders/{}/refund", list[0]["id"].as_str().unwrap()),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{refunded}");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn admins_find_storefronts_and_orders_take_down_and_refund() {
+    storefronts_and_orders(TestApp::sqlite().await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn admins_find_storefronts_and_orders_take_down_and_refund_on_postgres() {
+    storefronts_and_orders(TestApp::postgres().await).await;
+}

@@ -174,6 +174,8 @@ pub struct OrderFilter {
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     pub after: Option<OrderId>,
+    /// Orders whose buyer's email contains this (admins' search).
+    pub buyer_email_like: Option<String>,
     pub limit: i64,
 }
 
@@ -182,6 +184,17 @@ pub struct OrderFilter {
 pub struct ListedOrder {
     pub order: OrderRow,
     pub buyer_email: String,
+}
+
+/// A `LIKE` pattern that finds `text` anywhere, its own `%`, `_` and `\` taken literally
+/// (with `ESCAPE '\'`).
+pub fn like_pattern(text: &str) -> String {
+    format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
 }
 
 /// Orders matching `f`, newest first (one query: orders joined with their buyers).
@@ -221,6 +234,9 @@ pub async fn list(store: &Store, f: &OrderFilter) -> AppResult<Vec<ListedOrder>>
         }
         if let Some(a) = f.after {
             q = q.filter(orders::id.lt(a));
+        }
+        if let Some(text) = &f.buyer_email_like {
+            q = q.filter(users::email.like(like_pattern(text)).escape('\\'));
         }
         q.load(c).await
     })?;

@@ -105,6 +105,31 @@ pub async fn list_by_owner(store: &Store, owner: UserId) -> AppResult<Vec<Storef
 }
 
 /// The storefront's saved blocks (JSON), `None` if it never saved any.
+/// Storefronts whose slug, title or owner's email contains `q`, newest first, with the
+/// owner's email (admins' search).
+pub async fn search(store: &Store, q: &str, limit: i64) -> AppResult<Vec<(StorefrontRow, String)>> {
+    use crate::db::schema::users;
+    let pattern = super::order::like_pattern(q);
+    let mut conn = store.read().await?;
+    let r = db_run!(conn, |c| {
+        storefronts::table
+            .inner_join(users::table.on(users::id.eq(storefronts::owner_id)))
+            .filter(
+                storefronts::slug
+                    .like(&pattern)
+                    .escape('\\')
+                    .or(storefronts::title.like(&pattern).escape('\\'))
+                    .or(users::email.like(&pattern).escape('\\')),
+            )
+            .order(storefronts::created_at.desc())
+            .limit(limit)
+            .select((StorefrontRow::as_select(), users::email))
+            .load(c)
+            .await
+    });
+    Ok(r?)
+}
+
 pub async fn blocks(store: &Store, id: StorefrontId) -> AppResult<Option<String>> {
     let mut conn = store.read().await?;
     let r = db_run!(conn, |c| {

@@ -145,12 +145,7 @@ pub async fn search(
     q: &str,
     limit: i64,
 ) -> AppResult<Vec<(User, Option<NaiveDateTime>)>> {
-    let pattern = format!(
-        "%{}%",
-        q.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = super::order::like_pattern(q);
     let mut conn = store.read().await?;
     let r = db_run!(conn, |c| {
         users::table

@@ -1,3 +1,4 @@
 //! The admin console's own endpoints (raffle draws live with the raffles).
 
+pub mod storefronts;
 pub mod users;

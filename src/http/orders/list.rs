@@ -274,3 +274,50 @@ pub async fn my_orders(
     f.buyer = Some(who.id);
     Ok(HttpResponse::Ok().json(page(&state, f, false).await?))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminOrderQuery {
+    /// Part of the buyer's email address.
+    #[param(max_length = 254)]
+    pub q: Option<String>,
+    /// `pending`, `paid`, `declined`, `refund_pending` or `refunded`.
+    #[param(pattern = "^(pending|paid|declined|refund_pending|refunded)$")]
+    pub status: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `next` of the previous page.
+    #[param(format = Uuid)]
+    pub after: Option<String>,
+}
+
+/// Every storefront's orders, newest first, found by the buyer's email (admins): to
+/// answer a buyer, or to refund (`POST /api/orders/{id}/refund`).
+#[utoipa::path(get, path = "/api/admin/orders", tag = "admin", security(("bearer" = [])),
+    params(AdminOrderQuery),
+    responses((status = 200, body = OrderPage), (status = 403, description = "`forbidden`"),
+        (status = 422, description = "`validation_failed`: a filter is malformed")))]
+pub async fn admin_orders(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    q: web::Query<AdminOrderQuery>,
+) -> AppResult<HttpResponse> {
+    who.require_admin()?;
+    let base = OrderQuery {
+        status: q.status.clone(),
+        product_id: None,
+        drop_id: None,
+        from: None,
+        to: None,
+        limit: q.limit,
+        after: q.after.clone(),
+    };
+    let mut f = filter(&base)?;
+    let text = q.q.as_deref().unwrap_or("").trim().to_lowercase();
+    if text.chars().count() > 254 {
+        return Err(AppError::field("q", "is too long"));
+    }
+    f.buyer_email_like = (!text.is_empty()).then_some(text);
+    Ok(HttpResponse::Ok().json(page(&state, f, true).await?))
+}

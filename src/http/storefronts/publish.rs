@@ -4,7 +4,8 @@ use super::{owned, StorefrontView};
 use crate::auth::AuthUser;
 use crate::db::models::now;
 use crate::db::models::storefront as model;
-use crate::error::AppResult;
+use crate::domain::ids::StorefrontId;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// Make your storefront public at `/s/{slug}`. Needs a verified email.
@@ -28,6 +29,7 @@ pub async fn publish(
 }
 
 /// Take your storefront off the web: its page answers 404 until it is published again.
+/// Admins may take any storefront down (for abuse); its owner can publish it again.
 #[utoipa::path(post, path = "/api/storefronts/{id}/unpublish", tag = "storefronts", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = StorefrontView), (status = 404, description = "`not_found`")))]
@@ -36,7 +38,18 @@ pub async fn unpublish(
     who: AuthUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let mut row = owned(&state, &who, &id).await?;
+    let mut row = if who.is_admin() {
+        let found = match StorefrontId::parse(&id) {
+            Some(sid) => model::find(&state.store, sid).await?,
+            None => model::find_by_slug(&state.store, &id.to_lowercase()).await?,
+        };
+        found.ok_or(AppError::NotFound)?
+    } else {
+        owned(&state, &who, &id).await?
+    };
+    if who.is_admin() && row.owner_id != who.id {
+        tracing::info!(storefront = %row.id, admin = %who.id, "storefront taken down by an admin");
+    }
     if row.status != "draft" {
         row.status = "draft".into();
         row.updated_at = now();
