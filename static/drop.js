@@ -1,6 +1,9 @@
 // The drop page: a countdown that agrees with the server, live stock per variant over the
 // WebSocket, the waiting room or reserve button, the hold's own countdown and checkout.
-// Everything updates in place; nothing reloads.
+// Everything updates in place; nothing reloads. Sign-in, account creation and the session
+// (refreshed before it expires) come from the shared session module.
+
+import { api, session, money, signInForm } from '/static/session.js';
 
 const id = location.pathname.split('/').filter(Boolean).pop();
 const $ = (sel) => document.querySelector(sel);
@@ -8,7 +11,6 @@ let state = null;          // the latest drop state (highest seq)
 let offset = 0;            // server clock minus ours, in ms
 let hold = null;           // our active hold
 let ticket = null;         // our waiting-room ticket
-let session = JSON.parse(sessionStorage.getItem('livedrop.session') || 'null');
 
 function say(text, ok = true) {
   const m = $('#message');
@@ -16,21 +18,7 @@ function say(text, ok = true) {
   m.className = ok ? 'ok' : 'error';
 }
 
-async function api(method, path, body) {
-  const headers = { 'content-type': 'application/json' };
-  if (session) headers.authorization = `Bearer ${session.access_token}`;
-  const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  let data = null;
-  try { data = await res.json(); } catch { /* empty body */ }
-  return { ok: res.ok, status: res.status, data };
-}
-
 const now = () => Date.now() + offset;
-
-function money(cents, currency) {
-  const digits = ['JPY', 'KRW'].includes(currency) ? 0 : 2;
-  return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(cents / 10 ** digits);
-}
 
 function fmt(ms) {
   if (ms <= 0) return '0s';
@@ -207,17 +195,13 @@ $('#release').addEventListener('click', async () => {
   tick();
 });
 
-$('#signin-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const r = await api('POST', '/api/auth/login', { email: $('#email').value, password: $('#password').value });
-  if (!r.ok) return say(r.data?.error?.message || 'Could not sign in.', false);
-  session = r.data;
-  sessionStorage.setItem('livedrop.session', JSON.stringify(session));
-  $('#signin').hidden = true;
+/// Signed in (or an account made) in place: the socket reconnects as this buyer.
+function signedIn() {
   say(`Signed in as ${session.user.email}.`);
+  $('#forgot').hidden = true;
   connect();
   tick();
-});
+}
 
 let socket = null;
 let backoff = 500;
@@ -268,7 +252,10 @@ if (!first.ok) {
   $('#title').textContent = 'This drop does not exist';
 } else {
   apply(first.data);
-  $('#signin').hidden = Boolean(session);
+  if (!session) {
+    signInForm($('#signin'), signedIn);
+    $('#forgot').hidden = false;
+  }
   connect();
   setInterval(tick, 250);
 }

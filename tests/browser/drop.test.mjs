@@ -1,6 +1,8 @@
 // The drop page, end to end in two browser tabs: the countdown reaches zero and the drop
-// opens by itself, one buyer reserves and the other tab's stock falls within a second,
-// the first pays with a test card, the second takes the last unit, and both end on sold out.
+// opens by itself, one buyer reserves and the other tab's stock falls without a reload,
+// the first pays with a test card, the creator pauses the drop and the second buyer's page
+// shows it (and the resume), the second buyer (who created an account on the drop page)
+// takes the last unit, and both end on sold out.
 import assert from 'node:assert/strict';
 import { noSeriousViolations } from './axe.mjs';
 
@@ -33,7 +35,6 @@ export async function run({ browser, baseURL, screenshot }) {
   }, creator.access_token);
   await json(baseURL, 'POST', `/api/drops/${drop.id}/publish`, null, creator.access_token);
   const email2 = `second-${Date.now()}@example.com`;
-  await json(baseURL, 'POST', '/api/auth/register', { email: email2, password: 'second buyer pw', role: 'buyer' });
 
   const problems = [];
   const ctxA = await browser.newContext();
@@ -50,7 +51,12 @@ export async function run({ browser, baseURL, screenshot }) {
   assert.match(await a.textContent('[data-testid=countdown]'), /opens in \d+s/);
   await a.screenshot({ path: screenshot('drop-countdown.png'), fullPage: true });
   await signIn(a, 'buyer@demo.livedrop.local', 'demo-password-1');
-  await signIn(b, email2, 'second buyer pw');
+  // B has no account: creates one on the drop page itself.
+  await b.getByRole('button', { name: 'Create an account instead' }).click();
+  await b.getByLabel('Email').fill(email2);
+  await b.getByLabel('Password').fill('second buyer pw');
+  await b.getByRole('button', { name: 'Create account' }).click();
+  await b.waitForSelector('#signin[hidden]', { state: 'attached' });
 
   // The countdown reaches zero and the drop opens without a reload.
   await a.waitForSelector('[data-testid=status][data-status=live]', { timeout: 15000 });
@@ -73,11 +79,19 @@ export async function run({ browser, baseURL, screenshot }) {
   await a.getByRole('button', { name: 'Pay' }).click();
   await a.waitForFunction(() => document.querySelector('[data-testid=message]').textContent.startsWith('Paid'));
 
+  // The creator pauses the drop: B's page says so at once (no Reserve); then resumes.
+  await json(baseURL, 'POST', `/api/drops/${drop.id}/pause`, {}, creator.access_token);
+  await b.waitForSelector('[data-testid=status][data-status=paused]', { timeout: 10000 });
+  assert.equal(await b.textContent('[data-testid=reserve]'), 'Paused');
+  await b.screenshot({ path: screenshot('drop-paused.png'), fullPage: true });
+  await json(baseURL, 'POST', `/api/drops/${drop.id}/resume`, {}, creator.access_token);
+  await b.waitForSelector('[data-testid=status][data-status=live]', { timeout: 10000 });
+
   // B takes the last unit; both tabs end on sold out.
   await b.getByRole('button', { name: 'Reserve' }).click();
   await b.waitForSelector('[data-testid=hold]:not([hidden])');
-  await a.waitForSelector('[data-testid=status][data-status=sold_out]', { timeout: 2000 });
-  await b.waitForSelector('[data-testid=status][data-status=sold_out]', { timeout: 2000 });
+  await a.waitForSelector('[data-testid=status][data-status=sold_out]', { timeout: 10000 });
+  await b.waitForSelector('[data-testid=status][data-status=sold_out]', { timeout: 10000 });
   assert.equal(await a.textContent('[data-testid=reserve]'), 'Sold out');
   assert.equal(await b.textContent('[data-testid=reserve]'), 'Reserved');
   assert.equal(await a.textContent('[data-testid="remaining-One size"]'), 'sold out');
