@@ -5,13 +5,13 @@ use serde_json::{json, Value};
 use crate::smtp::SmtpServer;
 use crate::support::{code, outbox_mails, TestApp};
 
-const PW: &str = "correct horse battery";
+pub(crate) const PW: &str = "correct horse battery";
 
-fn token_of(link: &str) -> String {
+pub(crate) fn token_of(link: &str) -> String {
     link.split("token=").nth(1).unwrap().to_string()
 }
 
-async fn register(app: &TestApp, email: &str, role: &str) -> (u16, Value) {
+pub(crate) async fn register(app: &TestApp, email: &str, role: &str) -> (u16, Value) {
     app.post(
         "/api/auth/register",
         None,

@@ -17,20 +17,7 @@ use crate::support::{
     code, eventually, fresh_pg_database, storefront_with_product, user_with_token, TestApp,
 };
 
-const PW: &str = "correct horse battery";
-
-fn token_of(link: &str) -> String {
-    link.split("token=").nth(1).unwrap().to_string()
-}
-
-async fn register(app: &TestApp, email: &str, role: &str) -> (u16, Value) {
-    app.post(
-        "/api/auth/register",
-        None,
-        json!({"email": email, "password": PW, "role": role}),
-    )
-    .await
-}
+use crate::auth::{register, token_of, PW};
 
 async fn slug_of(app: &TestApp, sf: StorefrontId) -> String {
     livedrop::db::models::storefront::find(&app.state.store, sf)

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthUser;
 use crate::db::models::storefront as model;
 use crate::domain::ids::{StorefrontId, UserId};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,14 +49,7 @@ pub async fn list(
     q: web::Query<StorefrontQuery>,
 ) -> AppResult<HttpResponse> {
     who.require_admin()?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::field("limit", "must be from 1 to 200"));
-    }
-    let text = q.q.as_deref().unwrap_or("").trim().to_lowercase();
-    if text.chars().count() > 254 {
-        return Err(AppError::field("q", "is too long"));
-    }
+    let (text, limit) = super::search_terms(q.q.as_deref(), q.limit)?;
     let rows = model::search(&state.store, &text, limit).await?;
     Ok(HttpResponse::Ok().json(AdminStorefrontList {
         storefronts: rows

@@ -61,14 +61,7 @@ pub async fn list(
     q: web::Query<UserQuery>,
 ) -> AppResult<HttpResponse> {
     who.require_admin()?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::field("limit", "must be from 1 to 200"));
-    }
-    let text = q.q.as_deref().unwrap_or("").trim().to_lowercase();
-    if text.len() > 254 {
-        return Err(AppError::field("q", "is too long"));
-    }
+    let (text, limit) = super::search_terms(q.q.as_deref(), q.limit)?;
     let rows = user::search(&state.store, &text, limit).await?;
     Ok(HttpResponse::Ok().json(AdminUserList {
         users: rows

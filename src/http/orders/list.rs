@@ -314,10 +314,7 @@ pub async fn admin_orders(
         after: q.after.clone(),
     };
     let mut f = filter(&base)?;
-    let text = q.q.as_deref().unwrap_or("").trim().to_lowercase();
-    if text.chars().count() > 254 {
-        return Err(AppError::field("q", "is too long"));
-    }
+    let (text, _) = crate::http::admin::search_terms(q.q.as_deref(), None)?;
     f.buyer_email_like = (!text.is_empty()).then_some(text);
     Ok(HttpResponse::Ok().json(page(&state, f, true).await?))
 }
