@@ -60,6 +60,7 @@ async function open(id) {
   $('#sf-status').textContent = current.status;
   $('#sf-status').dataset.status = current.status;
   $('#publish').textContent = current.status === 'published' ? 'Unpublish' : 'Publish';
+  fillLook();
   await Promise.all([loadBlocks(), loadProducts(), loadOrders(), loadDrops(), loadRaffles()]);
 }
 
@@ -363,30 +364,60 @@ function contrast(a, b) {
   return (hi + 0.05) / (lo + 0.05);
 }
 
-function chosenTheme() {
-  const base = THEMES[document.querySelector('input[name=o-theme]:checked').value];
-  return { ...base, primary: $('#o-brand').value };
+/// A look form's controls, by their ids' prefix (`o` in onboarding, `l` in the studio's
+/// Look section): theme radios named `<p>-theme`, `#<p>-brand`, `#<p>-contrast`.
+function chosenTheme(p) {
+  const base = THEMES[document.querySelector(`input[name=${p}-theme]:checked`).value];
+  return { ...base, primary: $(`#${p}-brand`).value };
 }
 
 /// The brand colour is used for links on the page's background and as the buttons'
 /// background: both must reach 4.5:1 (WCAG AA for text). Says how it stands; true when
 /// it passes.
-function checkContrast() {
-  const t = chosenTheme();
+function checkContrast(p) {
+  const t = chosenTheme(p);
   const ratio = contrast(t.primary, t.background);
   // Buttons carry black or white text on the brand colour, whichever reads better (as the
   // storefront's theme.css does): that must read too.
   const onIt = Math.max(contrast(t.primary, '#ffffff'), contrast(t.primary, '#000000'));
   const ok = ratio >= 4.5 && onIt >= 4.5;
-  $('#o-contrast').textContent = `Contrast of your brand colour on this background: ${ratio.toFixed(1)}:1; `
+  const out = $(`#${p}-contrast`);
+  out.textContent = `Contrast of your brand colour on this background: ${ratio.toFixed(1)}:1; `
     + `of button labels on it: ${onIt.toFixed(1)}:1 — `
     + (ok ? 'readable (WCAG AA).' : 'too faint to read; pick a darker or lighter colour, or the other theme.');
-  $('#o-contrast').className = ok ? 'ok' : 'error';
-  $('#o-contrast').dataset.ok = String(ok);
+  out.className = ok ? 'ok' : 'error';
+  out.dataset.ok = String(ok);
   return ok;
 }
-$('#o-brand').addEventListener('input', checkContrast);
-document.querySelectorAll('input[name=o-theme]').forEach((r) => r.addEventListener('change', checkContrast));
+for (const p of ['o', 'l']) {
+  $(`#${p}-brand`).addEventListener('input', () => checkContrast(p));
+  document.querySelectorAll(`input[name=${p}-theme]`).forEach((r) => r.addEventListener('change', () => checkContrast(p)));
+}
+
+/// Save a look form (bio, avatar, theme) to the current storefront; false if refused.
+async function saveLook(p) {
+  if (!checkContrast(p)) { say(msg, 'Pick a brand colour that reads on the background first.', false); return false; }
+  const body = { bio: $(`#${p}-bio`).value, avatar_url: $(`#${p}-avatar`).value.trim(), theme: chosenTheme(p) };
+  const r = await api('PATCH', `/api/storefronts/${current.id}`, body);
+  if (!r.ok) { say(msg, errorText(r), false); return false; }
+  Object.assign(current, r.data);
+  return true;
+}
+
+/// The studio's Look section shows the storefront's current look.
+function fillLook() {
+  $('#l-bio').value = current.bio || '';
+  $('#l-avatar').value = current.avatar_url || '';
+  const bg = current.theme?.background;
+  const dark = bg && luminance(bg.length === 4 ? `#${[...bg.slice(1)].map((c) => c + c).join('')}` : bg) < 0.2;
+  document.querySelector(`input[name=l-theme][value=${dark ? 'dark' : 'light'}]`).checked = true;
+  if (current.theme?.primary?.length === 7) $('#l-brand').value = current.theme.primary;
+  checkContrast('l');
+}
+$('#look-edit').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  if (await saveLook('l')) say(msg, 'Look saved: the page shows it now.');
+});
 
 function onboardStep(form, text) {
   for (const id of ['#look-form', '#link-form', '#first-product-form', '#o-publish']) $(id).hidden = id !== form;
@@ -397,17 +428,13 @@ function onboardStep(form, text) {
 function startOnboarding() {
   $('#create').hidden = true;
   $('#onboard').hidden = false;
-  checkContrast();
+  checkContrast('o');
   onboardStep('#look-form', 'Step 1 of 3: how your page looks.');
 }
 
 $('#look-form').addEventListener('submit', async (e) => {
   e.preventDefault();
-  if (!checkContrast()) return say(msg, 'Pick a brand colour that reads on the background first.', false);
-  const body = { bio: $('#o-bio').value, avatar_url: $('#o-avatar').value.trim(), theme: chosenTheme() };
-  const r = await api('PATCH', `/api/storefronts/${current.id}`, body);
-  if (!r.ok) return say(msg, errorText(r), false);
-  Object.assign(current, r.data);
+  if (!(await saveLook('o'))) return;
   onboardStep('#link-form', 'Step 2 of 3: a first link for your visitors.');
 });
 

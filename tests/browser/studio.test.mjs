@@ -63,12 +63,13 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.getByRole('button', { name: 'Create storefront' }).click();
 
   // Onboarding, step 1: the look. A brand colour too faint on the dark theme is refused.
-  await page.getByTestId('onboarding').waitFor();
-  await page.getByLabel('A line about you').fill('Patterns and totes, made by hand.');
-  await page.getByLabel('Dark').check();
-  await page.getByLabel(/^Brand colour/).fill('#3b2f63');
+  const onboarding = page.getByTestId('onboarding');
+  await onboarding.waitFor();
+  await onboarding.getByLabel('A line about you').fill('Patterns and totes, made by hand.');
+  await onboarding.getByLabel('Dark').check();
+  await onboarding.getByLabel(/^Brand colour/).fill('#3b2f63');
   assert.equal(await page.getByTestId('contrast').getAttribute('data-ok'), 'false');
-  await page.getByLabel(/^Brand colour/).fill('#c4b5fd');
+  await onboarding.getByLabel(/^Brand colour/).fill('#c4b5fd');
   assert.equal(await page.getByTestId('contrast').getAttribute('data-ok'), 'true');
   await page.screenshot({ path: screenshot('onboarding-look-1280.png'), fullPage: true });
   await page.getByRole('button', { name: 'Next: a link' }).click();
@@ -98,6 +99,15 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.goto(`${baseURL}/studio`);
   await page.waitForSelector('[data-testid=block]');
   assert.equal(await page.getByTestId('sf-status').textContent(), 'published');
+
+  // The Look section shows the dark theme chosen; back to light with the default violet.
+  const look = page.getByTestId('look-form');
+  assert.equal(await look.getByLabel('Dark').isChecked(), true, 'the dark theme is shown');
+  await look.getByLabel('Light').check();
+  await look.getByLabel(/^Brand colour/).fill('#4c1d95');
+  assert.equal(await page.getByTestId('look-contrast').getAttribute('data-ok'), 'true');
+  await look.getByRole('button', { name: 'Save the look' }).click();
+  await page.getByText('Look saved').waitFor();
 
   // A text block, added last, moved to the top by keyboard (Alt+↑ on the focused block).
   await page.getByLabel('Add a block').selectOption('text');
@@ -162,6 +172,7 @@ export async function run({ browser, baseURL, screenshot }) {
   const kinds = await pub.locator('[data-testid=product]').evaluateAll((els) => els.map((e) => e.dataset.kind).sort());
   assert.deepEqual(kinds, ['digital', 'digital', 'event', 'physical']);
   assert.equal(await pub.locator('[data-testid=buy]').count(), 4);
+  assert.equal(await pub.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(255, 255, 255)', 'the light theme saved in the Look section');
   const wide = await pub.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   assert.equal(wide, false, 'no horizontal scroll at 390 px');
   await pub.screenshot({ path: screenshot('studio-public-390.png'), fullPage: true });
