@@ -1,6 +1,9 @@
 // The raffle page: a countdown that agrees with the server, live totals over the
 // WebSocket, the commitment, entering and your tickets; after closing the entries digest,
 // after the draw the winners, your outcome and the proof. Everything updates in place.
+// Sign-in, account creation and the session come from the shared session module.
+
+import { api, session, signOut, signInForm } from '/static/session.js';
 
 const id = location.pathname.split('/').filter(Boolean).pop();
 const $ = (sel) => document.querySelector(sel);
@@ -8,7 +11,6 @@ let state = null;          // the latest raffle state (highest seq)
 let offset = 0;            // server clock minus ours, in ms
 let mine = null;           // GET /api/raffles/{id}/me, when signed in
 let offer = null;          // a unit of the gated drop held for us (raffle_offer)
-let session = JSON.parse(sessionStorage.getItem('livedrop.session') || 'null');
 
 // The server's refusals, in words.
 const REFUSALS = {
@@ -21,15 +23,6 @@ function say(text, ok = true) {
   const m = $('#message');
   m.textContent = text;
   m.className = ok ? 'ok' : 'error';
-}
-
-async function api(method, path, body) {
-  const headers = { 'content-type': 'application/json' };
-  if (session) headers.authorization = `Bearer ${session.access_token}`;
-  const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  let data = null;
-  try { data = await res.json(); } catch { /* empty body */ }
-  return { ok: res.ok, status: res.status, data };
 }
 
 const now = () => Date.now() + offset;
@@ -162,10 +155,9 @@ async function loadMine() {
 }
 
 function signedOut(why) {
-  session = null;
+  signOut();
   mine = null;
-  sessionStorage.removeItem('livedrop.session');
-  $('#signin').hidden = false;
+  signInForm($('#signin'), signedIn);
   renderMine();
   say(why, false);
   connect();
@@ -185,7 +177,10 @@ function tick() {
   else cd.textContent = '';
   $('#enter').hidden = !(session && st === 'open');
   $('#signin').hidden = Boolean(session) || st === 'cancelled';
-  $('#signin-h').textContent = ['scheduled', 'open'].includes(st) ? 'Sign in to enter' : 'Sign in to see your entry';
+  const heading = $('#signin-h');
+  if (heading && heading.textContent.startsWith('Sign in')) {
+    heading.textContent = ['scheduled', 'open'].includes(st) ? 'Sign in to enter' : 'Sign in to see your entry';
+  }
 }
 
 $('#enter').addEventListener('click', async () => {
@@ -202,18 +197,13 @@ $('#enter').addEventListener('click', async () => {
   await loadMine();
 });
 
-$('#signin-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const r = await api('POST', '/api/auth/login', { email: $('#email').value, password: $('#password').value });
-  if (!r.ok) return say(r.data?.error?.message || 'Could not sign in.', false);
-  session = r.data;
-  sessionStorage.setItem('livedrop.session', JSON.stringify(session));
-  $('#signin').hidden = true;
+/// Signed in (or an account made) in place: the socket reconnects as this account.
+async function signedIn() {
   say(`Signed in as ${session.user.email}.`);
   connect();
   await loadMine();
   tick();
-});
+}
 
 let socket = null;
 let backoff = 500;
@@ -254,6 +244,7 @@ if (!first.ok) {
   $('#status').hidden = true;
 } else {
   apply(first.data);
+  if (!session) signInForm($('#signin'), signedIn);
   renderMine();
   connect();
   loadMine();
