@@ -128,7 +128,11 @@ fn jwt_secret(config: &Config) -> Result<String, String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        // The secret signs every session: never leave it readable by other users.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+            let _ = std::fs::remove_file(&path);
+            format!("cannot make {} private (chmod 600): {e}", path.display())
+        })?;
     }
     Ok(secret)
 }

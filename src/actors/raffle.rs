@@ -109,7 +109,12 @@ impl RaffleState {
             server_time: now.and_utc(),
             entry: row.entry.clone(),
             tickets_per_dollar: row.tickets_per_dollar,
-            prizes: row.prizes(),
+            // Shown as none (and logged) rather than failing every read of the raffle; a
+            // draw refuses to run on it.
+            prizes: row.prizes().unwrap_or_else(|e| {
+                tracing::error!(error = %e, "raffle shown without its prizes");
+                Vec::new()
+            }),
             alternates_wanted: row.alternates,
             month: row.month.clone(),
             drop_id: row.drop_id,

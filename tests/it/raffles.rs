@@ -948,3 +948,32 @@ async fn a_creator_draws_their_own_raffle_and_nobody_else_can() {
     assert_eq!(theirs["winners"], mine["winners"], "one draw, whoever asks");
     app.stop().await;
 }
+
+/// A raffle whose stored prize list cannot be read is not drawn on an empty one standing
+/// in for it (it used to be: no winners, and the draw recorded for good). The draw is
+/// refused as the server's fault and nothing is recorded; the raffle can still be read.
+#[actix_web::test]
+async fn a_raffle_with_an_unreadable_prize_list_is_not_drawn() {
+    let app = TestApp::sqlite().await;
+    let (_, _, id) = raffle(&app, 0, json!({})).await;
+    entrants(&app, &id, 5).await;
+    let (_, admin) = user_with_token(&app, "admin").await;
+    app.state.clock.advance(Duration::seconds(61));
+    {
+        let mut conn = app.state.store.write().await.unwrap();
+        let sql = format!("UPDATE raffles SET prizes = 'not json' WHERE id = '{id}'");
+        livedrop::db_run!(conn, |c| diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(sql.clone()),
+            c
+        )
+        .await)
+        .unwrap();
+    }
+    let (s, b) = draw(&app, &id, &admin).await;
+    assert_eq!((s, code(&b)), (500, "internal_error"), "{b}");
+    let (s, r) = app.get(&format!("/api/raffles/{id}"), None).await;
+    assert_eq!(s, 200, "{r}");
+    assert_ne!(r["status"], "drawn", "{r}");
+    assert!(r["winners"].is_null(), "{r}");
+    app.stop().await;
+}

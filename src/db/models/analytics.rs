@@ -19,7 +19,7 @@ use crate::db::{DbConn, Store};
 use crate::db_run;
 use crate::domain::analytics::{BatchRollup, Counts, Dim, Event, Grain, Kind, Rollup, Sketch};
 use crate::domain::ids::StorefrontId;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// Minute rollups are kept this long (the live view needs the last half hour).
 pub const KEEP_MINUTES: Duration = Duration::days(2);
@@ -184,7 +184,13 @@ pub async fn salt_for(store: &Store, day: NaiveDate, now: NaiveDateTime) -> AppR
             .first(c)
             .await
     })?;
-    Ok(hex::decode(salt).unwrap_or_default())
+    // An empty salt would make visitor ids guessable: an unreadable one is an error.
+    match hex::decode(&salt) {
+        Ok(bytes) if !bytes.is_empty() => Ok(bytes),
+        _ => Err(AppError::internal(format!(
+            "unreadable visitor salt for {day}"
+        ))),
+    }
 }
 
 /// Upsert one bucket's rollup: insert it, or merge it into the row another flush wrote

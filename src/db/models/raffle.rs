@@ -53,8 +53,12 @@ pub struct RaffleRow {
 }
 
 impl RaffleRow {
-    pub fn prizes(&self) -> Vec<Prize> {
-        serde_json::from_str(&self.prizes).unwrap_or_default()
+    /// The prize list as stored; a list that does not parse is an error (a draw must never
+    /// run on an empty list standing in for a corrupt one).
+    pub fn prizes(&self) -> AppResult<Vec<Prize>> {
+        serde_json::from_str(&self.prizes).map_err(|e| {
+            AppError::internal(format!("raffle {}: unreadable prize list: {e}", self.id))
+        })
     }
 
     pub fn drawn(&self) -> Option<DrawResult> {
@@ -662,7 +666,10 @@ pub async fn frozen_entries(store: &Store, id: RaffleId) -> AppResult<Vec<Entry>
             .optional()
     })?
     .flatten();
-    let blob = blob.unwrap_or_default();
+    // Closing freezes the entries in the same transaction: a closed raffle without them is
+    // corrupt, and drawing it on an empty list would be wrong.
+    let blob =
+        blob.ok_or_else(|| AppError::internal(format!("raffle {id}: entries never frozen")))?;
     let mut out = Vec::new();
     for line in blob.lines() {
         let (name, n) = line
