@@ -359,18 +359,7 @@ impl DropActor {
             per_buyer_limit: self.drop.per_buyer_limit,
             hold_seconds: self.drop.hold_seconds,
             raffle_id: self.drop.raffle_id,
-            variants: self
-                .variants
-                .iter()
-                .map(|v| VariantState {
-                    id: v.id,
-                    name: v.name.clone(),
-                    stock: v.stock,
-                    remaining: v.remaining,
-                    held: v.held,
-                    sold: v.sold,
-                })
-                .collect(),
+            variants: self.variants.iter().map(VariantState::from).collect(),
             watchers: self.watchers,
             seq: self.seq,
         }

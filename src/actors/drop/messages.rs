@@ -124,6 +124,19 @@ pub struct VariantState {
     pub sold: i64,
 }
 
+impl From<&crate::db::models::drop::VariantRow> for VariantState {
+    fn from(v: &crate::db::models::drop::VariantRow) -> Self {
+        VariantState {
+            id: v.id,
+            name: v.name.clone(),
+            stock: v.stock,
+            remaining: v.remaining,
+            held: v.held,
+            sold: v.sold,
+        }
+    }
+}
+
 /// A drop as watchers see it: the body of `GET /api/drops/{id}` and of every
 /// `drop:{id}` socket message.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -66,17 +66,7 @@ pub async fn list(
                 per_buyer_limit: d.per_buyer_limit,
                 hold_seconds: d.hold_seconds,
                 waiting_room_seconds: d.waiting_room_seconds,
-                variants: vs
-                    .into_iter()
-                    .map(|v| VariantState {
-                        id: v.id,
-                        name: v.name,
-                        stock: v.stock,
-                        remaining: v.remaining,
-                        held: v.held,
-                        sold: v.sold,
-                    })
-                    .collect(),
+                variants: vs.iter().map(VariantState::from).collect(),
             }
         })
         .collect();

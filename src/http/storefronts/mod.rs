@@ -245,11 +245,7 @@ pub async fn visible(
     who: Option<&AuthUser>,
     key: &str,
 ) -> AppResult<StorefrontRow> {
-    let row = match StorefrontId::parse(key) {
-        Some(id) => model::find(&state.store, id).await?,
-        None => model::find_by_slug(&state.store, &key.to_lowercase()).await?,
-    }
-    .ok_or(AppError::NotFound)?;
+    let row = by_key(state, key).await?;
     if row.status == "published" || who.is_some_and(|w| w.is_admin() || w.id == row.owner_id) {
         Ok(row)
     } else {
@@ -257,15 +253,20 @@ pub async fn visible(
     }
 }
 
-/// A storefront `who` owns (for changes). Someone else's is a 404: its existence is not
-/// theirs to learn. Admins read everything but change nothing of a creator's.
-pub async fn owned(state: &AppState, who: &AuthUser, key: &str) -> AppResult<StorefrontRow> {
-    // By UUID or slug, as `visible` (the paths that share `{id_or_slug}` take both).
-    let row = match StorefrontId::parse(key) {
+/// A storefront by UUID or slug (the paths that share `{id_or_slug}` take both); a 404
+/// when there is none.
+pub async fn by_key(state: &AppState, key: &str) -> AppResult<StorefrontRow> {
+    match StorefrontId::parse(key) {
         Some(id) => model::find(&state.store, id).await?,
         None => model::find_by_slug(&state.store, &key.to_lowercase()).await?,
     }
-    .ok_or(AppError::NotFound)?;
+    .ok_or(AppError::NotFound)
+}
+
+/// A storefront `who` owns (for changes). Someone else's is a 404: its existence is not
+/// theirs to learn. Admins read everything but change nothing of a creator's.
+pub async fn owned(state: &AppState, who: &AuthUser, key: &str) -> AppResult<StorefrontRow> {
+    let row = by_key(state, key).await?;
     if row.owner_id != who.id {
         return Err(AppError::NotFound);
     }

@@ -4,8 +4,7 @@ use super::{owned, StorefrontView};
 use crate::auth::AuthUser;
 use crate::db::models::now;
 use crate::db::models::storefront as model;
-use crate::domain::ids::StorefrontId;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
 
 /// Make your storefront public at `/s/{slug}`. Needs a verified email.
@@ -39,11 +38,7 @@ pub async fn unpublish(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let mut row = if who.is_admin() {
-        let found = match StorefrontId::parse(&id) {
-            Some(sid) => model::find(&state.store, sid).await?,
-            None => model::find_by_slug(&state.store, &id.to_lowercase()).await?,
-        };
-        found.ok_or(AppError::NotFound)?
+        super::by_key(&state, &id).await?
     } else {
         owned(&state, &who, &id).await?
     };
