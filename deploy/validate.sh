@@ -25,7 +25,7 @@ for n in ("node1", "node2"):
     s = services[n]
     assert s["build"] == ".", n
     env = s["environment"]
-    for k in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "JWT_SECRET", "PUBLIC_URL"):
+    for k in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "JWT_SECRET", "PUBLIC_URL", "PAYMENT_PROVIDER"):
         assert k in env, f"{n} lacks {k}"
     for dep in s["depends_on"]:
         assert dep in services, f"{n} depends on unknown {dep}"

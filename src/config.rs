@@ -60,6 +60,20 @@ pub enum LogFormat {
     Json,
 }
 
+/// Who takes the money.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payments {
+    /// The built-in test provider: no money moves. `explicit` when `PAYMENT_PROVIDER=test`
+    /// was set (a cluster node serves with it only then, and says so everywhere).
+    Test { explicit: bool },
+    /// Stripe (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE`).
+    Stripe {
+        secret_key: String,
+        webhook_secret: String,
+        api_base: String,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `sqlite://path` (embedded mode) or `postgres://…` (cluster mode).
@@ -91,6 +105,8 @@ pub struct Config {
     /// The bearer token `/metrics` asks for; without one `/metrics` is not served (it
     /// tells which routes are used and how the pools fare: not for everybody).
     pub metrics_token: Option<String>,
+    /// The payment provider (`PAYMENT_PROVIDER=test|stripe`).
+    pub payments: Payments,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -236,7 +252,9 @@ impl Config {
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(bad("MAIL_FROM", "must be a mailbox like `Name <a@b.c>`"));
         }
+        let payments = parse_payments(&get)?;
         Ok(Config {
+            payments,
             database_url,
             redis_url,
             smtp_url,
@@ -258,6 +276,63 @@ impl Config {
     pub fn is_embedded(&self) -> bool {
         self.database_url.starts_with("sqlite://")
     }
+
+    /// What `serve` requires beyond a readable configuration: a cluster node takes real
+    /// payments, so it never falls back to the test provider unless told to.
+    pub fn check_serve(&self) -> Result<(), ConfigError> {
+        if !self.is_embedded() && self.payments == (Payments::Test { explicit: false }) {
+            return Err(bad(
+                "PAYMENT_PROVIDER",
+                "a cluster node takes real payments: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, \
+                 or PAYMENT_PROVIDER=test to serve with the test provider (no money moves, and every page says so)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The test provider serving where real payments are expected (a cluster node with
+    /// `PAYMENT_PROVIDER=test`): every answer and page says so.
+    pub fn says_test_payments(&self) -> bool {
+        !self.is_embedded() && matches!(self.payments, Payments::Test { .. })
+    }
+}
+
+/// `PAYMENT_PROVIDER`, and Stripe's keys when it is (or, unset, when a key is given) Stripe.
+fn parse_payments(get: &impl Fn(&str) -> Option<String>) -> Result<Payments, ConfigError> {
+    let stripe = match get("PAYMENT_PROVIDER").as_deref() {
+        Some("test") => return Ok(Payments::Test { explicit: true }),
+        Some("stripe") => true,
+        None => get("STRIPE_SECRET_KEY").is_some(),
+        Some(_) => return Err(bad("PAYMENT_PROVIDER", "must be `test` or `stripe`")),
+    };
+    if !stripe {
+        return Ok(Payments::Test { explicit: false });
+    }
+    let secret_key = get("STRIPE_SECRET_KEY")
+        .filter(|k| k.starts_with("sk_") || k.starts_with("rk_"))
+        .ok_or_else(|| {
+            bad(
+                "STRIPE_SECRET_KEY",
+                "Stripe's secret key (sk_…) is required",
+            )
+        })?;
+    let webhook_secret = get("STRIPE_WEBHOOK_SECRET").ok_or_else(|| {
+        bad(
+            "STRIPE_WEBHOOK_SECRET",
+            "the webhook endpoint's signing secret (whsec_…) is required",
+        )
+    })?;
+    let api_base =
+        get("STRIPE_API_BASE").unwrap_or_else(|| crate::payments::stripe::DEFAULT_API_BASE.into());
+    match url::Url::parse(&api_base) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        _ => return Err(bad("STRIPE_API_BASE", "must be an http(s) URL")),
+    }
+    Ok(Payments::Stripe {
+        secret_key,
+        webhook_secret,
+        api_base,
+    })
 }
 
 /// `N/SECONDS`, or `off`.
@@ -318,6 +393,48 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_node_never_falls_back_to_the_test_provider() {
+        let long = "k".repeat(40);
+        let pg = [
+            ("DATABASE_URL", "postgres://x/y"),
+            ("JWT_SECRET", long.as_str()),
+        ];
+        let c = cfg(&pg).unwrap();
+        assert_eq!(c.payments, Payments::Test { explicit: false });
+        assert_eq!(c.check_serve().unwrap_err().var, "PAYMENT_PROVIDER");
+        let c = cfg(&[pg[0], pg[1], ("PAYMENT_PROVIDER", "test")]).unwrap();
+        assert!(c.check_serve().is_ok());
+        assert!(c.says_test_payments());
+        let c = cfg(&[
+            pg[0],
+            pg[1],
+            ("STRIPE_SECRET_KEY", "sk_test_1"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_1"),
+        ])
+        .unwrap();
+        assert!(matches!(c.payments, Payments::Stripe { .. }));
+        assert!(c.check_serve().is_ok());
+        assert!(!c.says_test_payments());
+        // Embedded mode serves with the test provider by default, without a banner.
+        let c = cfg(&[]).unwrap();
+        assert!(c.check_serve().is_ok());
+        assert!(!c.says_test_payments());
+        // Stripe without its webhook secret, or with a key that is not one.
+        let e = cfg(&[
+            ("PAYMENT_PROVIDER", "stripe"),
+            ("STRIPE_SECRET_KEY", "sk_x"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "STRIPE_WEBHOOK_SECRET");
+        let e = cfg(&[
+            ("STRIPE_SECRET_KEY", "pk_x"),
+            ("STRIPE_WEBHOOK_SECRET", "w"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "STRIPE_SECRET_KEY");
+    }
+
+    #[test]
     fn bad_values_name_their_variable() {
         for (var, val) in [
             ("BIND", "nope"),
@@ -327,6 +444,7 @@ mod tests {
             ("DB_POOL_SIZE", "0"),
             ("DATABASE_URL", "mysql://x"),
             ("REDIS_URL", "http://x"),
+            ("PAYMENT_PROVIDER", "paypal"),
         ] {
             let e = cfg(&[(var, val)]).unwrap_err();
             assert_eq!(e.var, var, "{val}");

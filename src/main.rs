@@ -150,6 +150,12 @@ async fn run(cli: Cli, config: Config) -> Result<(), String> {
 async fn serve(config: Config, migrate: bool) -> Result<(), String> {
     let bind = config.bind;
     let embedded = config.is_embedded();
+    config.check_serve().map_err(|e| e.to_string())?;
+    if config.says_test_payments() {
+        tracing::warn!(
+            "PAYMENT_PROVIDER=test on a cluster node: no money moves, and every answer says so"
+        );
+    }
     let state = livedrop::server::prepare(config, migrate).await?;
     let public = state.config.public_url.clone();
     let listener = TcpListener::bind(bind).map_err(|e| format!("BIND {bind}: {e}"))?;

@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Compress};
+use actix_web::middleware::{from_fn, Compress, Condition};
 use actix_web::{web, App, HttpServer};
 
 use crate::config::Config;
@@ -69,6 +69,10 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
             .app_data(extract::query_config())
             .configure(http::configure)
             .default_service(web::to(http::not_found))
+            .wrap(Condition::new(
+                data.config.says_test_payments(),
+                from_fn(middleware::test_payments),
+            ))
             .wrap(middleware::security_headers())
             .wrap(middleware::cors(&data.config.cors_origins))
             .wrap(Compress::default())

@@ -70,7 +70,24 @@ impl AppState {
         };
         let clock = Clock::default();
         let mail_queue = Arc::new(MailQueue::new(store.clone(), mailer, from, clock.clone()));
-        let config_public_url = config.public_url.clone();
+        let payments: Arc<dyn PaymentProvider> = match &config.payments {
+            crate::config::Payments::Test { .. } => Arc::new(TestProvider::new(
+                webhook_secret(&secret),
+                &config.public_url,
+            )),
+            crate::config::Payments::Stripe {
+                secret_key,
+                webhook_secret,
+                api_base,
+            } => Arc::new(
+                crate::payments::stripe::StripeProvider::new(
+                    secret_key.clone(),
+                    webhook_secret.clone(),
+                    api_base,
+                )
+                .map_err(|e| format!("stripe: {e}"))?,
+            ),
+        };
         let hub = Arc::new(Hub::default());
         let registry = Arc::new(Registry::new(
             store.clone(),
@@ -85,10 +102,7 @@ impl AppState {
             clock,
             registry,
             hub,
-            payments: Arc::new(TestProvider::new(
-                webhook_secret(&secret),
-                &config_public_url,
-            )),
+            payments,
             mail_queue,
             limiter,
             jwt: JwtKeys::new(secret.as_bytes()),

@@ -111,3 +111,47 @@ pub fn cors(origins: &[String]) -> Cors {
         .iter()
         .fold(base, |c, o| c.allowed_origin(o.as_str()))
 }
+
+/// The header every answer carries when a cluster node serves with the test provider.
+pub const TEST_PAYMENTS: &str = "x-payment-provider";
+/// The notice at the top of every page in that case.
+const TEST_PAYMENTS_BANNER: &str = "<p class=\"test-payments\" role=\"note\">Test payments: \
+    this service takes no real money (PAYMENT_PROVIDER=test).</p>";
+
+/// A cluster node serving with the test provider says so on every answer (a header) and
+/// every page (a notice at the top): nobody should take it for a shop that charges.
+pub async fn test_payments(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, Error> {
+    let mut res = next.call(req).await?;
+    res.headers_mut().insert(
+        HeaderName::from_static(TEST_PAYMENTS),
+        HeaderValue::from_static("test; no money moves"),
+    );
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !html {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    // Pages are small and already in memory; one that cannot be read is answered as is.
+    let body = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|_| actix_web::error::ErrorInternalServerError("page body"))?;
+    let text = String::from_utf8_lossy(&body);
+    let page = match text
+        .find("<body")
+        .and_then(|i| text[i..].find('>').map(|j| i + j + 1))
+    {
+        Some(at) => format!("{}{TEST_PAYMENTS_BANNER}{}", &text[..at], &text[at..]),
+        None => text.into_owned(),
+    };
+    let mut head = head.set_body(page).map_into_boxed_body();
+    head.headers_mut().remove(header::CONTENT_LENGTH);
+    Ok(ServiceResponse::new(req, head))
+}

@@ -5,6 +5,7 @@
 pub mod reconcile;
 pub mod renew;
 pub mod settle;
+pub mod stripe;
 pub mod test_provider;
 pub mod webhook;
 
@@ -28,7 +29,12 @@ pub enum ChargeOutcome {
     /// Paid now.
     Succeeded { payment_ref: String },
     /// Refused; nothing was taken.
-    Declined { reason: String },
+    /// Refused; nothing was taken. `payment_ref` names the refused attempt when the
+    /// provider made one (kept on the order, for support).
+    Declined {
+        reason: String,
+        payment_ref: Option<String>,
+    },
     /// The outcome arrives later by webhook.
     Pending { payment_ref: String },
 }
@@ -52,10 +58,12 @@ pub enum PaymentState {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProviderEvent {
     pub id: String,
-    /// `payment.succeeded` or `payment.failed`.
+    /// `payment.succeeded` or `payment.failed` (what we act on); any other provider
+    /// event keeps its own type and is acknowledged without effect.
     #[serde(rename = "type")]
     pub kind: String,
-    pub order_id: OrderId,
+    /// The order the payment is for (none on events that are not about a payment).
+    pub order_id: Option<OrderId>,
     pub payment_ref: String,
 }
 

@@ -109,8 +109,15 @@ pub async fn pay(state: &AppState, o: &OrderRow, method: String) -> AppResult<St
         crate::payments::ChargeOutcome::Succeeded { payment_ref } => {
             settle(state, &event, o.id, true, &payment_ref).await?
         }
-        crate::payments::ChargeOutcome::Declined { .. } => {
-            settle(state, &event, o.id, false, "").await?
+        crate::payments::ChargeOutcome::Declined { payment_ref, .. } => {
+            settle(
+                state,
+                &event,
+                o.id,
+                false,
+                payment_ref.as_deref().unwrap_or(""),
+            )
+            .await?
         }
     };
     status_after(state, &applied, o.id).await

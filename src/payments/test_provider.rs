@@ -92,6 +92,7 @@ impl PaymentProvider for TestProvider {
             CARD_SUCCESS => ChargeOutcome::Succeeded { payment_ref },
             CARD_DECLINE => ChargeOutcome::Declined {
                 reason: "card_declined".into(),
+                payment_ref: None,
             },
             CARD_DELAYED_SUCCESS | CARD_DELAYED_FAILURE => {
                 let (kind, later) = if card == CARD_DELAYED_SUCCESS {
@@ -103,7 +104,7 @@ impl PaymentProvider for TestProvider {
                 self.later(ProviderEvent {
                     id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
                     kind: kind.into(),
-                    order_id: charge.order,
+                    order_id: Some(charge.order),
                     payment_ref: payment_ref.clone(),
                 });
                 ChargeOutcome::Pending { payment_ref }

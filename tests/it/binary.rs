@@ -81,3 +81,71 @@ async fn the_binary_serves_the_demo_storefront_and_stops_on_sigterm() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "graceful stop exits 0, got {exit:?}");
 }
+
+/// A cluster node never takes the test card as payment by default: without Stripe's keys
+/// `serve` refuses to start, naming what to set; with `PAYMENT_PROVIDER=test` it serves and
+/// says so on every answer (a header) and every page (a notice).
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn a_cluster_node_without_stripe_keys_refuses_to_serve_unless_told_it_is_a_test() {
+    let url = crate::support::fresh_pg_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_livedrop"))
+        .args(["serve", "--migrate"])
+        .env("DATA_DIR", dir.path())
+        .env("BIND", "127.0.0.1:0")
+        .env("DATABASE_URL", &url)
+        .env("JWT_SECRET", crate::support::TEST_SECRET)
+        .env_remove("PAYMENT_PROVIDER")
+        .env_remove("STRIPE_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "served without a payment provider");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("PAYMENT_PROVIDER") && err.contains("STRIPE_SECRET_KEY"),
+        "{err}"
+    );
+    // `migrate` is not affected.
+    let out = Command::new(env!("CARGO_BIN_EXE_livedrop"))
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("JWT_SECRET", crate::support::TEST_SECRET)
+        .env_remove("PAYMENT_PROVIDER")
+        .env_remove("STRIPE_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut node = crate::recovery::start(dir.path(), Some(&url));
+    let client = reqwest::Client::new();
+    for path in ["/", "/signin", "/studio", "/api/drops", "/readyz"] {
+        let res = client
+            .get(format!("{}{path}", node.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.headers()
+                .get("x-payment-provider")
+                .and_then(|v| v.to_str().ok()),
+            Some("test; no money moves"),
+            "{path}"
+        );
+        let html = res
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("text/html"));
+        let body = res.text().await.unwrap();
+        if html {
+            let banner = body.find("class=\"test-payments\"").expect(path);
+            assert!(body.find("<body").unwrap() < banner, "{path}");
+        }
+    }
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+}

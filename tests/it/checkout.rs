@@ -199,7 +199,7 @@ async fn the_webhook_checks_signatures_and_applies_each_event_once() {
     let event = ProviderEvent {
         id: "evt_manual_1".into(),
         kind: "payment.succeeded".into(),
-        order_id: order,
+        order_id: Some(order),
         payment_ref: "test_pay_manual".into(),
     };
     let post = |body: String, sig: String| {

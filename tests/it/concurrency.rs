@@ -66,7 +66,7 @@ async fn one_event_many_times(app: TestApp) {
     let event = ProviderEvent {
         id: "evt_dup_1".into(),
         kind: "payment.succeeded".into(),
-        order_id: order,
+        order_id: Some(order),
         payment_ref: "test_pay_dup".into(),
     };
     let (body, sig) = provider.signed(&event, Utc::now().timestamp());

@@ -34,4 +34,5 @@ mod reconcile;
 mod recovery;
 mod sales;
 mod storefronts;
+mod stripe;
 mod studio;

@@ -54,7 +54,9 @@ pub(crate) fn start_with(
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     match database_url {
-        Some(u) => cmd.env("DATABASE_URL", u),
+        // A cluster node takes real payments unless told otherwise: these tests pay with
+        // the test provider (the check itself is `binary::a_cluster_node_…`).
+        Some(u) => cmd.env("DATABASE_URL", u).env("PAYMENT_PROVIDER", "test"),
         None => cmd.env_remove("DATABASE_URL"),
     };
     for (k, v) in vars {

@@ -13,7 +13,12 @@ use crate::state::AppState;
 pub struct CheckoutForm {
     /// With the test provider: 4242424242424242 (paid), 4000000000000002 (declined),
     /// 4000000000000077 (paid later by webhook), 4000000000000119 (fails later).
-    pub card: String,
+    #[schema(max_length = 64)]
+    pub card: Option<String>,
+    /// With Stripe: the PaymentMethod id (`pm_…`) from the Payment Element. The test
+    /// provider takes a test card here too.
+    #[schema(max_length = 255)]
+    pub payment_method: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,7 +35,7 @@ pub struct CheckoutView {
     security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 201, body = CheckoutView),
         (status = 409, description = "`hold_expired`, `checkout_in_progress`, `drop_cancelled`"),
-        (status = 422, description = "`validation_failed` (an unknown test card)")))]
+        (status = 422, description = "`validation_failed`: no payment method, an unknown test card")))]
 pub async fn checkout(
     state: web::Data<AppState>,
     who: AuthUser,
@@ -38,9 +43,15 @@ pub async fn checkout(
     form: Json<CheckoutForm>,
 ) -> AppResult<HttpResponse> {
     let hold = HoldId::parse(&id).ok_or(AppError::NotFound)?;
-    if form.card.len() > 64 {
-        return Err(AppError::field("card", "is too long"));
-    }
+    let form = form.into_inner();
+    let method = match (form.payment_method, form.card) {
+        (Some(m), _) if m.len() > 255 => {
+            return Err(AppError::field("payment_method", "is too long"))
+        }
+        (None, Some(c)) if c.len() > 64 => return Err(AppError::field("card", "is too long")),
+        (Some(m), _) | (None, Some(m)) if !m.trim().is_empty() => m,
+        _ => return Err(AppError::field("payment_method", "is required")),
+    };
     // The payment start changes the hold (extended for the payment): through its drop's actor.
     let h = crate::db::models::drop::find_hold(&state.store, hold)
         .await?
@@ -55,7 +66,7 @@ pub async fn checkout(
         o.id.to_string(),
     );
     let provider = state.payments.name();
-    let status = crate::payments::settle::pay(&state, &o, form.into_inner().card).await?;
+    let status = crate::payments::settle::pay(&state, &o, method).await?;
     Ok(HttpResponse::Created().json(CheckoutView {
         order_id: o.id,
         status,

@@ -45,9 +45,9 @@ pub async fn webhook(
     let event = state
         .payments
         .verify_webhook(&body, sig, chrono::Utc::now().timestamp())?;
-    let succeeded = match event.kind.as_str() {
-        "payment.succeeded" => true,
-        "payment.failed" => false,
+    let (succeeded, order_id) = match (event.kind.as_str(), event.order_id) {
+        ("payment.succeeded", Some(o)) => (true, o),
+        ("payment.failed", Some(o)) => (false, o),
         // Events we do not act on are acknowledged, so the provider stops retrying.
         _ => {
             return Ok(HttpResponse::Ok().json(WebhookAck {
@@ -56,14 +56,7 @@ pub async fn webhook(
             }))
         }
     };
-    let applied = settle(
-        &state,
-        &event.id,
-        event.order_id,
-        succeeded,
-        &event.payment_ref,
-    )
-    .await?;
+    let applied = settle(&state, &event.id, order_id, succeeded, &event.payment_ref).await?;
     Ok(HttpResponse::Ok().json(WebhookAck {
         received: true,
         applied: !matches!(applied, crate::db::models::order::Applied::AlreadyApplied),
