@@ -107,6 +107,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// The payment provider (`PAYMENT_PROVIDER=test|stripe`).
     pub payments: Payments,
+    /// The platform's fee in basis points (`PLATFORM_FEE_BP`), fixed on each storefront and
+    /// drop when it is created.
+    pub platform_fee_bp: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -253,8 +256,17 @@ impl Config {
             return Err(bad("MAIL_FROM", "must be a mailbox like `Name <a@b.c>`"));
         }
         let payments = parse_payments(&get)?;
+        let platform_fee_bp = match get("PLATFORM_FEE_BP") {
+            None => 500,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..crate::domain::split::WHOLE_BP).contains(n))
+                .ok_or_else(|| bad("PLATFORM_FEE_BP", "must be basis points from 0 to 9999"))?,
+        };
         Ok(Config {
             payments,
+            platform_fee_bp,
             database_url,
             redis_url,
             smtp_url,
@@ -445,6 +457,7 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("REDIS_URL", "http://x"),
             ("PAYMENT_PROVIDER", "paypal"),
+            ("PLATFORM_FEE_BP", "10000"),
         ] {
             let e = cfg(&[(var, val)]).unwrap_err();
             assert_eq!(e.var, var, "{val}");

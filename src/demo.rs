@@ -55,6 +55,7 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
     demo_user(state, BUYER_EMAIL, Role::Buyer).await?;
     let t = now();
     let sf = StorefrontRow {
+        platform_fee_bp: state.config.platform_fee_bp,
         id: StorefrontId::new(),
         owner_id: creator,
         slug: SLUG.into(),
@@ -153,6 +154,7 @@ pub async fn seed_if_empty(state: &AppState) -> AppResult<Option<DropId>> {
     let product_id = hoodie.ok_or_else(|| AppError::internal("demo hoodie missing"))?;
     let id = DropId::new();
     let drop = DropRow {
+        platform_fee_bp: state.config.platform_fee_bp,
         id,
         storefront_id: sf.id,
         product_id,
@@ -253,11 +255,15 @@ pub async fn account(state_store: &crate::db::Store, role: Role) -> AppResult<us
     Ok(u)
 }
 
+/// A fixture's fee: `PLATFORM_FEE_BP`'s default.
+const DEFAULT_PLATFORM_FEE_BP: i64 = 500;
+
 /// A published storefront of `owner` with one published service product: for tests,
 /// benchmarks and fixtures. Returns (storefront, product).
 pub async fn shop(store: &crate::db::Store, owner: UserId) -> AppResult<(StorefrontId, ProductId)> {
     let t = now();
     let sf = StorefrontRow {
+        platform_fee_bp: DEFAULT_PLATFORM_FEE_BP,
         id: StorefrontId::new(),
         owner_id: owner,
         slug: format!("shop-{}", &StorefrontId::new().0.simple().to_string()[16..]),

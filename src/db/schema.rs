@@ -54,6 +54,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         blocks -> Nullable<Text>,
+        platform_fee_bp -> BigInt,
     }
 }
 
@@ -99,6 +100,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         raffle_id -> Nullable<Text>,
+        platform_fee_bp -> BigInt,
     }
 }
 
@@ -158,6 +160,37 @@ diesel::table! {
         details -> Text,
         fulfilled_at -> Nullable<Timestamp>,
         idempotency_key -> Nullable<Text>,
+        refunded_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    drop_collaborators (id) {
+        id -> Text,
+        drop_id -> Text,
+        email -> Text,
+        user_id -> Nullable<Text>,
+        share_bp -> BigInt,
+        status -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Text,
+        order_id -> Text,
+        drop_id -> Nullable<Text>,
+        storefront_id -> Text,
+        party -> Text,
+        role -> Text,
+        kind -> Text,
+        share_bp -> BigInt,
+        amount_cents -> BigInt,
+        currency -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -216,6 +249,8 @@ diesel::table! {
 diesel::joinable!(tickets -> orders (order_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    drop_collaborators,
+    ledger_entries,
     refresh_tokens,
     email_tokens,
     drops,

@@ -94,6 +94,7 @@ id_type!(
     RaffleId,
     LedgerId,
     MailId,
+    CollaboratorId,
 );
 
 #[cfg(test)]

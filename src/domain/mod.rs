@@ -12,4 +12,5 @@ pub mod money;
 pub mod product;
 pub mod raffle;
 pub mod sale;
+pub mod split;
 pub mod validate;

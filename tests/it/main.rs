@@ -25,6 +25,7 @@ mod live;
 mod mail;
 mod memory;
 mod models;
+mod money;
 mod ops;
 mod orders;
 mod promises;

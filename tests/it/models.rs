@@ -142,6 +142,7 @@ async fn storefronts_and_products_round_trip(store: &Store) {
     user::insert(store, &owner).await.unwrap();
     let t = now();
     let sf = StorefrontRow {
+        platform_fee_bp: 500,
         id: StorefrontId::new(),
         owner_id: owner.id,
         slug: "round-trip".into(),

@@ -744,6 +744,11 @@ async fn the_orders_migration_keeps_drop_orders_both_ways() {
             "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
         )
         .unwrap();
+        // The money migration (000011) first, then the orders one.
+        let reverted = c
+            .revert_last_migration(livedrop::db::migrations::SQLITE)
+            .unwrap();
+        assert!(reverted.to_string().ends_with("000011"), "{reverted}");
         let reverted = c
             .revert_last_migration(livedrop::db::migrations::SQLITE)
             .unwrap();

@@ -33,6 +33,8 @@ pub struct DropRow {
     pub updated_at: NaiveDateTime,
     /// Set on a raffle-gated drop: only that raffle's picks get units.
     pub raffle_id: Option<crate::domain::ids::RaffleId>,
+    /// The platform's fee on this drop's sales, fixed when it was created.
+    pub platform_fee_bp: i64,
 }
 
 impl DropRow {

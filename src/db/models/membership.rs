@@ -127,6 +127,7 @@ pub async fn claim(store: &Store, m: &MembershipRow, now: NaiveDateTime) -> AppR
         ..OrderDetails::default()
     };
     let order = OrderRow {
+        refunded_cents: 0,
         id: OrderId::new(),
         hold_id: None,
         drop_id: None,

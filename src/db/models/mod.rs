@@ -2,7 +2,9 @@
 //! [`crate::db_run!`]. Handlers call these; no SQL lives in handlers.
 
 pub mod analytics;
+pub mod collaborator;
 pub mod drop;
+pub mod ledger;
 pub mod mail;
 pub mod membership;
 pub mod order;

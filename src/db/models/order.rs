@@ -46,6 +46,8 @@ pub struct OrderRow {
     pub fulfilled_at: Option<NaiveDateTime>,
     /// A product checkout's `Idempotency-Key` (unique per buyer).
     pub idempotency_key: Option<String>,
+    /// What has been given back (a refund of all or part of `amount_cents`).
+    pub refunded_cents: i64,
 }
 
 impl OrderRow {
@@ -321,6 +323,13 @@ pub async fn start_refund(
                 .first(c)
                 .await?;
             insert_log!(c, &o, "refund_requested", now)?;
+            // Everything not yet given back: each party's share of it reversed.
+            let left = o.amount_cents - o.refunded_cents;
+            crate::db::models::ledger::reverse_in!(&mut *c, &o, left, now).await?;
+            diesel::update(orders::table.find(id))
+                .set(orders::refunded_cents.eq(o.amount_cents))
+                .execute(c)
+                .await?;
             crate::db::models::raffle::reverse_purchase_in!(&mut *c, id, now).await?;
             crate::db::models::sale::undo_sale_in!(&mut *c, &o, now).await?;
             Ok(Some(o))

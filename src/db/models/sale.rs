@@ -77,6 +77,7 @@ pub async fn open(
         }
     }
     let order = OrderRow {
+        refunded_cents: 0,
         id: OrderId::new(),
         hold_id: None,
         drop_id: None,
@@ -232,6 +233,7 @@ pub async fn apply_outcome(
                 }
                 return Ok(Applied::Declined(o));
             }
+            crate::db::models::ledger::credit_sale_in!(&mut *c, &o, now).await?;
             match o.kind.as_str() {
                 "event" => {
                     let rows: Vec<TicketRow> = (0..o.quantity)

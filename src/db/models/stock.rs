@@ -934,6 +934,7 @@ pub async fn start_checkout(
                 .first(c)
                 .await?;
             let order = OrderRow {
+                refunded_cents: 0,
                 id: OrderId::new(),
                 hold_id: Some(h.id),
                 drop_id: Some(h.drop_id),
@@ -1065,6 +1066,7 @@ pub async fn apply_outcome(
                 .execute(c)
                 .await?;
                 crate::db::models::raffle::credit_purchase_in!(&mut *c, &o, now).await?;
+                crate::db::models::ledger::credit_sale_in!(&mut *c, &o, now).await?;
                 Ok(Applied::Paid(o))
             } else {
                 // Its units went back on sale when it lapsed; they may be someone else's now.

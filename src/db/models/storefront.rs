@@ -28,6 +28,8 @@ pub struct StorefrontRow {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The platform's fee on this storefront's product sales, fixed when it was created.
+    pub platform_fee_bp: i64,
 }
 
 fn slug_taken(e: diesel::result::Error) -> AppError {

@@ -145,6 +145,7 @@ pub async fn create(
     let t = now();
     let id = DropId::new();
     let drop = DropRow {
+        platform_fee_bp: state.config.platform_fee_bp,
         id,
         storefront_id: f.storefront_id,
         product_id: f.product_id,

@@ -1,5 +1,6 @@
 //! Drops: create, publish, read.
 
+pub mod collaborators;
 pub mod create;
 pub mod list;
 pub mod log;

@@ -72,6 +72,7 @@ pub async fn create(
     };
     let t = now();
     let row = StorefrontRow {
+        platform_fee_bp: state.config.platform_fee_bp,
         id: StorefrontId::new(),
         owner_id: who.id,
         slug,

@@ -1,0 +1,393 @@
+//! Collaborative drops and the money ledger, through the API on both stores: invitations
+//! by mail (a real SMTP listener), acceptance, splits that add up to the cent, refunds
+//! reversing each party's share, and who may see what.
+
+use serde_json::{json, Value};
+
+use crate::auth::token_of;
+use crate::smtp::SmtpServer;
+use crate::support::{code, fresh_pg_database, storefront_with_product, user_with_token, TestApp};
+use livedrop::db::models::ledger;
+use livedrop::domain::ids::UserId;
+
+async fn email_of(app: &TestApp, id: UserId) -> String {
+    livedrop::db::models::user::find(&app.state.store, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .email
+}
+
+/// Invite `who` (a creator) to `drop` at `bp` and accept from the mailed link.
+async fn invite_and_accept(
+    app: &TestApp,
+    smtp: &mut SmtpServer,
+    owner: &str,
+    drop: &str,
+    who: (UserId, &str),
+    bp: i64,
+) -> String {
+    let email = email_of(app, who.0).await;
+    let (s, b) = app
+        .post(
+            &format!("/api/drops/{drop}/collaborators"),
+            Some(owner),
+            json!({"email": email.to_uppercase(), "share_bp": bp}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        (
+            b["email"].as_str(),
+            b["share_bp"].as_i64(),
+            b["status"].as_str()
+        ),
+        (Some(email.as_str()), Some(bp), Some("invited"))
+    );
+    let mail = smtp.next(10).await;
+    assert_eq!(mail.to, vec![email.clone()]);
+    let link = mail
+        .link(&format!("{}/studio?accept=collaboration&token=", app.url))
+        .expect("the invitation carries a link with token=");
+    let (s, a) = app
+        .post(
+            "/api/collaborations/accept",
+            Some(who.1),
+            json!({"token": token_of(&link)}),
+        )
+        .await;
+    assert_eq!((s, a["status"].as_str()), (200, Some("accepted")), "{a}");
+    // A second click answers the same and changes nothing.
+    let (s, again) = app
+        .post(
+            "/api/collaborations/accept",
+            Some(who.1),
+            json!({"token": token_of(&link)}),
+        )
+        .await;
+    assert_eq!((s, &again["id"]), (200, &a["id"]), "{again}");
+    b["id"].as_str().unwrap().to_string()
+}
+
+async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
+    let (owner_id, owner) = user_with_token(&app, "creator").await;
+    let (sf, product) = storefront_with_product(&app, owner_id).await;
+    // A draft drop at 10.01 USD: shares are agreed before it opens.
+    let (s, d) = app
+        .post(
+            "/api/drops",
+            Some(&owner),
+            json!({"storefront_id": sf, "product_id": product, "title": "Co-sold hoodie",
+                   "price_cents": 1001, "currency": "USD", "variants": [{"name": "M", "stock": 20}],
+                   "opens_at": app.state.clock.now().and_utc(), "waiting_room_seconds": 0,
+                   "per_buyer_limit": 1}),
+        )
+        .await;
+    assert_eq!(s, 201, "{d}");
+    let drop = d["id"].as_str().unwrap().to_string();
+    let variant = d["variants"][0]["id"].as_str().unwrap().to_string();
+    let (a_id, a) = user_with_token(&app, "creator").await;
+    let (b_id, b) = user_with_token(&app, "creator").await;
+    let (rival_id, rival) = user_with_token(&app, "creator").await;
+    let (_, buyer_token) = user_with_token(&app, "buyer").await;
+
+    invite_and_accept(&app, &mut smtp, &owner, &drop, (a_id, &a), 3000).await;
+    // Refusals: a share below 1, shares that with the fee (500) pass 10,000, the same
+    // address twice, someone else's drop, the owner's own address.
+    let rival_email = email_of(&app, rival_id).await;
+    for (bp, expect) in [(0, 422), (6501, 422)] {
+        let (s, e) = app
+            .post(
+                &format!("/api/drops/{drop}/collaborators"),
+                Some(&owner),
+                json!({"email": rival_email, "share_bp": bp}),
+            )
+            .await;
+        assert_eq!((s, code(&e)), (expect, "validation_failed"), "{bp}: {e}");
+    }
+    let a_email = email_of(&app, a_id).await;
+    let (s, e) = app
+        .post(
+            &format!("/api/drops/{drop}/collaborators"),
+            Some(&owner),
+            json!({"email": a_email, "share_bp": 10}),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (409, "already_invited"), "{e}");
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{drop}/collaborators"),
+            Some(&rival),
+            json!({"email": rival_email, "share_bp": 10}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    // An invitation withdrawn before opening is gone; its link then accepts nothing.
+    let (s, w) = app
+        .post(
+            &format!("/api/drops/{drop}/collaborators"),
+            Some(&owner),
+            json!({"email": rival_email, "share_bp": 100}),
+        )
+        .await;
+    assert_eq!(s, 201, "{w}");
+    let withdrawn = smtp.next(10).await;
+    let (s, _) = app
+        .delete(
+            &format!(
+                "/api/drops/{drop}/collaborators/{}",
+                w["id"].as_str().unwrap()
+            ),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let link = withdrawn
+        .link(&format!("{}/studio?accept=collaboration&token=", app.url))
+        .unwrap();
+    let (s, e) = app
+        .post(
+            "/api/collaborations/accept",
+            Some(&rival),
+            json!({"token": token_of(&link)}),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (400, "invalid_token"), "{e}");
+    // B's invitation: a buyer account cannot accept, nor can another creator.
+    let b_email = email_of(&app, b_id).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/drops/{drop}/collaborators"),
+            Some(&owner),
+            json!({"email": b_email, "share_bp": 1500}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let mail = smtp.next(10).await;
+    let token = token_of(
+        &mail
+            .link(&format!("{}/studio?accept=collaboration&token=", app.url))
+            .unwrap(),
+    );
+    let (s, _) = app
+        .post(
+            "/api/collaborations/accept",
+            Some(&buyer_token),
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, e) = app
+        .post(
+            "/api/collaborations/accept",
+            Some(&rival),
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (400, "invalid_token"), "{e}");
+    let (s, _) = app
+        .post(
+            "/api/collaborations/accept",
+            Some(&b),
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(s, 200);
+
+    // Open it: shares are fixed from now on.
+    let (s, p) = app
+        .post(
+            &format!("/api/drops/{drop}/publish"),
+            Some(&owner),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{p}");
+    let (s, e) = app
+        .post(
+            &format!("/api/drops/{drop}/collaborators"),
+            Some(&owner),
+            json!({"email": rival_email, "share_bp": 10}),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (409, "drop_started"), "{e}");
+
+    // Seven buyers pay; two orders are refunded by the owner.
+    let mut orders = Vec::new();
+    for _ in 0..7 {
+        let (_, buyer) = user_with_token(&app, "buyer").await;
+        let (s, h) = app
+            .post(
+                &format!("/api/drops/{drop}/holds"),
+                Some(&buyer),
+                json!({"variant_id": variant, "quantity": 1}),
+            )
+            .await;
+        assert_eq!(s, 201, "{h}");
+        let (s, o) = app
+            .post(
+                &format!("/api/holds/{}/checkout", h["id"].as_str().unwrap()),
+                Some(&buyer),
+                json!({"card": "4242424242424242"}),
+            )
+            .await;
+        assert_eq!((s, o["status"].as_str()), (201, Some("paid")), "{o}");
+        orders.push(o["order_id"].as_str().unwrap().to_string());
+    }
+    for o in &orders[..2] {
+        let (s, r) = app
+            .post(
+                &format!("/api/orders/{o}/refund"),
+                Some(&owner),
+                Value::Null,
+            )
+            .await;
+        assert_eq!((s, r["status"].as_str()), (200, Some("refunded")), "{r}");
+    }
+
+    // Every party's net is its share of what was kept: five orders of 1,001 cents, each
+    // split 50/30/15/5 by the largest remainder.
+    let shares = ledger::shares(owner_id, 500, &[(a_id, 3000), (b_id, 1500)]);
+    let one = ledger::parts(1001, &shares);
+    for viewer in [&owner, &a, &b] {
+        let (s, sp) = app
+            .get(&format!("/api/drops/{drop}/splits"), Some(viewer))
+            .await;
+        assert_eq!(s, 200, "{sp}");
+        assert_eq!(
+            (
+                sp["currency"].as_str(),
+                sp["gross_cents"].as_i64(),
+                sp["refunded_cents"].as_i64()
+            ),
+            (Some("USD"), Some(7 * 1001), Some(2 * 1001)),
+            "{sp}"
+        );
+        let parties = sp["parties"].as_array().unwrap();
+        assert_eq!(parties.len(), 4, "{sp}");
+        let net: i64 = parties
+            .iter()
+            .map(|p| p["net_cents"].as_i64().unwrap())
+            .sum();
+        assert_eq!(net, 5 * 1001);
+        for (s, part) in shares.iter().zip(&one) {
+            let p = parties
+                .iter()
+                .find(|p| p["party"] == s.party.key())
+                .unwrap_or_else(|| panic!("{} missing: {sp}", s.party.key()));
+            assert_eq!(
+                (
+                    p["role"].as_str(),
+                    p["share_bp"].as_i64(),
+                    p["earned_cents"].as_i64(),
+                    p["reversed_cents"].as_i64(),
+                    p["net_cents"].as_i64()
+                ),
+                (
+                    Some(s.role),
+                    Some(s.share_bp),
+                    Some(7 * part),
+                    Some(2 * part),
+                    Some(5 * part)
+                ),
+                "{sp}"
+            );
+        }
+    }
+    // Collaborators see the list; a rival creator and a buyer see nothing.
+    let (s, l) = app
+        .get(&format!("/api/drops/{drop}/collaborators"), Some(&a))
+        .await;
+    assert_eq!(
+        (s, l["collaborators"].as_array().map(Vec::len)),
+        (200, Some(2)),
+        "{l}"
+    );
+    for outsider in [&rival, &buyer_token] {
+        let (s, _) = app
+            .get(&format!("/api/drops/{drop}/splits"), Some(outsider))
+            .await;
+        assert_eq!(s, 404);
+        let (s, _) = app
+            .get(&format!("/api/drops/{drop}/collaborators"), Some(outsider))
+            .await;
+        assert_eq!(s, 404);
+    }
+    // And removing a collaborator after the opening is refused.
+    let cid = l["collaborators"][0]["id"].as_str().unwrap();
+    let (s, e) = app
+        .delete(
+            &format!("/api/drops/{drop}/collaborators/{cid}"),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (409, "drop_started"), "{e}");
+}
+
+#[actix_web::test]
+async fn a_three_party_drop_splits_every_order_and_refund_to_the_cent_sqlite() {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::with(&[("RATE_LIMITS", "off"), ("SMTP_URL", &smtp.url)]).await;
+    three_party_drop_adds_up(app, smtp).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn a_three_party_drop_splits_every_order_and_refund_to_the_cent_postgres() {
+    let smtp = SmtpServer::start().await;
+    let url = fresh_pg_database().await;
+    let app = TestApp::with(&[
+        ("RATE_LIMITS", "off"),
+        ("SMTP_URL", &smtp.url),
+        ("DATABASE_URL", &url),
+    ])
+    .await;
+    three_party_drop_adds_up(app, smtp).await;
+}
+
+/// A product sold outside a drop: the owner and the platform, nothing else.
+#[actix_web::test]
+async fn a_product_sale_credits_the_owner_and_the_platform_fee() {
+    let app = TestApp::sqlite().await;
+    let (owner_id, _) = user_with_token(&app, "creator").await;
+    let (_, product) = storefront_with_product(&app, owner_id).await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (s, o) = app
+        .post(
+            &format!("/api/products/{product}/checkout"),
+            Some(&buyer),
+            json!({"card": "4242424242424242", "shipping": {"name": "Ada Lovelace",
+                "line1": "1 Analytical Way", "city": "London", "postal_code": "N1 1AA", "country": "gb"}}),
+        )
+        .await;
+    assert_eq!((s, o["status"].as_str()), (201, Some("paid")), "{o}");
+    let order = livedrop::domain::ids::OrderId::parse(o["order_id"].as_str().unwrap()).unwrap();
+    let o = livedrop::db::models::order::find(&app.state.store, order)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut conn = app.state.store.read().await.unwrap();
+    let rows: Vec<(String, String, i64)> = livedrop::db_run!(conn, |c| {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use livedrop::db::schema::ledger_entries as l;
+        l::table
+            .filter(l::order_id.eq(order.to_string()))
+            .order(l::role)
+            .select((l::role, l::kind, l::amount_cents))
+            .load(c)
+            .await
+            .unwrap()
+    });
+    let parts = ledger::parts(o.amount_cents, &ledger::shares(owner_id, 500, &[]));
+    assert_eq!(parts.iter().sum::<i64>(), o.amount_cents);
+    assert_eq!(
+        rows,
+        vec![
+            ("owner".to_string(), "sale".to_string(), parts[0]),
+            ("platform".to_string(), "sale".to_string(), parts[1]),
+        ],
+        "{} cents",
+        o.amount_cents
+    );
+}
