@@ -36,19 +36,34 @@ function button(text, onClick, attrs = {}) {
 }
 
 async function start() {
-  if (!session) { location.assign('/signin?next=/studio'); return; }
+  const here = encodeURIComponent(location.pathname + location.search);
+  if (!session) { location.assign(`/signin?next=${here}`); return; }
   const me = await api('GET', '/api/me');
-  if (!me.ok) { location.assign('/signin?next=/studio'); return; }
+  if (!me.ok) { location.assign(`/signin?next=${here}`); return; }
   if (me.data.role !== 'creator' && me.data.role !== 'admin') {
     $('#gate').hidden = false;
     $('#gate').textContent = 'The studio is for creators. This account buys; create a creator account to sell.';
     return;
   }
+  await acceptInvitation();
   const r = await api('GET', '/api/storefronts');
   stores = r.ok ? r.data : [];
   if (stores.length === 0) { $('#create').hidden = false; return; }
   $('#which').replaceChildren(...stores.map((s) => el('option', s.title, { value: s.id })));
   await open(stores[0].id);
+}
+
+// A collaboration invitation's mailed link: /studio?accept=collaboration&token=…
+async function acceptInvitation() {
+  const q = new URLSearchParams(location.search);
+  if (q.get('accept') !== 'collaboration' || !q.get('token')) return;
+  const r = await api('POST', '/api/collaborations/accept', { token: q.get('token') });
+  const box = $('#invite');
+  box.hidden = false;
+  say(box, r.ok
+    ? `You now co-sell this drop for ${(r.data.share_bp / 100).toLocaleString()}% of each paid order.`
+    : `${errorText(r)} Sign in with the account of the invited address.`, r.ok);
+  history.replaceState(null, '', '/studio');
 }
 
 async function open(id) {

@@ -10,8 +10,8 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use crate::actors::drop::{
-    Checkout, DropActor, DropState, EndHolds, GetState, Offer, PlaceHold, Refresh, SeenElsewhere,
-    SetStock, Settle,
+    Checkout, DropActor, DropState, EndHolds, GetState, Offer, PlaceHold, Refresh, Restock,
+    SeenElsewhere, SetStock, Settle,
 };
 use crate::actors::raffle::{
     Enter, GetRaffle, RaffleActor, RaffleState, RaffleWatchers, ReloadRaffle,
@@ -312,6 +312,11 @@ impl Registry {
             reply,
         })
         .await
+    }
+
+    /// A refunded order's units back in its drop's stock, through the drop's actor (once).
+    pub async fn restock(&self, id: DropId, order: crate::domain::ids::OrderId) -> AppResult<bool> {
+        self.ask(id, |reply| Restock { order, reply }).await
     }
 
     /// The running raffle actor for `id`, if this node has one.

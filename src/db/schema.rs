@@ -161,6 +161,7 @@ diesel::table! {
         fulfilled_at -> Nullable<Timestamp>,
         idempotency_key -> Nullable<Text>,
         refunded_cents -> BigInt,
+        restocked_at -> Nullable<Timestamp>,
     }
 }
 

@@ -72,7 +72,9 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// Shown to buyers and in API answers.
     fn name(&self) -> &'static str;
     async fn charge(&self, charge: Charge) -> AppResult<ChargeOutcome>;
-    async fn refund(&self, payment_ref: &str, amount_cents: i64) -> AppResult<()>;
+    /// Give back `amount_cents` of the payment `payment_ref`. `key` names this refund
+    /// (the same key for a retry of the same refund: the provider makes it once).
+    async fn refund(&self, payment_ref: &str, amount_cents: i64, key: &str) -> AppResult<()>;
     /// The state of an order's payment (`payment_ref` if the charge answered with one):
     /// how an outcome whose webhook never came (a crash, a lost delivery) is learnt.
     async fn lookup(&self, order: OrderId, payment_ref: Option<&str>) -> AppResult<PaymentState>;

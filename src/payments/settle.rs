@@ -65,7 +65,11 @@ pub async fn settle(
         }
         Applied::MustRefund(o) => {
             tracing::warn!(order = %o.id, "payment arrived after its hold lapsed; refunding");
-            state.payments.refund(payment_ref, o.amount_cents).await?;
+            let key = format!("{}-late", o.id);
+            state
+                .payments
+                .refund(payment_ref, o.amount_cents, &key)
+                .await?;
             order::mark_refunded(&state.store, o, state.clock.now()).await?;
         }
         Applied::Declined(o) => {

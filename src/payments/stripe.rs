@@ -241,7 +241,7 @@ impl PaymentProvider for StripeProvider {
         })
     }
 
-    async fn refund(&self, payment_ref: &str, amount_cents: i64) -> AppResult<()> {
+    async fn refund(&self, payment_ref: &str, amount_cents: i64, key: &str) -> AppResult<()> {
         let form = [
             ("payment_intent", payment_ref.to_string()),
             ("amount", amount_cents.to_string()),
@@ -250,10 +250,7 @@ impl PaymentProvider for StripeProvider {
             .call(
                 self.http
                     .post(self.url("refunds"))
-                    .header(
-                        "Idempotency-Key",
-                        format!("livedrop-refund-{payment_ref}-{amount_cents}"),
-                    )
+                    .header("Idempotency-Key", format!("livedrop-refund-{key}"))
                     .form(&form),
                 "refund",
             )

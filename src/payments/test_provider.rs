@@ -118,8 +118,8 @@ impl PaymentProvider for TestProvider {
         })
     }
 
-    async fn refund(&self, payment_ref: &str, amount_cents: i64) -> AppResult<()> {
-        tracing::info!(%payment_ref, amount_cents, "test provider refund (no money moves)");
+    async fn refund(&self, payment_ref: &str, amount_cents: i64, key: &str) -> AppResult<()> {
+        tracing::info!(%payment_ref, amount_cents, %key, "test provider refund (no money moves)");
         Ok(())
     }
 

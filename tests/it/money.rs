@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 
 use crate::auth::token_of;
 use crate::smtp::SmtpServer;
-use crate::support::{code, fresh_pg_database, storefront_with_product, user_with_token, TestApp};
+use crate::support::{
+    code, fresh_pg_database, next_frame, socket, storefront_with_product, user_with_token, TestApp,
+};
 use livedrop::db::models::ledger;
 use livedrop::domain::ids::UserId;
 
@@ -234,21 +236,97 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
         assert_eq!((s, o["status"].as_str()), (201, Some("paid")), "{o}");
         orders.push(o["order_id"].as_str().unwrap().to_string());
     }
-    for o in &orders[..2] {
-        let (s, r) = app
+    // A watcher of the drop sees the restocked unit come back.
+    let mut ws = socket(&app, None).await;
+    {
+        use futures_util::SinkExt;
+        let sub = json!({"op": "subscribe", "topic": format!("drop:{drop}")}).to_string();
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(sub.into()))
+            .await
+            .unwrap();
+    }
+    let snap = next_frame(&mut ws, std::time::Duration::from_secs(10)).await;
+    assert_eq!(snap["data"]["variants"][0]["remaining"], 13, "{snap}");
+    // One order refunded in full with its unit back on sale; another in part (400 of
+    // 1,001), then asked for more than is left.
+    let (s, r) = app
+        .post(
+            &format!("/api/orders/{}/refund", orders[0]),
+            Some(&owner),
+            json!({"restock": true}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str(), r["refunded_cents"].as_i64()),
+        (200, Some("refunded"), Some(1001)),
+        "{r}"
+    );
+    let (_, d) = app.get(&format!("/api/drops/{drop}"), None).await;
+    assert_eq!(
+        (
+            d["variants"][0]["remaining"].as_i64(),
+            d["variants"][0]["sold"].as_i64()
+        ),
+        (Some(14), Some(6)),
+        "{d}"
+    );
+    loop {
+        let u = next_frame(&mut ws, std::time::Duration::from_secs(10)).await;
+        if u["data"]["variants"][0]["remaining"] == 14 {
+            break;
+        }
+    }
+    // Asked again: nothing more comes back, nothing more is refunded.
+    let (s, e) = app
+        .post(
+            &format!("/api/orders/{}/refund", orders[0]),
+            Some(&owner),
+            json!({"restock": true}),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (409, "not_paid"), "{e}");
+    let (s, r) = app
+        .post(
+            &format!("/api/orders/{}/refund", orders[1]),
+            Some(&owner),
+            json!({"amount_cents": 400}),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str(), r["refunded_cents"].as_i64()),
+        (200, Some("paid"), Some(400)),
+        "{r}"
+    );
+    for bad in [json!({"amount_cents": 602}), json!({"amount_cents": 0})] {
+        let (s, e) = app
             .post(
-                &format!("/api/orders/{o}/refund"),
+                &format!("/api/orders/{}/refund", orders[1]),
                 Some(&owner),
-                Value::Null,
+                bad,
             )
             .await;
-        assert_eq!((s, r["status"].as_str()), (200, Some("refunded")), "{r}");
+        assert_eq!((s, code(&e)), (422, "validation_failed"), "{e}");
     }
+    let (s, e) = app
+        .post(
+            &format!("/api/orders/{}/refund", orders[1]),
+            Some(&a),
+            json!({"amount_cents": 1}),
+        )
+        .await;
+    assert_eq!(s, 404, "a collaborator does not refund: {e}");
+    let (_, d) = app.get(&format!("/api/drops/{drop}"), None).await;
+    assert_eq!(
+        d["variants"][0]["sold"].as_i64(),
+        Some(6),
+        "no restock asked: {d}"
+    );
 
-    // Every party's net is its share of what was kept: five orders of 1,001 cents, each
-    // split 50/30/15/5 by the largest remainder.
+    // Every party's net is its share of what was kept: five orders of 1,001 cents and one
+    // of 601, each split 50/30/15/5 by the largest remainder.
     let shares = ledger::shares(owner_id, 500, &[(a_id, 3000), (b_id, 1500)]);
     let one = ledger::parts(1001, &shares);
+    let rest = ledger::parts(601, &shares);
     for viewer in [&owner, &a, &b] {
         let (s, sp) = app
             .get(&format!("/api/drops/{drop}/splits"), Some(viewer))
@@ -260,7 +338,7 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
                 sp["gross_cents"].as_i64(),
                 sp["refunded_cents"].as_i64()
             ),
-            (Some("USD"), Some(7 * 1001), Some(2 * 1001)),
+            (Some("USD"), Some(7 * 1001), Some(1001 + 400)),
             "{sp}"
         );
         let parties = sp["parties"].as_array().unwrap();
@@ -269,8 +347,8 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
             .iter()
             .map(|p| p["net_cents"].as_i64().unwrap())
             .sum();
-        assert_eq!(net, 5 * 1001);
-        for (s, part) in shares.iter().zip(&one) {
+        assert_eq!(net, 5 * 1001 + 601);
+        for ((s, part), kept) in shares.iter().zip(&one).zip(&rest) {
             let p = parties
                 .iter()
                 .find(|p| p["party"] == s.party.key())
@@ -287,8 +365,8 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
                     Some(s.role),
                     Some(s.share_bp),
                     Some(7 * part),
-                    Some(2 * part),
-                    Some(5 * part)
+                    Some(2 * part - kept),
+                    Some(5 * part + kept)
                 ),
                 "{sp}"
             );

@@ -3,6 +3,8 @@
 ALTER TABLE storefronts ADD COLUMN platform_fee_bp BIGINT NOT NULL DEFAULT 500;
 ALTER TABLE drops ADD COLUMN platform_fee_bp BIGINT NOT NULL DEFAULT 500;
 ALTER TABLE orders ADD COLUMN refunded_cents BIGINT NOT NULL DEFAULT 0;
+-- When a refunded drop order's units went back to the drop's stock (once).
+ALTER TABLE orders ADD COLUMN restocked_at TIMESTAMP;
 
 CREATE TABLE drop_collaborators (
     id TEXT PRIMARY KEY,

@@ -166,6 +166,10 @@ enum Op {
         stock: i64,
         reply: oneshot::Sender<AppResult<bool>>,
     },
+    Restock {
+        order: OrderId,
+        reply: oneshot::Sender<AppResult<bool>>,
+    },
     Checkout {
         hold: HoldId,
         buyer: UserId,
@@ -1196,6 +1200,30 @@ impl DropActor {
                     act.pump(ctx);
                 }));
             }
+            Op::Restock { order, reply } => {
+                let work = async move {
+                    let mut conn = conn.await?;
+                    let set = stock::restock(&mut conn, d.id, order, now).await?;
+                    let variants = model::variants(&store, d.id).await?;
+                    Ok::<_, AppError>((conn, set, variants))
+                };
+                ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
+                    act.busy = false;
+                    match r {
+                        Ok((conn, set, variants)) => {
+                            act.keep_conn(conn);
+                            act.variants = variants;
+                            act.changed(ctx);
+                            let _ = reply.send(Ok(set));
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                            act.reload_wanted = Some(true);
+                        }
+                    }
+                    act.pump(ctx);
+                }));
+            }
         }
     }
 
@@ -1524,4 +1552,5 @@ op_handlers! {
     Checkout => |m| Op::Checkout { hold: m.hold, buyer: m.buyer, reply: m.reply };
     Settle => |m| Op::Settle { event_id: m.event_id, order: m.order, succeeded: m.succeeded, payment_ref: m.payment_ref, reply: m.reply };
     SetStock => |m| Op::SetStock { variant: m.variant, stock: m.stock, reply: m.reply };
+    Restock => |m| Op::Restock { order: m.order, reply: m.reply };
 }

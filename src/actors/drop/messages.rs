@@ -88,6 +88,14 @@ pub struct SetStock {
     pub reply: oneshot::Sender<AppResult<bool>>,
 }
 
+/// A refunded order's units back on sale (once); answers whether they went back.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Restock {
+    pub order: crate::domain::ids::OrderId,
+    pub reply: oneshot::Sender<AppResult<bool>>,
+}
+
 /// A watcher joined or left on this node.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -128,6 +128,7 @@ pub async fn claim(store: &Store, m: &MembershipRow, now: NaiveDateTime) -> AppR
     };
     let order = OrderRow {
         refunded_cents: 0,
+        restocked_at: None,
         id: OrderId::new(),
         hold_id: None,
         drop_id: None,

@@ -48,6 +48,8 @@ pub struct OrderRow {
     pub idempotency_key: Option<String>,
     /// What has been given back (a refund of all or part of `amount_cents`).
     pub refunded_cents: i64,
+    /// When a refunded drop order's units went back to the drop's stock.
+    pub restocked_at: Option<NaiveDateTime>,
 }
 
 impl OrderRow {
@@ -294,6 +296,51 @@ pub async fn mark_refunded(store: &Store, o: &OrderRow, now: NaiveDateTime) -> A
         .await
     })?;
     Ok(())
+}
+
+/// Part of a paid order given back: `refunded_cents` grows by `amount` (only if it still
+/// is `before`, so two refunds at once cannot both count) and each party's share of it is
+/// reversed in the ledger, in one transaction; the order stays `paid`. `None` if the
+/// order is not paid or was refunded meanwhile.
+pub async fn partial_refund(
+    store: &Store,
+    id: OrderId,
+    before: i64,
+    amount: i64,
+    now: NaiveDateTime,
+) -> AppResult<Option<OrderRow>> {
+    let mut conn = store.write().await?;
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, diesel::result::Error, _>(async |c| {
+            let Some(o) = orders::table
+                .find(id)
+                .filter(orders::status.eq("paid"))
+                .filter(orders::refunded_cents.eq(before))
+                .select(OrderRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            crate::db::models::ledger::reverse_in!(&mut *c, &o, amount, now).await?;
+            diesel::update(
+                orders::table
+                    .find(id)
+                    .filter(orders::refunded_cents.eq(before)),
+            )
+            .set((
+                orders::refunded_cents.eq(before + amount),
+                orders::updated_at.eq(now),
+            ))
+            .execute(c)
+            .await?;
+            insert_log!(c, &o, "partial_refund", now)?;
+            Ok(Some(o))
+        })
+        .await
+    })?;
+    Ok(r)
 }
 
 /// A paid order is refunded by the storefront (or an admin): `paid → refund_pending`,

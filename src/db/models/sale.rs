@@ -78,6 +78,7 @@ pub async fn open(
     }
     let order = OrderRow {
         refunded_cents: 0,
+        restocked_at: None,
         id: OrderId::new(),
         hold_id: None,
         drop_id: None,

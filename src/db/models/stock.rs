@@ -873,6 +873,79 @@ pub async fn set_stock(
     Ok(r?)
 }
 
+/// A refunded order's units back on sale, once: `restocked_at` is set in the same
+/// transaction, so asking twice (or on two nodes) returns them once. `false` when the
+/// order is not this drop's, not refunded (or being refunded), or already restocked.
+pub async fn restock(
+    conn: &mut DbConn,
+    drop: DropId,
+    order: OrderId,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let r = db_run!(conn, |c| {
+        c.transaction::<_, DieselError, _>(async |c| {
+            let Some(o) = orders::table
+                .find(order)
+                .filter(orders::drop_id.eq(drop))
+                .filter(orders::restocked_at.is_null())
+                .filter(orders::status.eq_any(["refunded", "refund_pending", "paid"]))
+                .filter(orders::refunded_cents.gt(0))
+                .select(OrderRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(false);
+            };
+            let Some(variant) = o.variant_id else {
+                return Ok(false);
+            };
+            diesel::update(
+                orders::table
+                    .find(order)
+                    .filter(orders::restocked_at.is_null()),
+            )
+            .set(orders::restocked_at.eq(Some(now)))
+            .execute(c)
+            .await?;
+            let n = diesel::update(
+                drop_variants::table
+                    .find(variant)
+                    .filter(drop_variants::sold.ge(o.quantity)),
+            )
+            .set((
+                drop_variants::sold.eq(drop_variants::sold - o.quantity),
+                drop_variants::remaining.eq(drop_variants::remaining + o.quantity),
+            ))
+            .execute(c)
+            .await?;
+            if n != 1 {
+                return Err(DieselError::RollbackTransaction);
+            }
+            diesel::insert_into(drop_log::table)
+                .values(&LogRow {
+                    id: LogId::new(),
+                    drop_id: drop,
+                    at: now,
+                    kind: "restock".into(),
+                    buyer_id: Some(o.buyer_id),
+                    variant_id: Some(variant),
+                    hold_id: o.hold_id,
+                    quantity: Some(o.quantity),
+                    detail: format!("{{\"order_id\":\"{}\"}}", o.id),
+                })
+                .execute(c)
+                .await?;
+            Ok(true)
+        })
+        .await
+    });
+    match r {
+        Err(DieselError::RollbackTransaction) => Ok(false),
+        r => Ok(r?),
+    }
+}
+
 // Payment start and sale: the order rows are the order model's, but what they do to the
 // hold and the stock is this module's, run by the drop actor in its write order.
 
@@ -935,6 +1008,7 @@ pub async fn start_checkout(
                 .await?;
             let order = OrderRow {
                 refunded_cents: 0,
+                restocked_at: None,
                 id: OrderId::new(),
                 hold_id: Some(h.id),
                 drop_id: Some(h.drop_id),

@@ -37,6 +37,8 @@ pub struct OrderView {
     pub quantity: i64,
     /// The total, shipping included.
     pub amount_cents: i64,
+    /// What refunds have given back (all of `amount_cents` once `refunded`).
+    pub refunded_cents: i64,
     /// The flat shipping fee included in `amount_cents` (physical products).
     #[serde(skip_serializing_if = "is_zero")]
     pub shipping_cents: i64,
@@ -81,6 +83,7 @@ impl OrderView {
             hold_id: o.hold_id,
             quantity: o.quantity,
             amount_cents: o.amount_cents,
+            refunded_cents: o.refunded_cents,
             shipping_cents: d.shipping_cents,
             currency: o.currency.clone(),
             provider,

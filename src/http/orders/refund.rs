@@ -1,4 +1,6 @@
 use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::OrderView;
 use crate::auth::AuthUser;
@@ -7,38 +9,97 @@ use crate::error::{AppError, AppResult};
 use crate::payments::settle;
 use crate::state::AppState;
 
-/// Refund a paid order (the storefront's owner or an admin). In one transaction the order
-/// becomes `refund_pending`, every raffle ticket it earned is reversed in the ledger, and
-/// a product's units go back to stock (an event's tickets void, a membership ended); then
-/// the provider returns the money, the order becomes `refunded` and the buyer is told.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundForm {
+    /// Minor units to give back; without it, all that has not been given back yet.
+    #[schema(minimum = 1)]
+    pub amount_cents: Option<i64>,
+    /// Put a drop order's units back on sale (through the drop's actor; watchers see it).
+    /// A product's units always go back when it is refunded in full.
+    #[serde(default)]
+    pub restock: bool,
+}
+
+/// Refund all or part of a paid order (the storefront's owner or an admin). Each party's
+/// share is reversed in the ledger in the transaction that records the refund; a full
+/// refund also makes the order `refund_pending`, reverses its raffle tickets and returns a
+/// product's units (an event's tickets void, a membership ended); then the provider returns
+/// the money, the order becomes `refunded` and the buyer is told. A partial refund leaves
+/// the order `paid` with `refunded_cents` grown.
 #[utoipa::path(post, path = "/api/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path)),
+    request_body(content = Option<RefundForm>, description = "optional: no body refunds all that is left"),
     responses((status = 200, body = OrderView), (status = 404, description = "`not_found`"),
-        (status = 409, description = "`not_paid`")))]
+        (status = 400, description = "`invalid_json`"),
+        (status = 409, description = "`not_paid`"),
+        (status = 422, description = "`validation_failed`: an amount below 1 or above what is left")))]
 pub async fn refund(
     state: web::Data<AppState>,
     who: AuthUser,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let o = super::show::as_seller(&state, &who, &id).await?;
-    let Some(o) = order::start_refund(&state.store, o.id, state.clock.now()).await? else {
-        return Err(AppError::conflict(
-            "not_paid",
-            "only a paid order can be refunded",
-        ));
+    let form: RefundForm = if body.iter().all(u8::is_ascii_whitespace) {
+        RefundForm::default()
+    } else if body.len() > 4096 {
+        return Err(AppError::PayloadTooLarge);
+    } else {
+        serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))?
     };
-    // If the provider fails now, the order stays `refund_pending` (its tickets already
-    // reversed) and the refund can be asked again... by the provider's retry or support.
-    if let Some(r) = &o.payment_ref {
-        state.payments.refund(r, o.amount_cents).await?;
+    let o = super::show::as_seller(&state, &who, &id).await?;
+    if o.status != "paid" {
+        return Err(not_paid());
     }
-    order::mark_refunded(&state.store, &o, state.clock.now()).await?;
-    state.registry.reload_raffles().await;
+    let left = o.amount_cents - o.refunded_cents;
+    let amount = form.amount_cents.unwrap_or(left);
+    if amount < 1 || amount > left {
+        return Err(AppError::field(
+            "amount_cents",
+            format!("must be from 1 to what is left to refund ({left})"),
+        ));
+    }
+    let now = state.clock.now();
+    let key = format!("{}-{}", o.id, o.refunded_cents + amount);
+    if amount < left {
+        let Some(o) =
+            order::partial_refund(&state.store, o.id, o.refunded_cents, amount, now).await?
+        else {
+            return Err(not_paid());
+        };
+        // Recorded first: if the provider fails now, the refund is recorded and can be
+        // asked of the provider again with the same key (it makes it once).
+        if let Some(r) = &o.payment_ref {
+            state.payments.refund(r, amount, &key).await?;
+        }
+    } else {
+        let Some(o) = order::start_refund(&state.store, o.id, now).await? else {
+            return Err(not_paid());
+        };
+        // If the provider fails now, the order stays `refund_pending` (its tickets already
+        // reversed) and the refund can be asked again... by the provider's retry or support.
+        if let Some(r) = &o.payment_ref {
+            state.payments.refund(r, amount, &key).await?;
+        }
+        order::mark_refunded(&state.store, &o, state.clock.now()).await?;
+        state.registry.reload_raffles().await;
+    }
+    if form.restock {
+        if let Some(drop) = o.drop_id {
+            state.registry.restock(drop, o.id).await?;
+        }
+    }
     let o = order::find(&state.store, o.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if let Some((f, buyer, _)) = settle::facts(&state, &o).await {
-        settle::send(&state, crate::mail::sale::refunded(&buyer, &f), o.id).await;
+    if o.status == "refunded" {
+        if let Some((f, buyer, _)) = settle::facts(&state, &o).await {
+            settle::send(&state, crate::mail::sale::refunded(&buyer, &f), o.id).await;
+        }
     }
     Ok(HttpResponse::Ok().json(OrderView::new(&o, state.payments.name())))
+}
+
+fn not_paid() -> AppError {
+    AppError::conflict("not_paid", "only a paid order can be refunded")
 }
