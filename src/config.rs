@@ -110,6 +110,9 @@ pub struct Config {
     /// The platform's fee in basis points (`PLATFORM_FEE_BP`), fixed on each storefront and
     /// drop when it is created.
     pub platform_fee_bp: i64,
+    /// Days before a credit is available for payout (`PAYOUT_DELAY_DAYS`): refunds inside
+    /// that window never overdraw.
+    pub payout_delay_days: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -264,9 +267,23 @@ impl Config {
                 .filter(|n| (0..crate::domain::split::WHOLE_BP).contains(n))
                 .ok_or_else(|| bad("PLATFORM_FEE_BP", "must be basis points from 0 to 9999"))?,
         };
+        let payout_delay_days = match get("PAYOUT_DELAY_DAYS") {
+            None => 7,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=365).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "PAYOUT_DELAY_DAYS",
+                        "must be a number of days from 0 to 365",
+                    )
+                })?,
+        };
         Ok(Config {
             payments,
             platform_fee_bp,
+            payout_delay_days,
             database_url,
             redis_url,
             smtp_url,
@@ -458,6 +475,7 @@ mod tests {
             ("REDIS_URL", "http://x"),
             ("PAYMENT_PROVIDER", "paypal"),
             ("PLATFORM_FEE_BP", "10000"),
+            ("PAYOUT_DELAY_DAYS", "-1"),
         ] {
             let e = cfg(&[(var, val)]).unwrap_err();
             assert_eq!(e.var, var, "{val}");

@@ -119,6 +119,7 @@ routes! {
     "/api/holds/{id}/checkout" => { post: orders::checkout::checkout },
     "/api/orders/{id}" => { get: orders::show::show },
     "/api/me/orders" => { get: orders::list::my_orders },
+    "/api/me/earnings" => { get: orders::earnings::mine },
     "/api/payments/webhook" => { post: orders::webhook::webhook },
     "/api/orders/{id}/refund" => { post: orders::refund::refund },
     "/api/orders/{id}/fulfil" => { post: orders::fulfil::fulfil },

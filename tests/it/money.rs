@@ -154,7 +154,7 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
             json!({"token": token_of(&link)}),
         )
         .await;
-    assert_eq!((s, code(&e)), (400, "invalid_token"), "{e}");
+    assert_eq!((s, code(&e)), (404, "invalid_link"), "{e}");
     // B's invitation: a buyer account cannot accept, nor can another creator.
     let b_email = email_of(&app, b_id).await;
     let (s, _) = app
@@ -186,7 +186,7 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
             json!({"token": token}),
         )
         .await;
-    assert_eq!((s, code(&e)), (400, "invalid_token"), "{e}");
+    assert_eq!((s, code(&e)), (404, "invalid_link"), "{e}");
     let (s, _) = app
         .post(
             "/api/collaborations/accept",
@@ -372,6 +372,34 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
             );
         }
     }
+    // A's earnings: its net, all still inside the payout delay (7 days by default).
+    let a_net = 5 * one[1] + rest[1];
+    for q in ["", "?currency=usd"] {
+        let (s, e) = app.get(&format!("/api/me/earnings{q}"), Some(&a)).await;
+        assert_eq!(s, 200, "{e}");
+        assert_eq!(
+            (
+                e["currency"].as_str(),
+                e["pending_cents"].as_i64(),
+                e["available_cents"].as_i64(),
+                e["paid_out_cents"].as_i64()
+            ),
+            (Some("USD"), Some(a_net), Some(0), Some(0)),
+            "{e}"
+        );
+        // Seven credits, one full and one partial reversal.
+        assert_eq!(e["entries"].as_array().map(Vec::len), Some(9), "{e}");
+    }
+    let (s, e) = app.get("/api/me/earnings?currency=eur", Some(&a)).await;
+    assert_eq!(
+        (s, e["currency"].as_str(), e["pending_cents"].as_i64()),
+        (200, Some("EUR"), Some(0)),
+        "{e}"
+    );
+    let (s, e) = app.get("/api/me/earnings?currency=E1", Some(&a)).await;
+    assert_eq!((s, code(&e)), (422, "validation_failed"), "{e}");
+    let (s, e) = app.get("/api/me/earnings", Some(&rival)).await;
+    assert_eq!((s, e["pending_cents"].as_i64()), (200, Some(0)), "{e}");
     // Collaborators see the list; a rival creator and a buyer see nothing.
     let (s, l) = app
         .get(&format!("/api/drops/{drop}/collaborators"), Some(&a))

@@ -45,6 +45,16 @@ async fn stripe_app() -> TestApp {
     app
 }
 
+/// Pay `hold` with a Stripe PaymentMethod id.
+async fn pay(app: &TestApp, hold: &str, buyer: &str, method: &str) -> (u16, Value) {
+    app.post(
+        &format!("/api/holds/{hold}/checkout"),
+        Some(buyer),
+        json!({"payment_method": method}),
+    )
+    .await
+}
+
 /// The PaymentIntent as localstripe has it.
 async fn intent(id: &str) -> Value {
     reqwest::Client::new()
@@ -85,13 +95,7 @@ async fn events(app: &TestApp, order: &str) -> Vec<(String, String)> {
 async fn a_card_payment_is_paid_through_stripe_and_its_signed_webhook_is_applied_once() {
     let app = stripe_app().await;
     let (drop, hold, buyer) = held(&app, 600).await;
-    let (s, b) = app
-        .post(
-            &format!("/api/holds/{hold}/checkout"),
-            Some(&buyer),
-            json!({"payment_method": "pm_card_visa"}),
-        )
-        .await;
+    let (s, b) = pay(&app, &hold, &buyer, "pm_card_visa").await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(
         (b["status"].as_str(), b["provider"].as_str()),
@@ -164,13 +168,7 @@ async fn intent_of(app: &TestApp, order: &str) -> String {
 async fn a_declined_card_takes_nothing_and_the_hold_can_be_paid_again() {
     let app = stripe_app().await;
     let (drop, hold, buyer) = held(&app, 600).await;
-    let (s, b) = app
-        .post(
-            &format!("/api/holds/{hold}/checkout"),
-            Some(&buyer),
-            json!({"payment_method": "pm_card_chargeCustomerFail"}),
-        )
-        .await;
+    let (s, b) = pay(&app, &hold, &buyer, "pm_card_chargeCustomerFail").await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(
         (b["status"].as_str(), b["provider"].as_str()),
@@ -183,24 +181,12 @@ async fn a_declined_card_takes_nothing_and_the_hold_can_be_paid_again() {
     let pi = intent_of_any(&app, &declined).await;
     assert_eq!(intent(&pi).await["status"], "requires_payment_method");
     // Another card pays the same hold.
-    let (s, b) = app
-        .post(
-            &format!("/api/holds/{hold}/checkout"),
-            Some(&buyer),
-            json!({"payment_method": "pm_card_visa"}),
-        )
-        .await;
+    let (s, b) = pay(&app, &hold, &buyer, "pm_card_visa").await;
     assert_eq!((s, b["status"].as_str()), (201, Some("paid")), "{b}");
     assert_eq!(counts(&app, &drop).await, (4, 0, 1));
     // An empty method is refused before anything is charged.
     let (_, other_hold, other) = held(&app, 600).await;
-    let (s, b) = app
-        .post(
-            &format!("/api/holds/{other_hold}/checkout"),
-            Some(&other),
-            json!({"payment_method": " "}),
-        )
-        .await;
+    let (s, b) = pay(&app, &other_hold, &other, " ").await;
     assert_eq!((s, code(&b)), (422, "validation_failed"), "{b}");
 }
 
@@ -230,13 +216,7 @@ async fn intent_of_any(app: &TestApp, order: &str) -> String {
 async fn a_refund_returns_the_money_at_stripe() {
     let app = stripe_app().await;
     let (drop, hold, buyer) = held(&app, 600).await;
-    let (s, b) = app
-        .post(
-            &format!("/api/holds/{hold}/checkout"),
-            Some(&buyer),
-            json!({"payment_method": "pm_card_visa"}),
-        )
-        .await;
+    let (s, b) = pay(&app, &hold, &buyer, "pm_card_visa").await;
     assert_eq!((s, b["status"].as_str()), (201, Some("paid")), "{b}");
     let id = b["order_id"].as_str().unwrap().to_string();
     let creator = drop_owner_token(&app, &drop).await;
@@ -290,13 +270,7 @@ async fn a_forged_or_replayed_stripe_webhook_changes_nothing() {
     let app = stripe_app().await;
     let (drop, hold, buyer) = held(&app, 600).await;
     // A pending order: the buyer's payment started, a forged "succeeded" must not pay it.
-    let (s, b) = app
-        .post(
-            &format!("/api/holds/{hold}/checkout"),
-            Some(&buyer),
-            json!({"payment_method": "pm_card_chargeCustomerFail"}),
-        )
-        .await;
+    let (s, b) = pay(&app, &hold, &buyer, "pm_card_chargeCustomerFail").await;
     assert_eq!((s, b["status"].as_str()), (201, Some("declined")), "{b}");
     let id = b["order_id"].as_str().unwrap().to_string();
     let body = json!({"id": "evt_forged", "type": "payment_intent.succeeded", "created": 0,

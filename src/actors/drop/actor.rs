@@ -1183,22 +1183,7 @@ impl DropActor {
                     let variants = model::variants(&store, d.id).await?;
                     Ok::<_, AppError>((conn, set, variants))
                 };
-                ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
-                    act.busy = false;
-                    match r {
-                        Ok((conn, set, variants)) => {
-                            act.keep_conn(conn);
-                            act.variants = variants;
-                            act.changed(ctx);
-                            let _ = reply.send(Ok(set));
-                        }
-                        Err(e) => {
-                            let _ = reply.send(Err(e));
-                            act.reload_wanted = Some(true);
-                        }
-                    }
-                    act.pump(ctx);
-                }));
+                self.stock_changed(ctx, work, reply);
             }
             Op::Restock { order, reply } => {
                 let work = async move {
@@ -1207,24 +1192,35 @@ impl DropActor {
                     let variants = model::variants(&store, d.id).await?;
                     Ok::<_, AppError>((conn, set, variants))
                 };
-                ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
-                    act.busy = false;
-                    match r {
-                        Ok((conn, set, variants)) => {
-                            act.keep_conn(conn);
-                            act.variants = variants;
-                            act.changed(ctx);
-                            let _ = reply.send(Ok(set));
-                        }
-                        Err(e) => {
-                            let _ = reply.send(Err(e));
-                            act.reload_wanted = Some(true);
-                        }
-                    }
-                    act.pump(ctx);
-                }));
+                self.stock_changed(ctx, work, reply);
             }
         }
+    }
+
+    /// A stock change written by `work` (which re-reads the variants after it): applied to
+    /// memory, pushed, answered; a failure has the actor re-read the store.
+    fn stock_changed(
+        &mut self,
+        ctx: &mut Context<Self>,
+        work: impl std::future::Future<Output = AppResult<(DbConn, bool, Vec<VariantRow>)>> + 'static,
+        reply: oneshot::Sender<AppResult<bool>>,
+    ) {
+        ctx.spawn(work.into_actor(self).map(move |r, act, ctx| {
+            act.busy = false;
+            match r {
+                Ok((conn, set, variants)) => {
+                    act.keep_conn(conn);
+                    act.variants = variants;
+                    act.changed(ctx);
+                    let _ = reply.send(Ok(set));
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                    act.reload_wanted = Some(true);
+                }
+            }
+            act.pump(ctx);
+        }));
     }
 
     /// Re-read the drop (and, if `full`, the buyers' totals and keyed holds) in the write

@@ -8,6 +8,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 
 use crate::db::schema::ledger_entries;
 use crate::domain::ids::{DropId, LedgerId, OrderId, StorefrontId, UserId};
@@ -30,6 +31,29 @@ pub struct LedgerEntry {
     pub amount_cents: i64,
     pub currency: String,
     pub created_at: NaiveDateTime,
+}
+
+/// A party's ledger rows (newest first), at most `limit`, in `currency` (`None`: any).
+pub async fn of_party(
+    store: &crate::db::Store,
+    party: &str,
+    currency: Option<&str>,
+) -> crate::error::AppResult<Vec<LedgerEntry>> {
+    let mut conn = store.read().await?;
+    let party = party.to_string();
+    let currency = currency.map(str::to_string);
+    Ok(crate::db_run!(conn, |c| {
+        let mut q = ledger_entries::table
+            .filter(ledger_entries::party.eq(party.clone()))
+            .into_boxed();
+        if let Some(cur) = &currency {
+            q = q.filter(ledger_entries::currency.eq(cur.clone()));
+        }
+        q.order((ledger_entries::created_at.desc(), ledger_entries::id.desc()))
+            .select(LedgerEntry::as_select())
+            .load(c)
+            .await
+    })?)
 }
 
 /// One party's share of a drop's (or a storefront's) sales.

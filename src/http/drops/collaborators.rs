@@ -216,7 +216,7 @@ pub struct AcceptForm {
 #[utoipa::path(post, path = "/api/collaborations/accept", tag = "money", request_body = AcceptForm,
     security(("bearer" = [])),
     responses((status = 200, body = CollaboratorView),
-        (status = 400, description = "`invalid_token`: unknown, or for another address"),
+        (status = 404, description = "`invalid_link`: no invitation with this token for this account's address"),
         (status = 403, description = "`forbidden`: not a creator account")))]
 pub async fn accept(
     state: web::Data<AppState>,
@@ -230,7 +230,7 @@ pub async fn accept(
     let hash = crate::auth::hash_token(form.token.trim());
     let row = model::accept(&state.store, &hash, user.id, &user.email, state.clock.now())
         .await?
-        .ok_or(AppError::InvalidToken)?;
+        .ok_or(AppError::UnknownLink)?;
     Ok(HttpResponse::Ok().json(CollaboratorView::from(&row)))
 }
 

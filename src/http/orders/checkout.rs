@@ -13,11 +13,11 @@ use crate::state::AppState;
 pub struct CheckoutForm {
     /// With the test provider: 4242424242424242 (paid), 4000000000000002 (declined),
     /// 4000000000000077 (paid later by webhook), 4000000000000119 (fails later).
-    #[schema(max_length = 64)]
+    #[schema(min_length = 1, max_length = 64)]
     pub card: Option<String>,
     /// With Stripe: the PaymentMethod id (`pm_…`) from the Payment Element. The test
     /// provider takes a test card here too.
-    #[schema(max_length = 255)]
+    #[schema(min_length = 1, max_length = 255)]
     pub payment_method: Option<String>,
 }
 
@@ -43,6 +43,11 @@ pub async fn checkout(
     form: Json<CheckoutForm>,
 ) -> AppResult<HttpResponse> {
     let hold = HoldId::parse(&id).ok_or(AppError::NotFound)?;
+    // The payment start changes the hold (extended for the payment): through its drop's actor.
+    let h = crate::db::models::drop::find_hold(&state.store, hold)
+        .await?
+        .filter(|h| h.buyer_id == who.id)
+        .ok_or(AppError::NotFound)?;
     let form = form.into_inner();
     let method = match (form.payment_method, form.card) {
         (Some(m), _) if m.len() > 255 => {
@@ -52,11 +57,6 @@ pub async fn checkout(
         (Some(m), _) | (None, Some(m)) if !m.trim().is_empty() => m,
         _ => return Err(AppError::field("payment_method", "is required")),
     };
-    // The payment start changes the hold (extended for the payment): through its drop's actor.
-    let h = crate::db::models::drop::find_hold(&state.store, hold)
-        .await?
-        .filter(|h| h.buyer_id == who.id)
-        .ok_or(AppError::NotFound)?;
     let o = state.registry.checkout(h.drop_id, hold, who.id).await?;
     crate::analytics::record(
         &state,

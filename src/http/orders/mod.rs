@@ -2,6 +2,7 @@
 
 pub mod checkout;
 pub mod delivery;
+pub mod earnings;
 pub mod fulfil;
 pub mod list;
 pub mod memberships;

@@ -45,7 +45,21 @@ pub async fn refund(
     } else if body.len() > 4096 {
         return Err(AppError::PayloadTooLarge);
     } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))?
+        // `null` is no form, like an empty body; otherwise the rules of every JSON form.
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))?;
+        match &v {
+            serde_json::Value::Null => RefundForm::default(),
+            serde_json::Value::Object(_) => {
+                crate::http::extract::whole_floats_to_integers(&mut v);
+                serde_json::from_value(v).map_err(|e| AppError::InvalidJson(e.to_string()))?
+            }
+            _ => {
+                return Err(AppError::InvalidJson(
+                    "the body is not a JSON object".into(),
+                ))
+            }
+        }
     };
     let o = super::show::as_seller(&state, &who, &id).await?;
     if o.status != "paid" {
