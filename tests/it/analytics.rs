@@ -262,6 +262,15 @@ async fn funnel_and_rollups(app: TestApp) {
         )
         .await;
     assert_eq!(s, 201, "{h}");
+    // A declined card first: not a checkout in the funnel.
+    let (s, o) = app
+        .post(
+            &format!("/api/holds/{}/checkout", h["id"].as_str().unwrap()),
+            Some(&buyer),
+            json!({"card": "4000000000000002"}),
+        )
+        .await;
+    assert_eq!((s, o["status"].as_str()), (201, Some("declined")), "{o}");
     let (s, o) = app
         .post(
             &format!("/api/holds/{}/checkout", h["id"].as_str().unwrap()),
@@ -274,7 +283,8 @@ async fn funnel_and_rollups(app: TestApp) {
     // The server records its events after the commits; the live figures show them.
     let live = eventually(10, || async {
         let d = app.state.registry.dashboard(sf).await.unwrap();
-        (d.funnel.purchases == 1).then_some(d)
+        // The checkout is counted once its payment has gone through, after the purchase.
+        (d.funnel.purchases == 1 && d.funnel.checkouts >= 1).then_some(d)
     })
     .await;
     assert_eq!(

@@ -58,15 +58,19 @@ pub async fn checkout(
         _ => return Err(AppError::field("payment_method", "is required")),
     };
     let o = state.registry.checkout(h.drop_id, hold, who.id).await?;
-    crate::analytics::record(
-        &state,
-        h.drop_id,
-        crate::domain::analytics::Kind::Checkout,
-        0,
-        o.id.to_string(),
-    );
     let provider = state.payments.name();
     let status = crate::payments::settle::pay(&state, &o, method).await?;
+    // A declined card is not a checkout in the funnel: only a payment that went through
+    // (or is still deciding) counts.
+    if status != "declined" {
+        crate::analytics::record(
+            &state,
+            h.drop_id,
+            crate::domain::analytics::Kind::Checkout,
+            0,
+            o.id.to_string(),
+        );
+    }
     Ok(HttpResponse::Created().json(CheckoutView {
         order_id: o.id,
         status,
