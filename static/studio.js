@@ -257,7 +257,64 @@ async function loadDrops() {
     list.append(li);
   }
   if (list.children.length === 0) list.append(el('li', 'No drops yet: schedule the first below.'));
+  const keep = $('#c-drop').value;
+  $('#c-drop').replaceChildren(...(r.ok ? r.data.drops : []).map((d) => el('option', d.title, { value: d.id })));
+  if (keep && [...$('#c-drop').options].some((o) => o.value === keep)) $('#c-drop').value = keep;
+  loadTeam();
 }
+
+// ---- Collaborators & earnings
+const pct = (bp) => `${(bp / 100).toLocaleString()}%`;
+
+async function loadTeam() {
+  const drop = $('#c-drop').value;
+  const list = $('#collab-list');
+  const splits = $('#split-list');
+  list.replaceChildren();
+  splits.replaceChildren();
+  if (drop) {
+    const [c, s] = await Promise.all([
+      api('GET', `/api/drops/${drop}/collaborators`), api('GET', `/api/drops/${drop}/splits`)]);
+    for (const x of (c.ok ? c.data.collaborators : [])) {
+      const li = el('li', `${x.email} · ${x.status} · ${pct(x.share_bp)} `, { 'data-testid': 'collab-row' });
+      li.append(button('Remove', async () => {
+        if (!window.confirm(`Remove ${x.email} from this drop?`)) return;
+        const a = await api('DELETE', `/api/drops/${drop}/collaborators/${x.id}`);
+        if (!a.ok) return say(msg, errorText(a), false);
+        say(msg, `${x.email} removed.`);
+        loadTeam();
+      }, { 'aria-label': `Remove ${x.email}` }));
+      list.append(li);
+    }
+    if (list.children.length === 0) list.append(el('li', 'No collaborators: every sale of this drop is yours (less the fee).'));
+    for (const p of (s.ok ? s.data.parties : [])) {
+      const who = p.role === 'platform' ? 'Platform fee' : p.role === 'owner' ? 'You (owner)' : `Collaborator ${p.party.slice(0, 8)}`;
+      splits.append(el('li', `${who} · ${pct(p.share_bp)} · earned ${money(p.earned_cents, s.data.currency)}`
+        + ` · refunded ${money(p.reversed_cents, s.data.currency)} · net ${money(p.net_cents, s.data.currency)}`));
+    }
+  }
+  const e = await api('GET', '/api/me/earnings');
+  if (e.ok) {
+    $('#earnings').textContent = `${money(e.data.pending_cents, e.data.currency)} pending`
+      + ` · ${money(e.data.available_cents, e.data.currency)} available`
+      + ` · ${money(e.data.paid_out_cents, e.data.currency)} paid out`;
+  }
+}
+
+$('#c-drop').addEventListener('change', loadTeam);
+
+$('#collab-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const drop = $('#c-drop').value;
+  if (!drop) return say(msg, 'Create a drop first.', false);
+  const r = await api('POST', `/api/drops/${drop}/collaborators`, {
+    email: $('#c-email').value, share_bp: Math.round(Number($('#c-share').value) * 100) });
+  if (!r.ok) return say(msg, errorText(r), false);
+  say(msg, `Invitation mailed to ${r.data.email}.`);
+  $('#c-email').value = '';
+  $('#c-share').value = '';
+  loadTeam();
+});
 
 async function fillDropProducts() {
   const r = await api('GET', `/api/storefronts/${current.id}/products`);

@@ -163,7 +163,17 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.locator('[data-testid=raffle-row][data-status=draft]', { hasText: 'Tote giveaway' }).waitFor();
   await raffleRow.getByRole('button', { name: 'Publish Tote giveaway' }).click();
   await page.locator('[data-testid=raffle-row][data-status=scheduled]', { hasText: 'Tote giveaway' }).waitFor();
-  assert.match(await page.getByTestId('team-note').textContent(), /Coming with payouts/);
+  // A collaborator invited to the scheduled drop, at 20%: until they accept, the owner's
+  // split is still all but the 5% fee.
+  assert.match(await page.getByTestId('team-note').textContent(), /Co-sell a drop/);
+  await page.locator('#c-drop').selectOption({ label: 'Tote drop' });
+  await page.getByLabel("Collaborator's email").fill('friend@example.com');
+  await page.getByLabel('Their share (%)').fill('20');
+  await page.getByRole('button', { name: 'Invite' }).click();
+  await page.locator('[data-testid=collab-row]', { hasText: 'friend@example.com · invited · 20%' }).waitFor();
+  await page.getByTestId('split-list').getByText(/You \(owner\) · 95%/).waitFor();
+  assert.match(await page.getByTestId('earnings').textContent(), /pending/);
+  await noSeriousViolations(page, 'the studio, collaborators');
 
   const pub = await browser.newPage({ viewport: { width: 390, height: 844 } });
   await pub.goto(`${baseURL}/s/${slug}`);
