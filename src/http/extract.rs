@@ -85,17 +85,26 @@ impl<T: serde::de::DeserializeOwned + 'static, const LIMIT: usize> actix_web::Fr
         let body = actix_web::dev::JsonBody::<serde_json::Value>::new(req, payload, None, true)
             .limit(LIMIT);
         Box::pin(async move {
-            let mut value = body.await.map_err(json_error)?;
-            if !value.is_object() {
-                return Err(AppError::InvalidJson("the body is not a JSON object".into()).into());
-            }
-            whole_floats_to_integers(&mut value);
-            serde_json::from_value(value).map(Json).map_err(|e| {
-                AppError::InvalidJson(format!("the body does not have the expected fields: {e}"))
-                    .into()
-            })
+            let value = body.await.map_err(json_error)?;
+            Ok(Json(form_from_value(value)?))
         })
     }
+}
+
+/// A parsed body read into `T` by the rules of [`Json`] (an object; whole-number floats
+/// are integers), for handlers whose body is optional.
+pub fn form_from_value<T: serde::de::DeserializeOwned>(
+    mut value: serde_json::Value,
+) -> Result<T, AppError> {
+    if !value.is_object() {
+        return Err(AppError::InvalidJson(
+            "the body is not a JSON object".into(),
+        ));
+    }
+    whole_floats_to_integers(&mut value);
+    serde_json::from_value(value).map_err(|e| {
+        AppError::InvalidJson(format!("the body does not have the expected fields: {e}"))
+    })
 }
 
 /// Rewrites every float with no fractional part that fits an `i64` (or a `u64`) as that

@@ -28,7 +28,6 @@ pub struct Charge {
 pub enum ChargeOutcome {
     /// Paid now.
     Succeeded { payment_ref: String },
-    /// Refused; nothing was taken.
     /// Refused; nothing was taken. `payment_ref` names the refused attempt when the
     /// provider made one (kept on the order, for support).
     Declined {

@@ -265,15 +265,8 @@ impl PaymentProvider for StripeProvider {
     }
 
     async fn lookup(&self, order: OrderId, payment_ref: Option<&str>) -> AppResult<PaymentState> {
-        let req = match payment_ref {
-            Some(r) => self.http.get(self.url(&format!("payment_intents/{r}"))),
-            // The charge never answered: find the intent by the order in its metadata.
-            None => self
-                .http
-                .get(self.url("payment_intents/search"))
-                .query(&[("query", format!("metadata['order_id']:'{order}'"))]),
-        };
-        if payment_ref.is_some() {
+        if let Some(r) = payment_ref {
+            let req = self.http.get(self.url(&format!("payment_intents/{r}")));
             return match self.call::<Intent>(req, "payment lookup").await? {
                 Reply::Ok(i) => Ok(Self::state_of(i)),
                 Reply::Refused(404, _) => Ok(PaymentState::NotCharged),
@@ -283,6 +276,11 @@ impl PaymentProvider for StripeProvider {
                 ))),
             };
         }
+        // The charge never answered: find the intent by the order in its metadata.
+        let req = self
+            .http
+            .get(self.url("payment_intents/search"))
+            .query(&[("query", format!("metadata['order_id']:'{order}'"))]);
         #[derive(Deserialize)]
         struct Found {
             data: Vec<Intent>,
@@ -322,9 +320,7 @@ impl PaymentProvider for StripeProvider {
         signature: &str,
         now: i64,
     ) -> AppResult<ProviderEvent> {
-        if !webhook::verify(&self.webhook_secret, payload, signature, now) {
-            return Err(AppError::Unauthorized("the webhook signature is not valid"));
-        }
+        webhook::check(&self.webhook_secret, payload, signature, now)?;
         let e: Event = serde_json::from_slice(payload)
             .map_err(|_| AppError::InvalidJson("not a Stripe event".into()))?;
         let is_intent = e.data.object.object.as_deref() == Some("payment_intent");

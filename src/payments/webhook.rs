@@ -48,6 +48,17 @@ pub fn verify(secret: &[u8], payload: &[u8], header: &str, now: i64) -> bool {
     })
 }
 
+/// [`verify`] as the providers answer it: a bad or stale signature is a 401.
+pub fn check(secret: &[u8], payload: &[u8], header: &str, now: i64) -> crate::error::AppResult<()> {
+    if verify(secret, payload, header, now) {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::Unauthorized(
+            "the webhook signature is not valid",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,7 +158,7 @@ async fn intent_of(app: &TestApp, order: &str) -> String {
             .await
             .unwrap()
     });
-    let r = r.expect("a paid order has its payment reference");
+    let r = r.expect("the order has its payment reference");
     assert!(r.starts_with("pi_"), "{r}");
     r
 }
@@ -178,7 +178,8 @@ async fn a_declined_card_takes_nothing_and_the_hold_can_be_paid_again() {
     assert_eq!(order(&app, &declined, &buyer).await["status"], "declined");
     // Still held: nothing sold, nothing lost.
     assert_eq!(counts(&app, &drop).await, (4, 1, 0));
-    let pi = intent_of_any(&app, &declined).await;
+    // The decline names its intent, kept on the order before the answer.
+    let pi = intent_of(&app, &declined).await;
     assert_eq!(intent(&pi).await["status"], "requires_payment_method");
     // Another card pays the same hold.
     let (s, b) = pay(&app, &hold, &buyer, "pm_card_visa").await;
@@ -188,27 +189,6 @@ async fn a_declined_card_takes_nothing_and_the_hold_can_be_paid_again() {
     let (_, other_hold, other) = held(&app, 600).await;
     let (s, b) = pay(&app, &other_hold, &other, " ").await;
     assert_eq!((s, code(&b)), (422, "validation_failed"), "{b}");
-}
-
-/// A declined order's reference, if the provider named its intent (it does: create, then
-/// confirm).
-async fn intent_of_any(app: &TestApp, order: &str) -> String {
-    eventually(5, || async {
-        let mut conn = app.state.store.read().await.unwrap();
-        let r: Option<String> = livedrop::db_run!(conn, |c| {
-            use diesel::prelude::*;
-            use diesel_async::RunQueryDsl;
-            use livedrop::db::schema::orders as o;
-            o::table
-                .filter(o::id.eq(order.to_string()))
-                .select(o::payment_ref)
-                .first(c)
-                .await
-                .unwrap()
-        });
-        r.filter(|r| r.starts_with("pi_"))
-    })
-    .await
 }
 
 #[actix_web::test]
@@ -279,27 +259,13 @@ async fn a_forged_or_replayed_stripe_webhook_changes_nothing() {
     .to_string();
     let now = chrono::Utc::now().timestamp();
     let forged = livedrop::payments::webhook::sign(b"whsec_not_ours", body.as_bytes(), now);
-    let r = reqwest::Client::new()
-        .post(app.at("/api/payments/webhook"))
-        .header("content-type", "application/json")
-        .header("stripe-signature", forged)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    let (status, ack) = app.post_webhook(&body, &forged).await;
+    assert_eq!(status, 401, "{ack}");
     // Signed right but five minutes and more old: a replay.
     let old =
         livedrop::payments::webhook::sign(WEBHOOK_SECRET.as_bytes(), body.as_bytes(), now - 400);
-    let r = reqwest::Client::new()
-        .post(app.at("/api/payments/webhook"))
-        .header("content-type", "application/json")
-        .header("stripe-signature", old)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    let (status, ack) = app.post_webhook(&body, &old).await;
+    assert_eq!(status, 401, "{ack}");
     assert_eq!(order(&app, &id, &buyer).await["status"], "declined");
     assert_eq!(counts(&app, &drop).await, (4, 1, 0));
     // An event we do not act on, signed right, is acknowledged without effect.
@@ -307,15 +273,7 @@ async fn a_forged_or_replayed_stripe_webhook_changes_nothing() {
         "data": {"object": {"id": "cus_1", "object": "customer"}}})
     .to_string();
     let sig = livedrop::payments::webhook::sign(WEBHOOK_SECRET.as_bytes(), other.as_bytes(), now);
-    let r = reqwest::Client::new()
-        .post(app.at("/api/payments/webhook"))
-        .header("content-type", "application/json")
-        .header("stripe-signature", sig)
-        .body(other)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let ack: Value = r.json().await.unwrap();
+    let (status, ack) = app.post_webhook(&other, &sig).await;
+    assert_eq!(status, 200, "{ack}");
     assert_eq!(ack["applied"], false, "{ack}");
 }

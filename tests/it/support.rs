@@ -131,6 +131,17 @@ impl TestApp {
         into(r.send().await.unwrap()).await
     }
 
+    /// POST a provider event to the payment webhook with this `Stripe-Signature`.
+    pub async fn post_webhook(&self, body: &str, signature: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.at("/api/payments/webhook"))
+            .header("content-type", "application/json")
+            .header("stripe-signature", signature)
+            .body(body.to_string());
+        into(r.send().await.unwrap()).await
+    }
+
     /// POST a raw body with a content type.
     pub async fn post_raw(
         &self,

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use crate::db::schema::{drop_collaborators, ledger_entries};
+use crate::db::schema::drop_collaborators;
 use crate::db::Store;
 use crate::db_run;
 use crate::domain::ids::{CollaboratorId, DropId, UserId};
@@ -151,20 +151,4 @@ pub async fn is_collaborator(store: &Store, drop: DropId, user: UserId) -> AppRe
             .await
     })?;
     Ok(n > 0)
-}
-
-/// Every ledger row of a drop's orders.
-pub async fn ledger_of_drop(
-    store: &Store,
-    drop: DropId,
-) -> AppResult<Vec<crate::db::models::ledger::LedgerEntry>> {
-    let mut conn = store.read().await?;
-    Ok(db_run!(conn, |c| {
-        ledger_entries::table
-            .filter(ledger_entries::drop_id.eq(drop))
-            .order((ledger_entries::created_at, ledger_entries::id))
-            .select(crate::db::models::ledger::LedgerEntry::as_select())
-            .load(c)
-            .await
-    })?)
 }

@@ -56,6 +56,47 @@ pub async fn of_party(
     })?)
 }
 
+impl LedgerEntry {
+    /// Order `o`'s row for party `s`: a `sale` credit or a `refund` reversal of `amount`.
+    pub fn of(
+        o: &crate::db::models::order::OrderRow,
+        s: &Share,
+        kind: &str,
+        amount: i64,
+        now: NaiveDateTime,
+    ) -> LedgerEntry {
+        LedgerEntry {
+            id: LedgerId::new(),
+            order_id: o.id,
+            drop_id: o.drop_id,
+            storefront_id: o.storefront_id,
+            party: s.party.key().to_string(),
+            role: s.role.to_string(),
+            kind: kind.to_string(),
+            share_bp: s.share_bp,
+            amount_cents: amount,
+            currency: o.currency.clone(),
+            created_at: now,
+        }
+    }
+}
+
+/// Every ledger row of a drop's orders, oldest first.
+pub async fn of_drop(
+    store: &crate::db::Store,
+    drop: DropId,
+) -> crate::error::AppResult<Vec<LedgerEntry>> {
+    let mut conn = store.read().await?;
+    Ok(crate::db_run!(conn, |c| {
+        ledger_entries::table
+            .filter(ledger_entries::drop_id.eq(drop))
+            .order((ledger_entries::created_at, ledger_entries::id))
+            .select(LedgerEntry::as_select())
+            .load(c)
+            .await
+    })?)
+}
+
 /// One party's share of a drop's (or a storefront's) sales.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Share {
@@ -166,19 +207,9 @@ macro_rules! credit_sale_in {
             let mut written = 0usize;
             for (s, amount) in shares.iter().zip(parts) {
                 written += diesel::insert_into(ledger_entries::table)
-                    .values(&$crate::db::models::ledger::LedgerEntry {
-                        id: $crate::domain::ids::LedgerId::new(),
-                        order_id: o.id,
-                        drop_id: o.drop_id,
-                        storefront_id: o.storefront_id,
-                        party: s.party.key().to_string(),
-                        role: s.role.to_string(),
-                        kind: "sale".into(),
-                        share_bp: s.share_bp,
-                        amount_cents: amount,
-                        currency: o.currency.clone(),
-                        created_at: now,
-                    })
+                    .values(&$crate::db::models::ledger::LedgerEntry::of(
+                        o, s, "sale", amount, now,
+                    ))
                     .on_conflict_do_nothing()
                     .execute(c)
                     .await?;
@@ -215,19 +246,9 @@ macro_rules! reverse_in {
                     continue;
                 }
                 diesel::insert_into(ledger_entries::table)
-                    .values(&$crate::db::models::ledger::LedgerEntry {
-                        id: $crate::domain::ids::LedgerId::new(),
-                        order_id: o.id,
-                        drop_id: o.drop_id,
-                        storefront_id: o.storefront_id,
-                        party: s.party.key().to_string(),
-                        role: s.role.to_string(),
-                        kind: "refund".into(),
-                        share_bp: s.share_bp,
-                        amount_cents: amount,
-                        currency: o.currency.clone(),
-                        created_at: now,
-                    })
+                    .values(&$crate::db::models::ledger::LedgerEntry::of(
+                        o, s, "refund", amount, now,
+                    ))
                     .execute(c)
                     .await?;
             }

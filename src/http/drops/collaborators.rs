@@ -2,8 +2,6 @@
 //! (basis points), they accept through the mailed link, and the owner and accepted
 //! collaborators see how every paid order was split (the money ledger).
 
-use std::collections::BTreeMap;
-
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,6 +11,7 @@ use crate::auth::AuthUser;
 use crate::db::models::collaborator::{self as model, CollaboratorRow};
 use crate::db::models::drop::{self as drops, DropRow};
 use crate::db::models::ledger;
+use crate::domain::drop::DropStatus;
 use crate::domain::ids::{CollaboratorId, DropId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::Json;
@@ -84,7 +83,7 @@ async fn visible(state: &AppState, who: &AuthUser, id: &str) -> AppResult<DropRo
 
 /// Shares are fixed once the drop has opened (or ended or was cancelled).
 fn started(state: &AppState, d: &DropRow) -> bool {
-    d.status != "draft" && d.opens_at <= state.clock.now()
+    d.stored_status() != DropStatus::Draft && d.opens_at <= state.clock.now()
 }
 
 fn drop_started() -> AppError {
@@ -271,7 +270,7 @@ pub async fn splits(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let d = visible(&state, &who, &id).await?;
-    let rows = model::ledger_of_drop(&state.store, d.id).await?;
+    let rows = ledger::of_drop(&state.store, d.id).await?;
     // The parties as the next sale would split: owner, accepted collaborators, platform.
     let owner = drops::storefront_owner(&state.store, d.storefront_id)
         .await?
@@ -285,52 +284,39 @@ pub async fn splits(
                 .map(|u| (u, c.share_bp))
         })
         .collect();
-    let mut parties: BTreeMap<String, PartyView> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for s in ledger::shares(owner, d.platform_fee_bp, &accepted) {
-        let key = s.party.key().to_string();
-        order.push(key.clone());
-        parties.insert(
-            key.clone(),
-            PartyView {
-                party: key,
-                role: s.role.into(),
-                share_bp: s.share_bp,
-                earned_cents: 0,
-                reversed_cents: 0,
-                net_cents: 0,
-            },
-        );
-    }
-    let (mut gross, mut refunded) = (0i64, 0i64);
+    let party = |party: &str, role: &str, share_bp: i64| PartyView {
+        party: party.to_string(),
+        role: role.to_string(),
+        share_bp,
+        earned_cents: 0,
+        reversed_cents: 0,
+        net_cents: 0,
+    };
+    let mut parties: Vec<PartyView> = ledger::shares(owner, d.platform_fee_bp, &accepted)
+        .iter()
+        .map(|s| party(s.party.key(), s.role, s.share_bp))
+        .collect();
     for r in &rows {
-        let p = parties.entry(r.party.clone()).or_insert_with(|| {
-            order.push(r.party.clone());
-            PartyView {
-                party: r.party.clone(),
-                role: r.role.clone(),
-                share_bp: r.share_bp,
-                earned_cents: 0,
-                reversed_cents: 0,
-                net_cents: 0,
+        // A party with rows but no share now (a collaborator removed later) still shows.
+        let i = match parties.iter().position(|p| p.party == r.party) {
+            Some(i) => i,
+            None => {
+                parties.push(party(&r.party, &r.role, r.share_bp));
+                parties.len() - 1
             }
-        });
+        };
+        let p = &mut parties[i];
         if r.kind == "sale" {
             p.earned_cents += r.amount_cents;
-            gross += r.amount_cents;
         } else {
             p.reversed_cents -= r.amount_cents;
-            refunded -= r.amount_cents;
         }
         p.net_cents += r.amount_cents;
     }
     Ok(HttpResponse::Ok().json(SplitsView {
         currency: d.currency.clone(),
-        gross_cents: gross,
-        refunded_cents: refunded,
-        parties: order
-            .into_iter()
-            .filter_map(|k| parties.remove(&k))
-            .collect(),
+        gross_cents: parties.iter().map(|p| p.earned_cents).sum(),
+        refunded_cents: parties.iter().map(|p| p.reversed_cents).sum(),
+        parties,
     }))
 }

@@ -46,19 +46,9 @@ pub async fn refund(
         return Err(AppError::PayloadTooLarge);
     } else {
         // `null` is no form, like an empty body; otherwise the rules of every JSON form.
-        let mut v: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))?;
-        match &v {
+        match serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))? {
             serde_json::Value::Null => RefundForm::default(),
-            serde_json::Value::Object(_) => {
-                crate::http::extract::whole_floats_to_integers(&mut v);
-                serde_json::from_value(v).map_err(|e| AppError::InvalidJson(e.to_string()))?
-            }
-            _ => {
-                return Err(AppError::InvalidJson(
-                    "the body is not a JSON object".into(),
-                ))
-            }
+            v => crate::http::extract::form_from_value(v)?,
         }
     };
     let o = super::show::as_seller(&state, &who, &id).await?;
@@ -75,26 +65,19 @@ pub async fn refund(
     }
     let now = state.clock.now();
     let key = format!("{}-{}", o.id, o.refunded_cents + amount);
-    if amount < left {
-        let Some(o) =
-            order::partial_refund(&state.store, o.id, o.refunded_cents, amount, now).await?
-        else {
-            return Err(not_paid());
-        };
-        // Recorded first: if the provider fails now, the refund is recorded and can be
-        // asked of the provider again with the same key (it makes it once).
-        if let Some(r) = &o.payment_ref {
-            state.payments.refund(r, amount, &key).await?;
-        }
+    let full = amount == left;
+    let recorded = if full {
+        order::start_refund(&state.store, o.id, now).await?
     } else {
-        let Some(o) = order::start_refund(&state.store, o.id, now).await? else {
-            return Err(not_paid());
-        };
-        // If the provider fails now, the order stays `refund_pending` (its tickets already
-        // reversed) and the refund can be asked again... by the provider's retry or support.
-        if let Some(r) = &o.payment_ref {
-            state.payments.refund(r, amount, &key).await?;
-        }
+        order::partial_refund(&state.store, o.id, o.refunded_cents, amount, now).await?
+    };
+    let o = recorded.ok_or_else(not_paid)?;
+    // Recorded first: if the provider fails now, the refund is recorded (a full one stays
+    // `refund_pending`) and can be asked of the provider again with the same key.
+    if let Some(r) = &o.payment_ref {
+        state.payments.refund(r, amount, &key).await?;
+    }
+    if full {
         order::mark_refunded(&state.store, &o, state.clock.now()).await?;
         state.registry.reload_raffles().await;
     }
