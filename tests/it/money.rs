@@ -497,3 +497,41 @@ async fn a_product_sale_credits_the_owner_and_the_platform_fee() {
         o.amount_cents
     );
 }
+
+/// A drop cancelled before it opened takes no more collaborators: its shares are settled.
+#[actix_web::test]
+async fn a_cancelled_drop_takes_no_collaborators() {
+    let app = TestApp::sqlite().await;
+    let (owner_id, owner) = user_with_token(&app, "creator").await;
+    let (sf, product) = storefront_with_product(&app, owner_id).await;
+    let opens = app.state.clock.now().and_utc() + chrono::Duration::days(30);
+    let (s, d) = app
+        .post(
+            "/api/drops",
+            Some(&owner),
+            json!({"storefront_id": sf, "product_id": product, "title": "Later",
+                   "price_cents": 1000, "currency": "USD", "variants": [{"name": "M", "stock": 2}],
+                   "opens_at": opens, "waiting_room_seconds": 0}),
+        )
+        .await;
+    assert_eq!(s, 201, "{d}");
+    let drop = d["id"].as_str().unwrap();
+    for step in ["publish", "cancel"] {
+        let (s, b) = app
+            .post(
+                &format!("/api/drops/{drop}/{step}"),
+                Some(&owner),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, 200, "{step}: {b}");
+    }
+    let (s, e) = app
+        .post(
+            &format!("/api/drops/{drop}/collaborators"),
+            Some(&owner),
+            json!({"email": "late@example.com", "share_bp": 100}),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (409, "drop_started"), "{e}");
+}

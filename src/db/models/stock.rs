@@ -900,7 +900,8 @@ pub async fn restock(
             let Some(variant) = o.variant_id else {
                 return Ok(false);
             };
-            diesel::update(
+            // The claim decides: a restock racing this one (another node) finds it taken.
+            let claimed = diesel::update(
                 orders::table
                     .find(order)
                     .filter(orders::restocked_at.is_null()),
@@ -908,6 +909,9 @@ pub async fn restock(
             .set(orders::restocked_at.eq(Some(now)))
             .execute(c)
             .await?;
+            if claimed != 1 {
+                return Ok(false);
+            }
             let n = diesel::update(
                 drop_variants::table
                     .find(variant)

@@ -83,7 +83,8 @@ async fn visible(state: &AppState, who: &AuthUser, id: &str) -> AppResult<DropRo
 
 /// Shares are fixed once the drop has opened (or ended or was cancelled).
 fn started(state: &AppState, d: &DropRow) -> bool {
-    d.stored_status() != DropStatus::Draft && d.opens_at <= state.clock.now()
+    let status = d.stored_status();
+    status.is_final() || (status != DropStatus::Draft && d.opens_at <= state.clock.now())
 }
 
 fn drop_started() -> AppError {
