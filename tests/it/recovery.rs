@@ -464,21 +464,22 @@ struct Pid {
 }
 
 /// The node's backends inside a transaction that has written rows (it has an xid),
-/// running a hold batch's stock update (its last statement before COMMIT) and waiting for
-/// a lock the backend `$1` holds.
+/// running a hold batch (one statement whose stock update comes after its inserts) and
+/// waiting for a lock the backend `$1` holds. The batch is recognised by its upsert of the
+/// buyers' totals, within the first 1,024 characters `pg_stat_activity` keeps of a query.
 const BLOCKED_BATCH: &str = "\
 SELECT pid FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
   AND wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))
   AND backend_xid IS NOT NULL
-  AND query LIKE '%UPDATE drop_variants%'";
+  AND query LIKE '%INSERT INTO drop_buyers%'";
 
 /// The drop engine acknowledges nothing uncommitted, and a batch that dies between being
 /// sent to Postgres and its COMMIT leaves no trace. N holds are acknowledged; then the
 /// test takes a share lock on the drop's variant row in a transaction of its own, so the
 /// next batch of holds (M more requests) is provably inside its transaction on Postgres,
 /// its holds, log rows and buyers' totals written, waiting at its stock update (the last
-/// statement before COMMIT) on that lock (`pg_stat_activity`/`pg_blocking_pids`), not
+/// part of the batch's one statement, before its commit) on that lock (`pg_stat_activity`/`pg_blocking_pids`), not
 /// committed. The node is SIGKILLed there and the lock released. None of the M got a 201;
 /// after a restart on the same database the drop holds exactly the N acknowledged holds
 /// (holds, stock counters, buyers' totals and the drop log all agree), and the M retried

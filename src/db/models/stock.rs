@@ -8,7 +8,8 @@
 //!
 //! * Postgres: ONE statement (`unnest` of the batch's columns, with data-modifying CTEs for
 //!   the holds, the buyers' totals, the stock and the log; `RETURNING` the stock after it),
-//!   inside BEGIN/COMMIT so a guard that did not hold can roll it back.
+//!   prepared once per connection and run on its own: one round trip and one commit. A
+//!   guard that does not hold aborts the statement, so nothing of the batch is written.
 //! * SQLite: the whole batch in one blocking task on the writer connection, per-row
 //!   statements that Diesel prepares once and caches (no `Option` struct inserts, no
 //!   `sql_query`), one transaction, one fsync.
@@ -131,6 +132,7 @@ fn stale(e: &DieselError) -> bool {
         DieselError::RollbackTransaction
         | DieselError::DatabaseError(
             DatabaseErrorKind::CheckViolation
+            | DatabaseErrorKind::NotNullViolation
             | DatabaseErrorKind::UniqueViolation
             | DatabaseErrorKind::SerializationFailure,
             _,
@@ -169,17 +171,9 @@ pub async fn write_grants(
     match conn {
         DbConn::Postgres(c) => {
             let c: &mut crate::db::PgConn = c;
-            pg_write_grants(
-                c,
-                drop,
-                per_buyer_limit,
-                grants,
-                now,
-                &variants,
-                buyers.len(),
-            )
-            .await
-            .map_err(batch_error)
+            pg_write_grants(c, drop, per_buyer_limit, grants, now, buyers.len())
+                .await
+                .map_err(batch_error)
         }
         DbConn::Sqlite(c) => {
             let grants = grants.to_vec();
@@ -192,120 +186,205 @@ pub async fn write_grants(
     }
 }
 
-/// The batch's rows as one statement: holds, log rows and the buyers' totals. Each CTE
-/// runs exactly once whether or not it is read; all see the same snapshot, and the
-/// foreign keys of the holds are checked at the end of the statement. The stock comes in
-/// a second, short statement ([`PG_STOCK`]) right before COMMIT, so the one row every batch
-/// of a drop updates is locked only from there to the commit: two batches in flight on two
-/// connections insert their rows side by side and queue only for that row.
-const PG_GRANTS: &str = "\
-WITH req AS (
-    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[])
-        AS r(hold_id, variant_id, buyer_id, quantity, idem, log_id)
+/// The batch as ONE statement, prepared once per connection and cached (it is built by
+/// [`PgGrants`], not `sql_query`, which Diesel never caches), run on its own — an
+/// implicit transaction, so a batch costs one round trip and one fsync, no BEGIN/COMMIT.
+///
+/// Each CTE runs exactly once and all see the same snapshot. Order matters for the one
+/// row every batch of a drop updates: the stock update reads `taken` (all the holds) and
+/// `logged` (the log rows, which read `ok`, which reads the buyers' totals), so every row
+/// is inserted before the variant row is locked, and the lock is held only from there
+/// to the commit; two batches in flight on two connections insert side by side and queue
+/// only for that row.
+///
+/// The guards abort the whole statement, so nothing of a stale batch is written:
+/// a buyer whose total would pass the limit (the upsert skips it, `ok` is false), or a
+/// variant not of this drop, makes the log rows' `kind` NULL (`NOT NULL` violation); a
+/// variant without the units makes `remaining` negative (`CHECK` violation). Parameters:
+/// drop, per-buyer limit, expiry, now, number of buyers, then the batch's columns.
+const PG_GRANTS: [&str; 12] = [
+    "WITH p AS (SELECT ",
+    "::text AS drop_id, ",
+    "::int8 AS lim, ",
+    "::timestamp AS expires_at, ",
+    "::timestamp AS at, ",
+    "::int8 AS n_buyers
+), req AS (
+    SELECT * FROM unnest(",
+    "::text[], ",
+    "::text[], ",
+    "::text[], ",
+    "::int8[], ",
+    "::text[], ",
+    "::text[]) AS r(hold_id, variant_id, buyer_id, quantity, idem, log_id)
 ), buyers AS (
     INSERT INTO drop_buyers AS b (drop_id, buyer_id, taken)
-    SELECT $1, buyer_id, sum(quantity)::int8 FROM req GROUP BY buyer_id
-        HAVING sum(quantity) <= $8 ORDER BY buyer_id
+    SELECT (SELECT drop_id FROM p), buyer_id, sum(quantity)::int8 FROM req GROUP BY buyer_id
+        HAVING sum(quantity) <= (SELECT lim FROM p) ORDER BY buyer_id
     ON CONFLICT (drop_id, buyer_id) DO UPDATE SET taken = b.taken + excluded.taken
-        WHERE b.taken + excluded.taken <= $8
+        WHERE b.taken + excluded.taken <= (SELECT lim FROM p)
     RETURNING 1
 ), ins AS (
     INSERT INTO holds (id, drop_id, variant_id, buyer_id, quantity, status, expires_at,
                        idempotency_key, created_at, updated_at)
-    SELECT hold_id, $1, variant_id, buyer_id, quantity, 'active', $9, idem, $10, $10 FROM req
+    SELECT req.hold_id, p.drop_id, req.variant_id, req.buyer_id, req.quantity, 'active',
+           p.expires_at, req.idem, p.at, p.at FROM req, p
+    RETURNING variant_id, quantity
+), taken AS (
+    SELECT variant_id, sum(quantity)::int8 AS n FROM ins GROUP BY variant_id
+), ok AS (
+    SELECT (SELECT count(*) FROM buyers) = p.n_buyers
+       AND (SELECT count(*) FROM taken t JOIN drop_variants v ON v.id = t.variant_id
+            WHERE v.drop_id = p.drop_id) = (SELECT count(*) FROM taken) AS ok
+    FROM p
 ), logged AS (
     INSERT INTO drop_log (id, drop_id, at, kind, buyer_id, variant_id, hold_id, quantity, detail)
-    SELECT log_id, $1, $10, 'hold', buyer_id, variant_id, hold_id, quantity, '{}' FROM req
+    SELECT req.log_id, p.drop_id, p.at, CASE WHEN ok.ok THEN 'hold' END, req.buyer_id,
+           req.variant_id, req.hold_id, req.quantity, '{}' FROM req, p, ok
+    RETURNING 1
 )
-SELECT count(*) AS buyers FROM buyers";
+UPDATE drop_variants dv SET remaining = dv.remaining - t.n, held = dv.held + t.n
+FROM taken t, p, (SELECT count(*) AS n FROM logged) l
+WHERE dv.id = t.variant_id AND dv.drop_id = p.drop_id AND l.n > 0
+RETURNING dv.id, dv.stock, dv.remaining, dv.held, dv.sold",
+];
 
-/// The stock the batch took, per variant (`remaining >= 0` is a CHECK: an oversell aborts
-/// the transaction), returning the counts after it.
-const PG_STOCK: &str = "\
-UPDATE drop_variants dv SET remaining = dv.remaining - s.n, held = dv.held + s.n
-FROM unnest($2::text[], $3::int8[]) AS s(variant_id, n)
-WHERE dv.id = s.variant_id AND dv.drop_id = $1
-RETURNING dv.id, dv.stock, dv.remaining, dv.held, dv.sold";
-
-#[derive(QueryableByName)]
-struct BuyersOk {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    buyers: i64,
+/// A batch's parameters for [`PG_GRANTS`]. A query of our own rather than `sql_query`
+/// because Diesel marks every `sql_query` unsafe to cache, and preparing (parsing,
+/// planning) a statement this size per batch costs a round trip and more.
+struct PgGrants {
+    drop: String,
+    limit: i64,
+    expires_at: NaiveDateTime,
+    now: NaiveDateTime,
+    n_buyers: i64,
+    ids: Vec<String>,
+    variants: Vec<String>,
+    buyers: Vec<String>,
+    qty: Vec<i64>,
+    keys: Vec<Option<String>>,
+    logs: Vec<String>,
 }
 
+impl diesel::query_builder::QueryId for PgGrants {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for PgGrants {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgGrants {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+        let [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11] = PG_GRANTS;
+        out.push_sql(s0);
+        out.push_bind_param::<Text, _>(&self.drop)?;
+        out.push_sql(s1);
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_sql(s2);
+        out.push_bind_param::<Timestamp, _>(&self.expires_at)?;
+        out.push_sql(s3);
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(s4);
+        out.push_bind_param::<BigInt, _>(&self.n_buyers)?;
+        out.push_sql(s5);
+        out.push_bind_param::<Array<Text>, _>(&self.ids)?;
+        out.push_sql(s6);
+        out.push_bind_param::<Array<Text>, _>(&self.variants)?;
+        out.push_sql(s7);
+        out.push_bind_param::<Array<Text>, _>(&self.buyers)?;
+        out.push_sql(s8);
+        out.push_bind_param::<Array<BigInt>, _>(&self.qty)?;
+        out.push_sql(s9);
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.keys)?;
+        out.push_sql(s10);
+        out.push_bind_param::<Array<Text>, _>(&self.logs)?;
+        out.push_sql(s11);
+        Ok(())
+    }
+}
+
+/// The fast path's write on Postgres: BEGIN and [`PG_GRANTS`] sent together (pipelined:
+/// one round trip), then COMMIT once the statement answered. COMMIT is sent only then, not
+/// with them, so a node that dies while its batch waits (a lock, a slow disk) leaves a
+/// transaction Postgres rolls back when the connection drops: nothing it did not
+/// acknowledge appears (a statement run on its own would commit after its client died).
 async fn pg_write_grants(
     c: &mut crate::db::PgConn,
     drop: DropId,
     per_buyer_limit: i64,
     grants: &[HoldRow],
     now: NaiveDateTime,
-    variant_ids: &[VariantId],
     n_buyers: usize,
 ) -> Result<Vec<Counts>, DieselError> {
-    c.transaction::<_, DieselError, _>(async |c| {
-        pg_grants_in(c, drop, per_buyer_limit, grants, now, variant_ids, n_buyers).await
-    })
-    .await
+    use diesel_async::SimpleAsyncConnection;
+    let q = PgGrants::new(drop, per_buyer_limit, grants, now, n_buyers);
+    let conn: &crate::db::PgConn = c;
+    // Polled in this order, so BEGIN goes out first (the statement's prepare, on a fresh
+    // connection, comes after it too).
+    let (mut first, mut second) = (conn, conn);
+    let (begun, written) =
+        futures_util::join!(first.batch_execute("BEGIN"), q.load::<Counts>(&mut second));
+    match written {
+        Ok(counts) => {
+            // Without the BEGIN the statement committed on its own, which is still a commit.
+            if begun.is_ok() {
+                c.batch_execute("COMMIT").await?;
+            }
+            Ok(counts)
+        }
+        Err(e) => {
+            if begun.is_ok() {
+                // A connection that cannot even roll back is closed, and the pool drops it.
+                c.batch_execute("ROLLBACK").await?;
+            }
+            Err(e)
+        }
+    }
 }
 
-/// [`pg_write_grants`]'s two statements, in the caller's transaction.
+/// Write a granted batch on Postgres inside the caller's transaction (the slow path). A
+/// guard that did not hold comes back as an error [`stale`] recognises.
 async fn pg_grants_in(
     c: &mut crate::db::PgConn,
     drop: DropId,
     per_buyer_limit: i64,
     grants: &[HoldRow],
     now: NaiveDateTime,
-    variant_ids: &[VariantId],
     n_buyers: usize,
 ) -> Result<Vec<Counts>, DieselError> {
-    use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
-    let ids: Vec<String> = grants.iter().map(|h| h.id.to_string()).collect();
-    let variants: Vec<String> = grants.iter().map(|h| h.variant_id.to_string()).collect();
-    let buyers: Vec<String> = grants.iter().map(|h| h.buyer_id.to_string()).collect();
-    let qty: Vec<i64> = grants.iter().map(|h| h.quantity).collect();
-    let keys: Vec<Option<String>> = grants.iter().map(|h| h.idempotency_key.clone()).collect();
-    let logs: Vec<String> = grants.iter().map(|_| LogId::new().to_string()).collect();
-    let expires_at = grants[0].expires_at;
-    let taken_ids: Vec<String> = variant_ids.iter().map(|v| v.to_string()).collect();
-    let taken: Vec<i64> = variant_ids
-        .iter()
-        .map(|v| {
-            grants
-                .iter()
-                .filter(|h| h.variant_id == *v)
-                .map(|h| h.quantity)
-                .sum()
-        })
-        .collect();
-    {
-        let ok: Vec<BuyersOk> = diesel::sql_query(PG_GRANTS)
-            .bind::<Text, _>(drop.to_string())
-            .bind::<Array<Text>, _>(&ids)
-            .bind::<Array<Text>, _>(&variants)
-            .bind::<Array<Text>, _>(&buyers)
-            .bind::<Array<BigInt>, _>(&qty)
-            .bind::<Array<Nullable<Text>>, _>(&keys)
-            .bind::<Array<Text>, _>(&logs)
-            .bind::<BigInt, _>(per_buyer_limit)
-            .bind::<Timestamp, _>(expires_at)
-            .bind::<Timestamp, _>(now)
-            .load(c)
-            .await?;
-        // A buyer whose total would pass the limit: the memory was stale. Roll back.
-        if <[BuyersOk]>::first(&ok).map_or(0, |r| r.buyers) as usize != n_buyers {
-            return Err(DieselError::RollbackTransaction);
+    // Every variant the batch took from is updated, or the statement aborted (`ok`).
+    PgGrants::new(drop, per_buyer_limit, grants, now, n_buyers)
+        .load(c)
+        .await
+}
+
+impl PgGrants {
+    fn new(
+        drop: DropId,
+        per_buyer_limit: i64,
+        grants: &[HoldRow],
+        now: NaiveDateTime,
+        n_buyers: usize,
+    ) -> PgGrants {
+        PgGrants {
+            drop: drop.to_string(),
+            limit: per_buyer_limit,
+            expires_at: grants[0].expires_at,
+            now,
+            n_buyers: n_buyers as i64,
+            ids: grants.iter().map(|h| h.id.to_string()).collect(),
+            variants: grants.iter().map(|h| h.variant_id.to_string()).collect(),
+            buyers: grants.iter().map(|h| h.buyer_id.to_string()).collect(),
+            qty: grants.iter().map(|h| h.quantity).collect(),
+            keys: grants.iter().map(|h| h.idempotency_key.clone()).collect(),
+            logs: grants.iter().map(|_| LogId::new().to_string()).collect(),
         }
-        let counts: Vec<Counts> = diesel::sql_query(PG_STOCK)
-            .bind::<Text, _>(drop.to_string())
-            .bind::<Array<Text>, _>(&taken_ids)
-            .bind::<Array<BigInt>, _>(&taken)
-            .load(c)
-            .await?;
-        // A variant not of this drop: stale too.
-        if counts.len() != variant_ids.len() {
-            return Err(DieselError::RollbackTransaction);
-        }
-        Ok(counts)
     }
 }
 
@@ -692,7 +771,7 @@ pub async fn place_holds(
 
 /// The slow path on Postgres, set-based: the drop's variant rows locked and read, the
 /// batch's buyers' totals and earlier keyed holds read (one query each), the batch decided
-/// in request order as the actor would, and written with the fast path's two statements.
+/// in request order as the actor would, and written with the fast path's one statement.
 /// Five round trips whatever the batch's size (the row-by-row path takes about five per
 /// hold, with the stock row locked all along).
 async fn pg_place_holds_in(
@@ -798,22 +877,10 @@ async fn pg_place_holds_in(
         });
     }
     if !grants.is_empty() {
-        let mut variants: Vec<VariantId> = grants.iter().map(|h| h.variant_id).collect();
-        variants.sort();
-        variants.dedup();
         let mut granted_buyers: Vec<UserId> = grants.iter().map(|h| h.buyer_id).collect();
         granted_buyers.sort();
         granted_buyers.dedup();
-        pg_grants_in(
-            c,
-            drop,
-            per_buyer_limit,
-            &grants,
-            now,
-            &variants,
-            granted_buyers.len(),
-        )
-        .await?;
+        pg_grants_in(c, drop, per_buyer_limit, &grants, now, granted_buyers.len()).await?;
     }
     Ok(decided
         .into_iter()
