@@ -289,17 +289,18 @@ fn pct_ms(sorted_us: &[u32], p: f64) -> f64 {
         / 1000.0
 }
 
-/// `n` beacons from visitors `first..first + visitors`, `concurrency` in flight, one
-/// keep-alive connection per client.
+/// `n` events from `visitors`, `concurrency` requests in flight (one keep-alive connection
+/// per client), `batch` events per request (one visitor's page: an array when over one).
 async fn load(
     url: String,
     slug: Arc<str>,
     n: usize,
-    first: u32,
-    visitors: usize,
+    visitors: std::ops::Range<u32>,
     concurrency: usize,
+    batch: usize,
     acked: Arc<Acked>,
 ) -> Outcome {
+    let (first, count) = (visitors.start, visitors.len());
     let stop = Arc::new(AtomicBool::new(false));
     let probe = {
         let (stop, acked) = (stop.clone(), acked.clone());
@@ -324,10 +325,19 @@ async fn load(
                 .unwrap();
             let mut lat = Vec::with_capacity(n / concurrency + 1);
             let (mut ok, mut other) = (0usize, BTreeMap::<String, usize>::new());
-            let mut i = worker;
-            while i < n {
-                let (pageview, body) = beacon(&slug, i);
-                let visitor = first + (i % visitors) as u32;
+            // Request `r` carries events r·batch … r·batch + batch − 1, one visitor's page.
+            let mut request = worker;
+            while request * batch < n {
+                let i = request * batch;
+                let events: Vec<(bool, String)> =
+                    (i..(i + batch).min(n)).map(|e| beacon(&slug, e)).collect();
+                let body = if batch == 1 {
+                    events[0].1.clone()
+                } else {
+                    let all: Vec<&str> = events.iter().map(|(_, b)| b.as_str()).collect();
+                    format!("[{}]", all.join(","))
+                };
+                let visitor = first + ((i / batch) % count) as u32;
                 let t0 = Instant::now();
                 let r = http
                     .post(&url)
@@ -340,12 +350,28 @@ async fn load(
                 match r {
                     Ok(res) => {
                         let status = res.status().as_u16();
-                        let _ = res.bytes().await;
+                        let answer = res.bytes().await.unwrap_or_default();
                         if status == 202 {
-                            ok += 1;
-                            acked.events.fetch_add(1, Ordering::SeqCst);
-                            if pageview {
-                                acked.pageviews.fetch_add(1, Ordering::SeqCst);
+                            // The events taken are the first `accepted` of the request
+                            // (the peer's `202` has no body: its one event was taken).
+                            let taken = if answer.is_empty() {
+                                events.len()
+                            } else {
+                                serde_json::from_slice::<serde_json::Value>(&answer)
+                                    .ok()
+                                    .and_then(|v| v["accepted"].as_u64())
+                                    .unwrap_or(0) as usize
+                            };
+                            let views = events[..taken.min(events.len())]
+                                .iter()
+                                .filter(|(pageview, _)| *pageview)
+                                .count();
+                            ok += taken;
+                            acked.events.fetch_add(taken as i64, Ordering::SeqCst);
+                            acked.pageviews.fetch_add(views as i64, Ordering::SeqCst);
+                            if taken < events.len() {
+                                *other.entry("not taken (in a 202)".into()).or_default() +=
+                                    events.len() - taken;
                             }
                         } else {
                             *other.entry(status.to_string()).or_default() += 1;
@@ -354,7 +380,7 @@ async fn load(
                     Err(_) => *other.entry("transport error".into()).or_default() += 1,
                 }
                 lat.push(t0.elapsed().as_micros() as u32);
-                i += concurrency;
+                request += concurrency;
             }
             (lat, ok, other)
         }));
@@ -655,7 +681,10 @@ fn main() {
     let peer_visitors = MIN_VISITORS.max(peer_n.div_ceil(PER_VISITOR));
     // Every run takes visitors no earlier run used ("fresh visitors").
     let next_visitor = AtomicU32::new(1);
-    let fresh = |count: usize| next_visitor.fetch_add(count as u32, Ordering::Relaxed);
+    let fresh = |count: usize| {
+        let first = next_visitor.fetch_add(count as u32, Ordering::Relaxed);
+        first..first + count as u32
+    };
 
     let mut rows = Vec::new();
     let mut cpu_notes = Vec::new();
@@ -697,9 +726,10 @@ fn main() {
         let mut peer_accepted = 0usize;
         for &c in &levels {
             let mut run_rates = Vec::new();
-            for (mech, label) in [
-                ("livedrop actor", "new visitors"),
-                ("livedrop actor", "fresh visitors again"),
+            for (mech, label, batch) in [
+                ("livedrop actor", "new visitors", 1),
+                ("livedrop actor", "fresh visitors again", 1),
+                ("livedrop actor, arrays of 20", "fresh visitors", 20),
             ] {
                 reset_peak();
                 let rss_before = status_mib("VmRSS");
@@ -709,8 +739,8 @@ fn main() {
                     slug.clone(),
                     n,
                     fresh(visitors),
-                    visitors,
                     c,
+                    batch,
                     acked.clone(),
                 ));
                 let cpu_used = cpu.report();
@@ -754,8 +784,8 @@ fn main() {
                 peer_slug.clone(),
                 peer_n,
                 fresh(peer_visitors),
-                peer_visitors,
                 c,
+                1,
                 Arc::new(Acked::default()),
             ));
             let cpu_used = cpu.report();

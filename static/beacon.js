@@ -1,6 +1,8 @@
 // The storefront beacon: a `pageview` when a storefront page (or one of its drop and
 // raffle pages) loads, and a `click` when a link on it is followed, posted to
 // /api/events with navigator.sendBeacon so a click survives the navigation it starts.
+// What a page records within a second goes out as one request (an array of up to 20
+// events); the page's leaving (`pagehide`, or its tab hidden) sends what is waiting at once.
 //
 // It sends only what the page already shows: the storefront's slug, the path, the
 // referrer and the UTM tags of the address. No identifier, no cookie, no storage: the
@@ -21,6 +23,9 @@ const WAIT_FOR_SLUG_MS = 30_000;
 const MAX_UTM_BYTES = 128;
 const MAX_PATH_BYTES = 1024;
 const MAX_REFERRER_BYTES = 2048;
+// Events wait this long for company before they are sent; at most this many per request.
+const BATCH_MS = 1000;
+const MAX_BATCH = 20;
 
 const utf8 = new TextEncoder();
 /// `s` cut to at most `bytes` of UTF-8, on a character boundary.
@@ -68,11 +73,32 @@ function send(body) {
   }).catch(() => {});
 }
 
+let waiting = [];
+let timer = null;
+
+/// Send what waits: one event as itself, more as arrays of at most MAX_BATCH.
+function flush() {
+  clearTimeout(timer);
+  timer = null;
+  while (waiting.length) {
+    const batch = waiting.splice(0, MAX_BATCH);
+    send(batch.length === 1 ? batch[0] : batch);
+  }
+}
+
 function event(storefront, type, path) {
   const body = { storefront, type, path: cut(path, MAX_PATH_BYTES), ...utm() };
   if (document.referrer) body.referrer = cut(document.referrer, MAX_REFERRER_BYTES);
-  send(body);
+  waiting.push(body);
+  if (waiting.length >= MAX_BATCH) flush();
+  else if (!timer) timer = setTimeout(flush, BATCH_MS);
 }
+
+// The page goes (a link followed, the tab closed) or is hidden (it may never come back).
+addEventListener('pagehide', flush);
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') flush();
+});
 
 function start(storefront) {
   event(storefront, 'pageview', location.pathname);
