@@ -2,7 +2,8 @@
 // raffle pages) loads, and a `click` when a link on it is followed, posted to
 // /api/events with navigator.sendBeacon so a click survives the navigation it starts.
 // What a page records within a second goes out as one request (an array of up to 20
-// events); the page's leaving (`pagehide`, or its tab hidden) sends what is waiting at once.
+// events); a click (it may start a navigation) and the page's leaving (`pagehide`, or its
+// tab hidden) send what is waiting at once.
 //
 // It sends only what the page already shows: the storefront's slug, the path, the
 // referrer and the UTM tags of the address. No identifier, no cookie, no storage: the
@@ -109,6 +110,9 @@ function start(storefront) {
     // The path is the page the click happened on (where the link leads may be another
     // site, and the server counts paths of this one).
     event(storefront, 'click', location.pathname);
+    // A followed link may end the page before `pagehide` could send: send it now (with
+    // whatever else waits).
+    flush();
   };
   // Capture, so a page handler that stops the event cannot hide the click.
   document.addEventListener('click', onClick, true);
