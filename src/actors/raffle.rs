@@ -208,17 +208,29 @@ impl RaffleActor {
         let store = self.store.clone();
         let id = self.raffle.id;
         let now = self.clock.now();
+        // The batch's answer carries the raffle's totals after it: nothing is read again.
+        // A refused batch (closed meanwhile, on any node) re-reads the raffle.
         let work = async move {
             let r = model::enter_batch(&store, id, &users, now).await;
-            let row = model::find(&store, id).await.ok().flatten();
+            let row = match &r {
+                Ok(_) => None,
+                Err(_) => model::find(&store, id).await.ok().flatten(),
+            };
             (r, row)
         };
         ctx.spawn(work.into_actor(self).map(move |(r, row), act, ctx| {
             act.committing = false;
             match r {
-                Ok(outcomes) => {
-                    for (reply, o) in replies.into_iter().zip(outcomes) {
+                Ok(entered) => {
+                    for (reply, o) in replies.into_iter().zip(entered.outcomes) {
                         let _ = reply.send(Ok(o));
+                    }
+                    if (entered.entrants, entered.tickets)
+                        != (act.raffle.entrants, act.raffle.tickets)
+                    {
+                        act.raffle.entrants = entered.entrants;
+                        act.raffle.tickets = entered.tickets;
+                        act.changed(ctx);
                     }
                 }
                 Err(e) => {

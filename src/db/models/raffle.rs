@@ -246,8 +246,12 @@ pub async fn enter_batch(
     raffle: RaffleId,
     batch: &[UserId],
     now: NaiveDateTime,
-) -> AppResult<Vec<EntryOutcome>> {
+) -> AppResult<Entered> {
     let mut conn = store.write().await?;
+    if let crate::db::DbConn::Postgres(c) = &mut conn {
+        let c: &mut crate::db::PgConn = c;
+        return pg_enter(c, raffle, batch, now).await;
+    }
     let r = db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {
             let open = diesel::update(
@@ -330,11 +334,171 @@ pub async fn enter_batch(
                     .execute(c)
                     .await?;
             }
-            Ok(Ok(out))
+            let (entrants, tickets): (i64, i64) = raffles::table
+                .find(raffle)
+                .select((raffles::entrants, raffles::tickets))
+                .first(c)
+                .await?;
+            Ok(Ok(Entered {
+                outcomes: out,
+                entrants,
+                tickets,
+            }))
         })
         .await
     });
     r?
+}
+
+/// A committed batch of entries: each request's outcome, in order, and the raffle's totals
+/// after it (the actor's state, without reading the raffle again).
+#[derive(Debug)]
+pub struct Entered {
+    pub outcomes: Vec<EntryOutcome>,
+    pub entrants: i64,
+    pub tickets: i64,
+}
+
+/// A batch of entries on Postgres as ONE statement (prepared once per connection, see
+/// [`PgEnter`]): the ledger's free-entry rows (the unique index on one free entry per
+/// account is the guard: a user already in, by any node, is simply not credited), the
+/// entrants credited for the first time, the raffle's totals, and each credited user's
+/// tickets, all only while the raffle is open at `now`. No rows back: it is not open.
+const PG_ENTER: [&str; 6] = [
+    "WITH p AS (SELECT ",
+    "::text AS raffle_id, ",
+    "::timestamp AS at
+), req AS (
+    SELECT * FROM unnest(",
+    "::text[], ",
+    "::text[], ",
+    "::text[]) AS r(user_id, ledger_id, pseudonym)
+), r AS (
+    SELECT raffles.id, raffles.entry FROM raffles, p
+    WHERE raffles.id = p.raffle_id AND raffles.status = 'published'
+      AND raffles.opens_at <= p.at AND raffles.closes_at > p.at
+), credited AS (
+    INSERT INTO raffle_tickets (id, raffle_id, user_id, kind, tickets, order_id, note, created_at)
+    SELECT req.ledger_id, r.id, req.user_id, 'entry', 1, NULL, 'free entry', p.at
+    FROM req, r, p
+    ON CONFLICT DO NOTHING
+    RETURNING user_id
+), joined AS (
+    INSERT INTO raffle_entrants (raffle_id, user_id, pseudonym, created_at)
+    SELECT r.id, req.user_id, req.pseudonym, p.at
+    FROM req JOIN credited c ON c.user_id = req.user_id, r, p
+    ON CONFLICT DO NOTHING
+    RETURNING user_id
+), bump AS (
+    UPDATE raffles SET entrants = raffles.entrants + (SELECT count(*) FROM joined),
+        tickets = raffles.tickets + (SELECT count(*) FROM credited), updated_at = p.at
+    FROM p, r WHERE raffles.id = r.id
+    RETURNING raffles.entrants, raffles.tickets
+), earlier AS (
+    SELECT t.user_id, sum(t.tickets)::int8 AS n FROM raffle_tickets t, r
+    WHERE t.raffle_id = r.id AND r.entry = 'tickets'
+      AND t.user_id IN (SELECT user_id FROM credited)
+    GROUP BY t.user_id
+)
+SELECT c.user_id, 1 + coalesce(e.n, 0) AS user_tickets, b.entrants, b.tickets
+FROM bump b LEFT JOIN credited c ON true LEFT JOIN earlier e ON e.user_id = c.user_id",
+];
+
+/// [`PG_ENTER`]'s parameters: a query type of our own, which Diesel caches (it never
+/// caches a `sql_query`).
+struct PgEnter {
+    raffle: String,
+    now: NaiveDateTime,
+    users: Vec<String>,
+    ledger: Vec<String>,
+    pseudonyms: Vec<String>,
+}
+
+impl diesel::query_builder::QueryId for PgEnter {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for PgEnter {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PgEnter {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Text, Timestamp};
+        let [s0, s1, s2, s3, s4, s5] = PG_ENTER;
+        out.push_sql(s0);
+        out.push_bind_param::<Text, _>(&self.raffle)?;
+        out.push_sql(s1);
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(s2);
+        out.push_bind_param::<Array<Text>, _>(&self.users)?;
+        out.push_sql(s3);
+        out.push_bind_param::<Array<Text>, _>(&self.ledger)?;
+        out.push_sql(s4);
+        out.push_bind_param::<Array<Text>, _>(&self.pseudonyms)?;
+        out.push_sql(s5);
+        Ok(())
+    }
+}
+
+#[derive(QueryableByName)]
+struct EnterRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    user_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    user_tickets: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    entrants: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    tickets: i64,
+}
+
+async fn pg_enter(
+    c: &mut crate::db::PgConn,
+    raffle: RaffleId,
+    batch: &[UserId],
+    now: NaiveDateTime,
+) -> AppResult<Entered> {
+    let q = PgEnter {
+        raffle: raffle.to_string(),
+        now,
+        users: batch.iter().map(|u| u.to_string()).collect(),
+        ledger: batch.iter().map(|_| LedgerId::new().to_string()).collect(),
+        pseudonyms: batch.iter().map(|_| new_pseudonym()).collect(),
+    };
+    // One statement: its own transaction.
+    let rows: Vec<EnterRow> = q.load(c).await?;
+    let Some(first) = <[EnterRow]>::first(&rows) else {
+        let row = raffles::table
+            .find(raffle)
+            .select(RaffleRow::as_select())
+            .first(c)
+            .await
+            .optional()?;
+        return Err(refusal(row.as_ref(), now));
+    };
+    let (entrants, tickets) = (first.entrants, first.tickets);
+    let mut credited: std::collections::HashMap<String, i64> = rows
+        .into_iter()
+        .filter_map(|r| r.user_id.map(|u| (u, r.user_tickets)))
+        .collect();
+    // A user twice in one batch is credited once: the first request is the entry.
+    let outcomes = batch
+        .iter()
+        .map(|u| match credited.remove(&u.to_string()) {
+            Some(tickets) => EntryOutcome::Entered { tickets },
+            None => EntryOutcome::AlreadyEntered,
+        })
+        .collect();
+    Ok(Entered {
+        outcomes,
+        entrants,
+        tickets,
+    })
 }
 
 /// Ledger rows crediting a paid order to every open `tickets` raffle it counts for (the
