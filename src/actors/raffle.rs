@@ -3,6 +3,7 @@
 //! answered after its batch has committed. It also keeps the live totals and pushes them
 //! on `raffle:{id}`, coalesced to at most one push per [`PUSH_INTERVAL`].
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -135,6 +136,10 @@ pub struct RaffleActor {
     raffle: RaffleRow,
     /// Who runs the raffle: refused entry (`own_raffle`).
     runner: Option<UserId>,
+    /// Accounts with their free entry in (loaded at start, then every batch's answer):
+    /// a second entry is refused from here. Another node's entries are not in it; for
+    /// those the store's one-free-entry index decides.
+    entered: HashSet<UserId>,
     pending: Vec<(UserId, Reply)>,
     committing: bool,
     reloading: bool,
@@ -156,6 +161,7 @@ impl RaffleActor {
         clock: Clock,
         raffle: RaffleRow,
         runner: Option<UserId>,
+        entered: HashSet<UserId>,
     ) -> Self {
         let last_status = RaffleStatus::at(
             &raffle.status,
@@ -170,6 +176,7 @@ impl RaffleActor {
             clock,
             raffle,
             runner,
+            entered,
             pending: Vec::new(),
             committing: false,
             reloading: false,
@@ -205,6 +212,7 @@ impl RaffleActor {
         self.committing = true;
         let n = self.pending.len().min(MAX_BATCH);
         let (users, replies): (Vec<UserId>, Vec<Reply>) = self.pending.drain(..n).unzip();
+        let batch = users.clone();
         let store = self.store.clone();
         let id = self.raffle.id;
         let now = self.clock.now();
@@ -222,6 +230,8 @@ impl RaffleActor {
             act.committing = false;
             match r {
                 Ok(entered) => {
+                    // Entered now or before (here or on another node): in, either way.
+                    act.entered.extend(batch);
                     for (reply, o) in replies.into_iter().zip(entered.outcomes) {
                         let _ = reply.send(Ok(o));
                     }
@@ -396,6 +406,10 @@ impl Handler<Enter> for RaffleActor {
         });
         if let Some(e) = refusal {
             let _ = msg.reply.send(Err(e));
+            return;
+        }
+        if self.entered.contains(&msg.user) {
+            let _ = msg.reply.send(Ok(EntryOutcome::AlreadyEntered));
             return;
         }
         self.pending.push((msg.user, msg.reply));

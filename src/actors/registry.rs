@@ -339,6 +339,7 @@ impl Registry {
             Some(sf) => crate::db::models::drop::storefront_owner(&self.store, sf).await?,
             None => row.created_by,
         };
+        let entered = raffle_model::free_entrants(&self.store, id).await?;
         let mut map = self.raffles.lock().map_err(|_| AppError::Internal)?;
         if let Some(a) = map.get(&id).filter(|a| a.connected()) {
             return Ok(a.clone());
@@ -349,6 +350,7 @@ impl Registry {
             self.clock.clone(),
             row,
             runner,
+            entered,
         )
         .start();
         map.insert(id, addr.clone());

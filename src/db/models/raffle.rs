@@ -350,6 +350,23 @@ pub async fn enter_batch(
     r?
 }
 
+/// The accounts with their free entry in `raffle` (one query: what a raffle's actor loads).
+pub async fn free_entrants(
+    store: &Store,
+    raffle: RaffleId,
+) -> AppResult<std::collections::HashSet<UserId>> {
+    let mut conn = store.read().await?;
+    let users: Vec<UserId> = db_run!(conn, |c| {
+        raffle_tickets::table
+            .filter(raffle_tickets::raffle_id.eq(raffle))
+            .filter(raffle_tickets::kind.eq("entry"))
+            .select(raffle_tickets::user_id)
+            .load(c)
+            .await
+    })?;
+    Ok(users.into_iter().collect())
+}
+
 /// A committed batch of entries: each request's outcome, in order, and the raffle's totals
 /// after it (the actor's state, without reading the raffle again).
 #[derive(Debug)]
