@@ -238,9 +238,10 @@ fn refusal(row: Option<&RaffleRow>, now: NaiveDateTime) -> AppError {
     }
 }
 
-/// Enter every user of `batch` in one transaction. The raffle row is locked first with a
-/// conditional update (open at `now`), so closing, which takes the same lock, sees either
-/// all of a batch or none of it.
+/// Enter every user of `batch` in one transaction, with a fixed number of statements
+/// whatever its size (Postgres: one, [`PG_ENTER`]; SQLite: a handful of multi-row ones in
+/// one blocking task). Only while the raffle is open at `now`; closing updates the same
+/// raffle row, so it sees either all of a batch or none of it.
 pub async fn enter_batch(
     store: &Store,
     raffle: RaffleId,
@@ -248,12 +249,48 @@ pub async fn enter_batch(
     now: NaiveDateTime,
 ) -> AppResult<Entered> {
     let mut conn = store.write().await?;
-    if let crate::db::DbConn::Postgres(c) = &mut conn {
-        let c: &mut crate::db::PgConn = c;
-        return pg_enter(c, raffle, batch, now).await;
+    match &mut conn {
+        crate::db::DbConn::Postgres(c) => {
+            let c: &mut crate::db::PgConn = c;
+            pg_enter(c, raffle, batch, now).await
+        }
+        crate::db::DbConn::Sqlite(c) => {
+            let batch = batch.to_vec();
+            c.spawn_blocking(move |c| sqlite::enter(c, raffle, &batch, now))
+                .await?
+        }
     }
-    let r = db_run!(conn, |c| {
-        c.transaction::<_, diesel::result::Error, _>(async |c| {
+}
+
+/// SQLite's entry batch: plain Diesel in one blocking task on the writer connection, one
+/// immediate transaction, a fixed number of multi-row statements per batch (the writer is
+/// the only one, so who is already in is read once, inside the transaction).
+mod sqlite {
+    use std::collections::{HashMap, HashSet};
+
+    use chrono::NaiveDateTime;
+    use diesel::prelude::*;
+    use diesel::result::Error as DieselError;
+    use diesel::sql_types::{Text, Timestamp};
+    use diesel::sqlite::Sqlite;
+    use diesel::SqliteConnection;
+
+    use super::{new_pseudonym, refusal, Entered, EntryOutcome, RaffleRow};
+    use crate::db::schema::{raffle_tickets, raffles};
+    use crate::domain::ids::{LedgerId, RaffleId, UserId};
+    use crate::error::AppResult;
+
+    /// Rows per multi-row statement (SQLite binds at most 32,766 values; a ledger row
+    /// takes four).
+    const ROWS: usize = 1024;
+
+    pub fn enter(
+        c: &mut SqliteConnection,
+        raffle: RaffleId,
+        batch: &[UserId],
+        now: NaiveDateTime,
+    ) -> QueryResult<AppResult<Entered>> {
+        c.immediate_transaction(|c| {
             let open = diesel::update(
                 raffles::table
                     .find(raffle)
@@ -262,92 +299,118 @@ pub async fn enter_batch(
                     .filter(raffles::closes_at.gt(now)),
             )
             .set(raffles::updated_at.eq(now))
-            .execute(c)
-            .await?;
+            .execute(c)?;
             if open == 0 {
                 let row = raffles::table
                     .find(raffle)
                     .select(RaffleRow::as_select())
                     .first(c)
-                    .await
                     .optional()?;
                 return Ok(Err(refusal(row.as_ref(), now)));
             }
             let entry: String = raffles::table
                 .find(raffle)
                 .select(raffles::entry)
-                .first(c)
-                .await?;
-            let (mut new_entrants, mut new_tickets) = (0i64, 0i64);
-            let mut out = Vec::with_capacity(batch.len());
-            for user in batch {
-                let joined = diesel::insert_into(raffle_entrants::table)
-                    .values((
-                        raffle_entrants::raffle_id.eq(raffle),
-                        raffle_entrants::user_id.eq(*user),
-                        raffle_entrants::pseudonym.eq(new_pseudonym()),
-                        raffle_entrants::created_at.eq(now),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(c)
-                    .await?;
-                let credited = diesel::insert_into(raffle_tickets::table)
-                    .values(&LedgerRow {
-                        id: LedgerId::new(),
-                        raffle_id: raffle,
-                        user_id: *user,
-                        kind: "entry".into(),
-                        tickets: 1,
-                        order_id: None,
-                        note: "free entry".into(),
-                        created_at: now,
-                    })
-                    .on_conflict_do_nothing()
-                    .execute(c)
-                    .await?;
-                if credited == 0 {
-                    out.push(EntryOutcome::AlreadyEntered);
-                    continue;
-                }
-                new_entrants += joined as i64;
-                new_tickets += 1;
-                let tickets = if entry == "free" {
-                    1
-                } else {
+                .first(c)?;
+            // Each account once, in the order of its first request.
+            let mut seen = HashSet::new();
+            let users: Vec<UserId> = batch.iter().copied().filter(|u| seen.insert(*u)).collect();
+            let mut already: HashSet<UserId> = HashSet::new();
+            for chunk in users.chunks(ROWS) {
+                already.extend(
                     raffle_tickets::table
                         .filter(raffle_tickets::raffle_id.eq(raffle))
-                        .filter(raffle_tickets::user_id.eq(*user))
-                        .select(raffle_tickets::tickets)
-                        .load::<i64>(c)
-                        .await?
-                        .into_iter()
-                        .sum()
-                };
-                out.push(EntryOutcome::Entered { tickets });
+                        .filter(raffle_tickets::kind.eq("entry"))
+                        .filter(raffle_tickets::user_id.eq_any(chunk))
+                        .select(raffle_tickets::user_id)
+                        .load::<UserId>(c)?,
+                );
             }
-            if new_tickets > 0 {
+            let new: Vec<UserId> = users.into_iter().filter(|u| !already.contains(u)).collect();
+            let mut joined = 0usize;
+            for chunk in new.chunks(ROWS) {
+                let mut sql = String::from(
+                    "INSERT INTO raffle_tickets (id, raffle_id, user_id, kind, tickets, order_id, \
+                     note, created_at) VALUES ",
+                );
+                rows(&mut sql, chunk.len(), "(?, ?, ?, 'entry', 1, NULL, 'free entry', ?)");
+                let mut q = diesel::sql_query(sql).into_boxed::<Sqlite>();
+                for u in chunk {
+                    q = q
+                        .bind::<Text, _>(LedgerId::new())
+                        .bind::<Text, _>(raffle)
+                        .bind::<Text, _>(*u)
+                        .bind::<Timestamp, _>(now);
+                }
+                q.execute(c)?;
+                let mut sql = String::from(
+                    "INSERT INTO raffle_entrants (raffle_id, user_id, pseudonym, created_at) VALUES ",
+                );
+                rows(&mut sql, chunk.len(), "(?, ?, ?, ?)");
+                sql.push_str(" ON CONFLICT DO NOTHING");
+                let mut q = diesel::sql_query(sql).into_boxed::<Sqlite>();
+                for u in chunk {
+                    q = q
+                        .bind::<Text, _>(raffle)
+                        .bind::<Text, _>(*u)
+                        .bind::<Text, _>(new_pseudonym())
+                        .bind::<Timestamp, _>(now);
+                }
+                joined += q.execute(c)?;
+            }
+            if !new.is_empty() {
                 diesel::update(raffles::table.find(raffle))
                     .set((
-                        raffles::entrants.eq(raffles::entrants + new_entrants),
-                        raffles::tickets.eq(raffles::tickets + new_tickets),
+                        raffles::entrants.eq(raffles::entrants + joined as i64),
+                        raffles::tickets.eq(raffles::tickets + new.len() as i64),
                     ))
-                    .execute(c)
-                    .await?;
+                    .execute(c)?;
             }
-            let (entrants, tickets): (i64, i64) = raffles::table
+            // Each new entrant's tickets: one in a free raffle, else all of their rows.
+            let mut tickets: HashMap<UserId, i64> = new.iter().map(|u| (*u, 1)).collect();
+            if entry != "free" {
+                for chunk in new.chunks(ROWS) {
+                    let credits: Vec<(UserId, i64)> = raffle_tickets::table
+                        .filter(raffle_tickets::raffle_id.eq(raffle))
+                        .filter(raffle_tickets::user_id.eq_any(chunk))
+                        .select((raffle_tickets::user_id, raffle_tickets::tickets))
+                        .load(c)?;
+                    let mut sums: HashMap<UserId, i64> = HashMap::new();
+                    for (u, n) in credits {
+                        *sums.entry(u).or_default() += n;
+                    }
+                    tickets.extend(sums);
+                }
+            }
+            let (entrants, total): (i64, i64) = raffles::table
                 .find(raffle)
                 .select((raffles::entrants, raffles::tickets))
-                .first(c)
-                .await?;
-            Ok(Ok(Entered {
-                outcomes: out,
+                .first(c)?;
+            // The first request of a new entrant is its entry; any other is a repeat.
+            let outcomes = batch
+                .iter()
+                .map(|u| match tickets.remove(u) {
+                    Some(tickets) => EntryOutcome::Entered { tickets },
+                    None => EntryOutcome::AlreadyEntered,
+                })
+                .collect();
+            Ok::<_, DieselError>(Ok(Entered {
+                outcomes,
                 entrants,
-                tickets,
+                tickets: total,
             }))
         })
-        .await
-    });
-    r?
+    }
+
+    /// `n` copies of `row`, comma-separated, after `sql`.
+    fn rows(sql: &mut String, n: usize, row: &str) {
+        for i in 0..n {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(row);
+        }
+    }
 }
 
 /// The accounts with their free entry in `raffle` (one query: what a raffle's actor loads).
