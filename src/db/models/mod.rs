@@ -18,6 +18,16 @@ pub mod storefront;
 pub mod token;
 pub mod user;
 
+/// `n` copies of a multi-row insert's `row` of placeholders, comma-separated, after `sql`.
+pub(crate) fn value_rows(sql: &mut String, n: usize, row: &str) {
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(row);
+    }
+}
+
 /// Now, in UTC, truncated to microseconds so SQLite and Postgres round-trip it equally.
 pub fn now() -> chrono::NaiveDateTime {
     truncate(chrono::Utc::now().naive_utc())

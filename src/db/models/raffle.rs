@@ -276,6 +276,7 @@ mod sqlite {
     use diesel::SqliteConnection;
 
     use super::{new_pseudonym, refusal, Entered, EntryOutcome, RaffleRow};
+    use crate::db::models::value_rows;
     use crate::db::schema::{raffle_tickets, raffles};
     use crate::domain::ids::{LedgerId, RaffleId, UserId};
     use crate::error::AppResult;
@@ -333,7 +334,7 @@ mod sqlite {
                     "INSERT INTO raffle_tickets (id, raffle_id, user_id, kind, tickets, order_id, \
                      note, created_at) VALUES ",
                 );
-                rows(&mut sql, chunk.len(), "(?, ?, ?, 'entry', 1, NULL, 'free entry', ?)");
+                value_rows(&mut sql, chunk.len(), "(?, ?, ?, 'entry', 1, NULL, 'free entry', ?)");
                 let mut q = diesel::sql_query(sql).into_boxed::<Sqlite>();
                 for u in chunk {
                     q = q
@@ -346,7 +347,7 @@ mod sqlite {
                 let mut sql = String::from(
                     "INSERT INTO raffle_entrants (raffle_id, user_id, pseudonym, created_at) VALUES ",
                 );
-                rows(&mut sql, chunk.len(), "(?, ?, ?, ?)");
+                value_rows(&mut sql, chunk.len(), "(?, ?, ?, ?)");
                 sql.push_str(" ON CONFLICT DO NOTHING");
                 let mut q = diesel::sql_query(sql).into_boxed::<Sqlite>();
                 for u in chunk {
@@ -400,16 +401,6 @@ mod sqlite {
                 tickets: total,
             }))
         })
-    }
-
-    /// `n` copies of `row`, comma-separated, after `sql`.
-    fn rows(sql: &mut String, n: usize, row: &str) {
-        for i in 0..n {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(row);
-        }
     }
 }
 

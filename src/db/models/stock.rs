@@ -396,6 +396,7 @@ mod sqlite {
     use diesel::SqliteConnection;
 
     use super::{Counts, HoldRow};
+    use crate::db::models::value_rows;
     use crate::db::schema::{drop_buyers, drop_log, drop_variants, holds};
     use crate::domain::ids::{DropId, HoldId, LogId, UserId, VariantId};
     use chrono::NaiveDateTime;
@@ -425,7 +426,7 @@ mod sqlite {
                     "INSERT INTO holds (id, drop_id, variant_id, buyer_id, quantity, status, \
                      expires_at, idempotency_key, created_at, updated_at) VALUES ",
                 );
-                rows(&mut sql, chunk.len(), "(?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)");
+                value_rows(&mut sql, chunk.len(), "(?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)");
                 let mut q = diesel::sql_query(sql).into_boxed::<Sqlite>();
                 for h in chunk {
                     q = q
@@ -445,7 +446,7 @@ mod sqlite {
                     "INSERT INTO drop_log (id, drop_id, at, kind, buyer_id, variant_id, hold_id, \
                      quantity, detail) VALUES ",
                 );
-                rows(&mut sql, chunk.len(), "(?, ?, ?, 'hold', ?, ?, ?, ?, '{}')");
+                value_rows(&mut sql, chunk.len(), "(?, ?, ?, 'hold', ?, ?, ?, ?, '{}')");
                 let mut q = diesel::sql_query(sql).into_boxed::<Sqlite>();
                 for h in chunk {
                     q = q
@@ -474,7 +475,7 @@ mod sqlite {
             }
             for chunk in buyers.chunks(ROWS_PER_STATEMENT) {
                 let mut sql = String::from("INSERT INTO drop_buyers (drop_id, buyer_id, taken) VALUES ");
-                rows(&mut sql, chunk.len(), "(?, ?, ?)");
+                value_rows(&mut sql, chunk.len(), "(?, ?, ?)");
                 sql.push_str(
                     " ON CONFLICT (drop_id, buyer_id) DO UPDATE SET taken = drop_buyers.taken + excluded.taken \
                      WHERE drop_buyers.taken + excluded.taken <= ?",
@@ -514,16 +515,6 @@ mod sqlite {
             }
             Ok(out)
         })
-    }
-
-    /// `n` copies of `row`, comma-separated, after `sql`.
-    fn rows(sql: &mut String, n: usize, row: &str) {
-        for i in 0..n {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(row);
-        }
     }
 
     pub fn counts(c: &mut SqliteConnection, v: VariantId) -> Result<Counts, DieselError> {
