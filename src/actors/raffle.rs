@@ -327,7 +327,12 @@ impl RaffleActor {
                     match found {
                         Ok(Some(row)) => act.apply(row, ctx),
                         Ok(None) => ctx.stop(),
-                        Err(e) => tracing::warn!(error = %e, "raffle reload failed"),
+                        Err(e) => {
+                            // The change that asked for it has committed; try again soon so
+                            // this memory does not stay behind it.
+                            tracing::warn!(error = %e, "raffle reload failed: retrying in a second");
+                            ctx.run_later(Duration::from_secs(1), |act, ctx| act.reload(ctx, None));
+                        }
                     }
                     for w in act.reload_waiters.drain(..) {
                         let _ = w.send(());

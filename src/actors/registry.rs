@@ -218,8 +218,9 @@ impl Registry {
             self.forget(id);
             return Ok(());
         }
-        // A reload that failed is logged by the actor; the caller's write has committed
-        // either way, and the actor retries on its next change.
+        // Deliberately not an error when the reload failed: the caller's write has
+        // committed and its answer is true; the actor logs the failure and reloads again a
+        // second later (`RELOAD_RETRY`) until its memory has caught up.
         applied.await.map_err(|_| AppError::Unavailable)
     }
 
@@ -400,6 +401,8 @@ impl Registry {
             self.forget_raffle(id);
             return Ok(());
         }
+        // As for a drop: a failed reload is the actor's to retry (it does, a second later),
+        // not the committed change's to report.
         let _ = applied.await;
         Ok(())
     }

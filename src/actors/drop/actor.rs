@@ -74,6 +74,8 @@ pub const TICK: Duration = Duration::from_millis(250);
 pub const IDLE_STOP: Duration = Duration::from_secs(300);
 /// A drop that wrote nothing for this long returns its writer connection to the pool.
 pub const KEEP_CONN: Duration = Duration::from_secs(2);
+/// How soon a reload that failed (the store was unreachable) is tried again.
+pub const RELOAD_RETRY: Duration = Duration::from_secs(1);
 /// How often an actor without its drop's lease tries to take it.
 pub const LEASE_RETRY: Duration = Duration::from_secs(1);
 /// How long a quiet drop keeps its lease. Taking it again reloads the actor's memory (the
@@ -1254,7 +1256,15 @@ impl DropActor {
                     act.changed(ctx);
                 }
                 Ok(None) => ctx.stop(),
-                Err(e) => tracing::warn!(error = %e, "drop reload failed"),
+                Err(e) => {
+                    // The write that asked for it has committed; this memory is behind it
+                    // until a reload succeeds, so another is tried (in the write order) soon.
+                    tracing::warn!(error = %e, "drop reload failed: retrying in a second");
+                    ctx.run_later(RELOAD_RETRY, move |act, ctx| {
+                        act.reload_wanted = Some(act.reload_wanted.unwrap_or(false) || full);
+                        act.pump(ctx);
+                    });
+                }
             }
             for w in waiters {
                 let _ = w.send(());
