@@ -170,17 +170,23 @@ pub async fn track(
         vec![serde_json::from_slice(&body).map_err(|e| invalid(format!("not an event: {e}")))?]
     };
     let checked = forms.iter().map(check).collect::<AppResult<Vec<_>>>()?;
-    // Every storefront named, each looked up once; one unknown refuses the request.
-    let mut storefronts: Vec<(String, StorefrontId)> = Vec::new();
+    // Each event's storefront, each slug looked up once; one unknown refuses the request.
+    let mut found: Vec<(&str, StorefrontId)> = Vec::new();
+    let mut storefronts = Vec::with_capacity(checked.len());
     for c in &checked {
-        if !storefronts.iter().any(|(slug, _)| *slug == c.slug) {
-            let sf = state
-                .registry
-                .storefront_by_slug(&c.slug)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            storefronts.push((c.slug.clone(), sf));
-        }
+        let sf = match found.iter().find(|(slug, _)| *slug == c.slug) {
+            Some(&(_, sf)) => sf,
+            None => {
+                let sf = state
+                    .registry
+                    .storefront_by_slug(&c.slug)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                found.push((&c.slug, sf));
+                sf
+            }
+        };
+        storefronts.push(sf);
     }
 
     // What the request says about its visitor, read once for all its events.
@@ -208,10 +214,7 @@ pub async fn track(
     let bot = analytics::is_bot_agent(ua);
 
     let mut accepted = 0;
-    for c in checked {
-        let Some(&(_, sf)) = storefronts.iter().find(|(slug, _)| *slug == c.slug) else {
-            return Err(AppError::NotFound);
-        };
+    for (c, sf) in checked.into_iter().zip(storefronts) {
         let event = Event {
             at: now,
             kind: c.kind,
