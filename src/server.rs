@@ -2,9 +2,13 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
+use std::time::Duration;
+
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{fn_factory, fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::{from_fn, Compress, Condition};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 
 use crate::config::Config;
 use crate::http::{self, extract, middleware};
@@ -61,28 +65,69 @@ pub async fn prepare(config: Config, migrate: bool) -> Result<AppState, String> 
 pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
     let registry = state.registry.clone();
     let data = web::Data::new(state);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .app_data(extract::json_config())
-            .app_data(extract::path_config())
-            .app_data(extract::query_config())
-            .configure(http::configure)
-            .default_service(web::to(http::not_found))
-            .wrap(Condition::new(
-                data.config.says_test_payments(),
-                from_fn(middleware::test_payments),
-            ))
-            .wrap(middleware::security_headers())
-            .wrap(middleware::cors(&data.config.cors_origins))
-            .wrap(Compress::default())
-            .wrap(from_fn(middleware::observe))
-    })
-    .workers(workers.max(1))
-    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
-    .disable_signals()
-    .listen(listener)?
-    .run();
+    let local_addr = listener.local_addr()?;
+    // actix-web's `HttpServer` is this, less the upgrade handler: a WebSocket handshake
+    // leaves the HTTP dispatcher (and its buffers) before routing, for `ws::conn`.
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .workers(workers.max(1))
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .disable_signals()
+        .listen("livedrop", listener, move || {
+            let data = data.clone();
+            let app = App::new()
+                .app_data(data.clone())
+                .app_data(extract::json_config())
+                .app_data(extract::path_config())
+                .app_data(extract::query_config())
+                .configure(http::configure)
+                .default_service(web::to(http::not_found))
+                .wrap(Condition::new(
+                    data.config.says_test_payments(),
+                    from_fn(middleware::test_payments),
+                ))
+                .wrap(middleware::security_headers())
+                .wrap(middleware::cors(&data.config.cors_origins))
+                .wrap(Compress::default())
+                .wrap(from_fn(middleware::observe));
+            let app = app
+                .into_factory()
+                .map_err(|err: actix_web::Error| err.error_response());
+            let sockets = data.clone();
+            let (closing, stopping) = (shutdown.clone(), shutdown.clone());
+            // Each worker thread builds its socket table once, on that thread.
+            let upgrade = fn_factory(move || {
+                let state = sockets.get_ref().clone();
+                let closing = closing.clone();
+                async move {
+                    let worker = crate::ws::worker::Worker::start(&state.hub, async move {
+                        closing.notified().await
+                    });
+                    Ok::<_, ()>(fn_service(move |(req, framed)| {
+                        let (state, worker) = (state.clone(), worker.clone());
+                        async move {
+                            crate::ws::conn::serve(state, worker, req, framed).await;
+                            Ok::<_, std::convert::Infallible>(())
+                        }
+                    }))
+                }
+            });
+            HttpService::build()
+                // Keep-alive connections close at once when the server stops.
+                .graceful_shutdown_signal(move || {
+                    let signal = stopping.clone();
+                    async move { signal.notified().await }
+                })
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(local_addr)
+                .upgrade(upgrade)
+                .finish(map_config(app, move |_| AppConfig::default()))
+                .tcp()
+        })?
+        .run();
     let handle = server.handle();
     actix_web::rt::spawn(async move {
         shutdown_signal().await;

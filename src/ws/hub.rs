@@ -1,57 +1,107 @@
-//! This node's topics. One task reads the bus; for each event it renders the update frame
-//! once and stores it in the topic's `watch` slot. Each subscription reads that slot: a
-//! reader that falls behind simply finds the newest frame next time (intermediate ones are
-//! skipped, which is safe because every frame is a whole snapshot), and publishing costs
-//! the same whether the readers are fast, slow or gone.
+//! This node's topics. One task reads the bus; for each event on a topic someone here
+//! watches, the hub renders the update frame once (one `Bytes` buffer, WebSocket header
+//! included) and hands that same buffer to every worker thread that has sockets
+//! ([`super::worker`]): one message per worker per update, whatever the number of
+//! watchers. The hub also keeps the newest state of each watched public topic, so a new
+//! subscriber's snapshot comes from here instead of from the topic's actor.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{broadcast, watch};
+use bytes::Bytes;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::bus::{Bus, LocalSink};
 
-/// The newest update frame of a topic, with its sequence number.
-#[derive(Debug, Clone)]
-pub struct Frame {
+/// One update, encoded once, on its way to each worker's sockets.
+#[derive(Debug)]
+pub struct Outgoing {
+    pub topic: Arc<str>,
+    /// The state's `seq` (0 when the payload has none): a socket skips a frame at or
+    /// below what it has already shown.
     pub seq: u64,
-    pub text: Arc<str>,
+    /// The whole WebSocket frame, byte-identical for every watcher.
+    pub frame: Bytes,
+    /// Each one delivered, in order, never replaced by a newer one (personal topics).
+    pub each: bool,
 }
 
-/// How many personal messages one socket may have waiting before it misses some.
-pub const PERSONAL_CAPACITY: usize = 256;
-
-/// Whether a topic carries personal messages (`user:`): each is its own news (a queue
-/// result, an offer), so each is delivered, never skipped for a newer one.
+/// Whether a topic carries personal messages (`user:`, `dashboard:`): each is its own news
+/// (a queue result, an offer, a dashboard change), so each is delivered, never skipped for
+/// a newer one.
 pub fn is_personal(topic: &str) -> bool {
-    topic.starts_with("user:")
+    topic.starts_with("user:") || topic.starts_with("dashboard:")
+}
+
+/// What the hub keeps of a watched topic.
+#[derive(Default)]
+struct Topic {
+    /// Sockets on this node subscribed to it.
+    watchers: usize,
+    /// The newest full state (public topics), with its `seq`.
+    latest: Option<(u64, Arc<serde_json::Value>)>,
 }
 
 #[derive(Default)]
 pub struct Hub {
-    /// Snapshot topics: the newest frame only.
-    topics: Mutex<HashMap<String, watch::Sender<Option<Frame>>>>,
-    /// Personal topics: every frame, in order.
-    personal: Mutex<HashMap<String, broadcast::Sender<Arc<str>>>>,
+    topics: Mutex<HashMap<String, Topic>>,
+    workers: Mutex<Vec<mpsc::UnboundedSender<Arc<Outgoing>>>>,
 }
 
 impl Hub {
-    /// A receiver for `topic`'s frames (created on first use).
-    pub fn watch(&self, topic: &str) -> Option<watch::Receiver<Option<Frame>>> {
-        let mut map = self.topics.lock().ok()?;
-        let tx = map
-            .entry(topic.to_string())
-            .or_insert_with(|| watch::channel(None).0);
-        Some(tx.subscribe())
+    /// A worker thread's feed of updates (called once per worker, at its start).
+    pub fn join_worker(&self) -> mpsc::UnboundedReceiver<Arc<Outgoing>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        if let Ok(mut w) = self.workers.lock() {
+            w.push(tx);
+        }
+        rx
     }
 
-    /// A receiver of every frame of the personal topic `topic` (created on first use).
-    pub fn each(&self, topic: &str) -> Option<broadcast::Receiver<Arc<str>>> {
-        let mut map = self.personal.lock().ok()?;
-        let tx = map
-            .entry(topic.to_string())
-            .or_insert_with(|| broadcast::channel(PERSONAL_CAPACITY).0);
-        Some(tx.subscribe())
+    /// One more socket watches `topic`. From now on its updates are rendered and its
+    /// newest state kept.
+    pub fn watch(&self, topic: &str) {
+        if let Ok(mut map) = self.topics.lock() {
+            map.entry(topic.to_string()).or_default().watchers += 1;
+        }
+    }
+
+    /// One socket fewer watches `topic`; the last one takes the topic's state with it.
+    pub fn unwatch(&self, topic: &str) {
+        if let Ok(mut map) = self.topics.lock() {
+            if let Some(t) = map.get_mut(topic) {
+                t.watchers = t.watchers.saturating_sub(1);
+                if t.watchers == 0 {
+                    map.remove(topic);
+                }
+            }
+        }
+    }
+
+    /// The newest state of a watched public topic, if the hub has seen one.
+    pub fn latest(&self, topic: &str) -> Option<(u64, Arc<serde_json::Value>)> {
+        let map = self.topics.lock().ok()?;
+        map.get(topic)?.latest.clone()
+    }
+
+    /// A state read from the topic's actor (for a first subscriber): kept unless the hub
+    /// has seen a newer one meanwhile. Returns the newest state either way.
+    pub fn seed(&self, topic: &str, state: serde_json::Value) -> (u64, Arc<serde_json::Value>) {
+        let seq = seq_of(&state);
+        let fresh = (seq, Arc::new(state));
+        let Ok(mut map) = self.topics.lock() else {
+            return fresh;
+        };
+        let Some(t) = map.get_mut(topic) else {
+            return fresh;
+        };
+        match &t.latest {
+            Some(l) if l.0 > seq => l.clone(),
+            _ => {
+                t.latest = Some(fresh.clone());
+                fresh
+            }
+        }
     }
 
     /// Feed the hub from the bus until the process ends.
@@ -60,9 +110,14 @@ impl Hub {
         loop {
             match rx.recv().await {
                 Ok(event) => self.deliver(&event.topic, &event.payload),
-                // Snapshots supersede each other, so skipping is safe; say that it happened.
+                // Public topics' states supersede each other, so skipping is safe for them;
+                // the kept states may be behind, so forget them (the next subscriber asks
+                // the actor). Say that it happened.
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(skipped = n, "hub fell behind the bus")
+                    tracing::warn!(skipped = n, "hub fell behind the bus");
+                    if let Ok(mut map) = self.topics.lock() {
+                        map.values_mut().for_each(|t| t.latest = None);
+                    }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             }
@@ -70,50 +125,43 @@ impl Hub {
     }
 }
 
+fn seq_of(payload: &serde_json::Value) -> u64 {
+    payload.get("seq").and_then(|s| s.as_u64()).unwrap_or(0)
+}
+
 /// What the actors see of the hub; the hub's own bus reader delivers through it too.
 impl LocalSink for Hub {
     /// Whether a socket on this node watches `topic`.
     fn watching(&self, topic: &str) -> bool {
-        if is_personal(topic) {
-            return self
-                .personal
-                .lock()
-                .ok()
-                .and_then(|m| m.get(topic).map(|tx| tx.receiver_count() > 0))
-                .unwrap_or(false);
-        }
         self.topics
             .lock()
             .ok()
-            .and_then(|m| m.get(topic).map(|tx| tx.receiver_count() > 0))
-            .unwrap_or(false)
+            .is_some_and(|m| m.get(topic).is_some_and(|t| t.watchers > 0))
     }
 
     /// Publish an event's payload to this node's subscribers of `topic`.
     fn deliver(&self, topic: &str, payload: &serde_json::Value) {
-        if is_personal(topic) {
-            let Ok(mut map) = self.personal.lock() else {
+        let each = is_personal(topic);
+        let seq = seq_of(payload);
+        {
+            let Ok(mut map) = self.topics.lock() else {
                 return;
             };
-            let Some(tx) = map.get(topic) else { return };
-            if tx.receiver_count() == 0 {
-                map.remove(topic);
-                return;
+            let Some(t) = map.get_mut(topic) else { return };
+            if !each && t.latest.as_ref().is_none_or(|l| l.0 <= seq) {
+                t.latest = Some((seq, Arc::new(payload.clone())));
             }
-            let _ = tx.send(super::protocol::frame(topic, "update", payload).into());
-            return;
         }
-        let Ok(mut map) = self.topics.lock() else {
-            return;
-        };
-        let Some(tx) = map.get(topic) else { return };
-        if tx.receiver_count() == 0 {
-            // Nobody here watches it any more: forget the topic.
-            map.remove(topic);
-            return;
+        let text = super::protocol::frame(topic, "update", payload);
+        let out = Arc::new(Outgoing {
+            topic: topic.into(),
+            seq,
+            frame: super::frame::text(text.as_bytes()),
+            each,
+        });
+        if let Ok(mut workers) = self.workers.lock() {
+            // A worker that ended (its server stopped) is forgotten.
+            workers.retain(|w| w.send(out.clone()).is_ok());
         }
-        let seq = payload.get("seq").and_then(|s| s.as_u64()).unwrap_or(0);
-        let text: Arc<str> = super::protocol::frame(topic, "update", payload).into();
-        tx.send_replace(Some(Frame { seq, text }));
     }
 }

@@ -41,13 +41,13 @@ async fn every_personal_message_arrives_in_order_even_in_a_burst() {
 }
 
 /// A peer that goes silent (it never answers the server's pings and sends nothing) is
-/// dropped after the documented 15 s (`ws::session::CLIENT_TIMEOUT`), checked on the 5 s
+/// dropped after the documented 15 s (`ws::worker::CLIENT_TIMEOUT`), checked on the 5 s
 /// heartbeat, so between 15 and 20 s (a little slack for a loaded machine). The client is a
 /// raw TCP socket that completes the handshake and then only reads bytes: it never parses a
 /// ping, so it never answers one, which is what a dead or frozen browser looks like.
 #[actix_web::test]
 async fn a_silent_peer_is_dropped_after_the_client_timeout() {
-    use livedrop::ws::session::{CLIENT_TIMEOUT, HEARTBEAT_INTERVAL};
+    use livedrop::ws::worker::{CLIENT_TIMEOUT, HEARTBEAT_INTERVAL};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = TestApp::sqlite().await;
     let addr = app.url.trim_start_matches("http://").to_string();
