@@ -47,7 +47,8 @@ function inWaitingRoom() {
 function apply(next) {
   if (state && next.seq < state.seq) return;
   const first = !state;
-  state = next;
+  // An update carries what changed (always the whole variants and seq): merge it.
+  state = state ? { ...state, ...next } : next;
   offset = Date.parse(next.server_time) - Date.now();
   if (first) renderStatic();
   renderVariants();

@@ -18,7 +18,7 @@ use actix_codec::{Decoder, Framed};
 use actix_http::ws::{Codec, Frame, ProtocolError};
 use actix_http::{h1, HttpMessage, Request};
 use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::frame;
@@ -30,6 +30,10 @@ use crate::db::models::drop as drop_model;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// The kernel send buffer of a socket (Linux doubles it for its bookkeeping).
+pub const SEND_BUFFER: usize = 64 * 1024;
+/// How long a closed socket's last input is read away (see `Socket::end`).
+pub const CLOSE_DRAIN: Duration = Duration::from_secs(5);
 /// Topics one socket may watch.
 pub const MAX_TOPICS: usize = 32;
 
@@ -81,6 +85,10 @@ pub async fn serve(
         Ok(Ok(())) => {}
         _ => return,
     }
+    // The kernel's send buffer would otherwise grow to megabytes for a peer that stops
+    // reading (autotuning); a socket's news is a few small frames, so this is plenty and
+    // a stall shows within a frame or two.
+    let _ = socket2::SockRef::from(&io).set_send_buffer_size(SEND_BUFFER);
     let conn = Rc::new(Conn::new(io));
     let id = worker.add(conn.clone());
     let mut socket = Socket {
@@ -93,7 +101,7 @@ pub async fn serve(
         subs: HashMap::new(),
     };
     socket.run(parts.read_buf).await;
-    socket.end();
+    socket.end().await;
 }
 
 /// Answer a request that cannot become a socket with the JSON error every endpoint uses.
@@ -224,7 +232,7 @@ impl Socket {
     }
 
     /// The socket is done: its subscriptions end, and it says goodbye if it can.
-    fn end(&mut self) {
+    async fn end(mut self) {
         let names: Vec<String> = self.subs.keys().cloned().collect();
         for name in names {
             self.unsubscribe(&name);
@@ -237,6 +245,20 @@ impl Socket {
                 .io
                 .try_write(&frame::close(self.conn.closing().unwrap_or(1000)));
         }
+        // A close that keeps what was written: the end of output (FIN) goes after it, and
+        // the peer's last bytes are read away first, for a socket closed with unread input
+        // is reset, and a reset peer may lose what it had not read yet.
+        let Ok(conn) = Rc::try_unwrap(self.conn) else {
+            return;
+        };
+        let mut io = conn.io;
+        let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+            io.shutdown().await?;
+            let mut sink = [0u8; 512];
+            while io.read(&mut sink).await? > 0 {}
+            Ok::<_, std::io::Error>(())
+        })
+        .await;
     }
 
     fn unsubscribe(&mut self, name: &str) {

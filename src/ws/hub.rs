@@ -20,8 +20,13 @@ pub struct Outgoing {
     /// The state's `seq` (0 when the payload has none): a socket skips a frame at or
     /// below what it has already shown.
     pub seq: u64,
-    /// The whole WebSocket frame, byte-identical for every watcher.
+    /// The whole WebSocket frame, byte-identical for every watcher: for a drop, what
+    /// changed since the previous update (always the whole `variants`, `seq` and
+    /// `server_time`).
     pub frame: Bytes,
+    /// The same update with the whole state, for a socket that skipped an earlier frame
+    /// (the same buffer as `frame` where updates are whole anyway).
+    pub full: Bytes,
     /// Each one delivered, in order, never replaced by a newer one (personal topics).
     pub each: bool,
 }
@@ -143,25 +148,84 @@ impl LocalSink for Hub {
     fn deliver(&self, topic: &str, payload: &serde_json::Value) {
         let each = is_personal(topic);
         let seq = seq_of(payload);
+        let mut small = None;
         {
             let Ok(mut map) = self.topics.lock() else {
                 return;
             };
             let Some(t) = map.get_mut(topic) else { return };
-            if !each && t.latest.as_ref().is_none_or(|l| l.0 <= seq) {
+            if !each {
+                // A state at or below the newest seen (another node's older one, or the
+                // one a first subscriber just read from the actor) is nothing new.
+                if t.latest.as_ref().is_some_and(|l| seq <= l.0) {
+                    return;
+                }
+                if topic.starts_with("drop:") {
+                    small = t.latest.as_ref().map(|l| changes(&l.1, payload));
+                }
                 t.latest = Some((seq, Arc::new(payload.clone())));
             }
         }
-        let text = super::protocol::frame(topic, "update", payload);
+        let full = super::frame::text(super::protocol::frame(topic, "update", payload).as_bytes());
+        let frame = match small {
+            Some(data) => {
+                super::frame::text(super::protocol::frame(topic, "update", &data).as_bytes())
+            }
+            None => full.clone(),
+        };
         let out = Arc::new(Outgoing {
             topic: topic.into(),
             seq,
-            frame: super::frame::text(text.as_bytes()),
+            frame,
+            full,
             each,
         });
         if let Ok(mut workers) = self.workers.lock() {
             // A worker that ended (its server stopped) is forgotten.
             workers.retain(|w| w.send(out.clone()).is_ok());
         }
+    }
+}
+
+/// Fields every drop update carries, changed or not: enough on their own for a reader
+/// that skipped frames to show the right stock.
+const ALWAYS: [&str; 3] = ["variants", "seq", "server_time"];
+
+/// What of `new` differs from `old` (top-level fields), plus [`ALWAYS`]. The merge rule
+/// (README, "WebSocket feed"): a field in an update replaces the one held; a field left
+/// out is unchanged.
+pub fn changes(old: &serde_json::Value, new: &serde_json::Value) -> serde_json::Value {
+    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
+        return new.clone();
+    };
+    let kept = new
+        .iter()
+        .filter(|(k, v)| ALWAYS.contains(&k.as_str()) || old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::Value::Object(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_update_carries_what_changed_and_always_the_variants() {
+        let old = json!({"title": "T", "status": "live", "watchers": 3, "seq": 1,
+            "server_time": "a", "variants": [{"id": "v", "remaining": 5}]});
+        let new = json!({"title": "T", "status": "sold_out", "watchers": 3, "seq": 2,
+            "server_time": "b", "variants": [{"id": "v", "remaining": 5}]});
+        let d = changes(&old, &new);
+        assert_eq!(
+            d,
+            json!({"status": "sold_out", "seq": 2, "server_time": "b",
+                "variants": [{"id": "v", "remaining": 5}]})
+        );
+        // Merged into the old state, it is the new state.
+        let mut merged = old.as_object().unwrap().clone();
+        merged.extend(d.as_object().unwrap().clone());
+        assert_eq!(serde_json::Value::Object(merged), new);
     }
 }

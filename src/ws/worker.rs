@@ -107,6 +107,13 @@ impl Conn {
     /// Send a frame: written at once if the socket has nothing pending and the kernel takes
     /// it, else kept (replacing an older frame of the same slot) for the socket's task.
     pub fn send(&self, slot: Slot, frame: &Bytes) {
+        self.push(slot, frame, frame)
+    }
+
+    /// Send `frame`; should it replace a pending frame of its slot (the socket skips
+    /// that one), send `whole` instead: the skipped frame may have carried a change
+    /// `frame` leaves out.
+    pub fn push(&self, slot: Slot, frame: &Bytes, whole: &Bytes) {
         if self.closing.get().is_some() {
             return;
         }
@@ -130,7 +137,7 @@ impl Conn {
         }
         if slot != Slot::Each {
             if let Some(q) = out.queue.iter_mut().find(|(s, _)| *s == slot) {
-                q.1 = frame.clone();
+                q.1 = whole.clone();
                 return;
             }
         }
@@ -294,7 +301,7 @@ impl Worker {
                 }
                 sub.last_seq.set(m.seq);
             }
-            sub.conn.send(slot.clone(), &m.frame);
+            sub.conn.push(slot.clone(), &m.frame, &m.full);
         }
     }
 
