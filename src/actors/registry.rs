@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::actors::drop::{
     Checkout, DropActor, DropState, EndHolds, GetState, Offer, PlaceHold, Refresh, Restock,
-    SeenElsewhere, SetStock, Settle,
+    SeenElsewhere, SetStock, Settle, WatchersElsewhere,
 };
 use crate::actors::raffle::{
     Enter, GetRaffle, RaffleActor, RaffleState, RaffleWatchers, ReloadRaffle,
@@ -115,6 +115,14 @@ impl Registry {
         loop {
             match rx.recv().await {
                 Ok(event) => {
+                    if let Some(id) = event.topic.strip_prefix("watchers:drop:") {
+                        let actor = id.parse::<DropId>().ok().and_then(|id| self.loaded(id));
+                        let count = serde_json::from_value::<WatchersElsewhere>(event.payload);
+                        if let (Some(actor), Ok(count)) = (actor, count) {
+                            actor.do_send(count);
+                        }
+                        continue;
+                    }
                     let id = event.topic.strip_prefix("drop:");
                     let Some(Ok(id)) = id.map(str::parse::<DropId>) else {
                         continue;

@@ -44,6 +44,11 @@ pub trait Bus: Send + Sync + 'static {
     fn remote(&self) -> Option<broadcast::Receiver<Event>> {
         None
     }
+    /// This node's mark among the nodes (`None`: there are no other nodes), for what a
+    /// node announces about itself (its watcher counts).
+    fn origin(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The bus of a single node.

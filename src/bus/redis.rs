@@ -168,4 +168,8 @@ impl Bus for RedisBus {
     fn remote(&self) -> Option<broadcast::Receiver<Event>> {
         Some(self.remote.subscribe())
     }
+
+    fn origin(&self) -> Option<&str> {
+        Some(&self.origin)
+    }
 }

@@ -50,7 +50,13 @@ pub async fn serve(
     req: Request,
     framed: Framed<TcpStream, h1::Codec>,
 ) {
-    let parts = framed.into_parts();
+    let mut parts = framed.into_parts();
+    // The HTTP connection's buffers are not the socket's: give their memory back now.
+    drop(std::mem::take(&mut parts.write_buf));
+    let read_buf = match std::mem::take(&mut parts.read_buf) {
+        b if b.is_empty() => BytesMut::new(),
+        b => b,
+    };
     let mut io = parts.io;
     if req.path() != "/ws" {
         refuse(&mut io, "404 Not Found", "not_found", "not found").await;
@@ -89,6 +95,9 @@ pub async fn serve(
     // reading (autotuning); a socket's news is a few small frames, so this is plenty and
     // a stall shows within a frame or two.
     let _ = socket2::SockRef::from(&io).set_send_buffer_size(SEND_BUFFER);
+    // Each frame is news: no waiting for the peer's acknowledgement of the one before
+    // (Nagle's algorithm and delayed ACKs would hold some frames back by 40 ms or more).
+    let _ = io.set_nodelay(true);
     let conn = Rc::new(Conn::new(io));
     let id = worker.add(conn.clone());
     let mut socket = Socket {
@@ -100,7 +109,7 @@ pub async fn serve(
         expires_at: None,
         subs: HashMap::new(),
     };
-    socket.run(parts.read_buf).await;
+    socket.run(read_buf).await;
     socket.end().await;
 }
 

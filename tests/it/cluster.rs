@@ -282,8 +282,8 @@ async fn a_node_that_changed_nothing_catches_up_with_the_other_nodes_writes() {
         (state["variants"][0]["remaining"] == 7).then_some(())
     })
     .await;
-    // Two sockets on A make A push (its watcher count): B's socket gets that push, and it
-    // carries B's counts.
+    // Two sockets on A make A push (the watcher count, over both nodes: two on A, one on
+    // B): B's socket gets that push, and it carries B's counts.
     let mut on_a = Vec::new();
     for _ in 0..2 {
         let mut ws = crate::support::socket(&a, None).await;
@@ -297,7 +297,7 @@ async fn a_node_that_changed_nothing_catches_up_with_the_other_nodes_writes() {
     let from_a = tokio::time::timeout(Duration::from_secs(15), async {
         loop {
             let f = crate::support::next_frame(&mut on_b, Duration::from_secs(20)).await;
-            if f["type"] == "update" && f["data"]["watchers"] == 2 {
+            if f["type"] == "update" && f["data"]["watchers"] == 3 {
                 return f;
             }
         }
@@ -305,4 +305,19 @@ async fn a_node_that_changed_nothing_catches_up_with_the_other_nodes_writes() {
     .await
     .expect("A's push never reached B's socket");
     assert_eq!(from_a["data"]["variants"][0]["remaining"], 7, "{from_a}");
+    // `watchers` counts the sockets of every node, whichever node answers.
+    for node in [&a, &b] {
+        crate::support::eventually(10, || async {
+            let (_, state) = node.get(&format!("/api/drops/{drop}"), None).await;
+            (state["watchers"] == 3).then_some(())
+        })
+        .await;
+    }
+    // And a node's sockets leaving are counted out on the other.
+    std::mem::drop(on_a);
+    crate::support::eventually(10, || async {
+        let (_, state) = b.get(&format!("/api/drops/{drop}"), None).await;
+        (state["watchers"] == 1).then_some(())
+    })
+    .await;
 }

@@ -84,3 +84,31 @@ async fn a_silent_peer_is_dropped_after_the_client_timeout() {
     );
     app.stop().await;
 }
+
+/// Layers as designed: actors publish (to the bus, or to the hub through the `LocalSink`
+/// trait of `bus`), never to sockets. Nothing under `src/actors/` names the socket layer;
+/// read from the source tree, so a new import fails `cargo test`.
+#[test]
+fn no_actor_imports_the_socket_layer() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut offenders = Vec::new();
+    for f in crate::support::source_files(&["src/actors"]) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if code.contains("crate::ws") || code.contains("super::ws") || code.contains("ws::hub")
+            {
+                offenders.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        root.join("src/actors").is_dir(),
+        "the actors' directory moved: update this check"
+    );
+    assert!(
+        offenders.is_empty(),
+        "src/actors/ must not import src/ws/:\n{}",
+        offenders.join("\n")
+    );
+}

@@ -67,6 +67,11 @@ pub const PUSH_INTERVAL: Duration = Duration::from_millis(50);
 /// A change of the watcher count alone is pushed at most this often: on a drop with
 /// thousands of watchers, a push per join would be thousands of frames per join.
 pub const WATCHERS_PUSH_INTERVAL: Duration = Duration::from_secs(2);
+/// A node announces its watcher count again this often while it has watchers, so a
+/// node that starts late, or missed an announcement, learns it.
+pub const WATCHERS_REANNOUNCE: Duration = Duration::from_secs(10);
+/// Another node's count unheard of for this long is forgotten (the node is gone).
+pub const WATCHERS_STALE: Duration = Duration::from_secs(30);
 /// How often the actor looks at the clock (opening, closing) and at its idleness.
 pub const TICK: Duration = Duration::from_millis(250);
 /// An actor nobody asked anything for this long stops; the registry starts a new one on
@@ -242,7 +247,12 @@ pub struct DropActor {
     admit_wanted: bool,
     held_back: Vec<(HoldRequest, Reply)>,
     seq: u64,
+    /// Sockets watching on this node.
     watchers: i64,
+    /// Sockets watching on other nodes, as each last announced: node → (count, heard at).
+    watchers_elsewhere: HashMap<String, (i64, Instant)>,
+    /// The count this node last announced to the others, and when.
+    announced: Option<(i64, Instant)>,
     /// The watcher count changed since the last push.
     watchers_dirty: bool,
     push_scheduled: bool,
@@ -307,6 +317,8 @@ impl DropActor {
             held_back: Vec::new(),
             seq,
             watchers: 0,
+            watchers_elsewhere: HashMap::new(),
+            announced: None,
             watchers_dirty: false,
             push_scheduled: false,
             last_push: None,
@@ -366,7 +378,12 @@ impl DropActor {
             hold_seconds: self.drop.hold_seconds,
             raffle_id: self.drop.raffle_id,
             variants: self.variants.iter().map(VariantState::from).collect(),
-            watchers: self.watchers,
+            watchers: self.watchers
+                + self
+                    .watchers_elsewhere
+                    .values()
+                    .map(|(n, _)| n)
+                    .sum::<i64>(),
             seq: self.seq,
         }
     }
@@ -1411,6 +1428,7 @@ impl DropActor {
             self.reload_wanted.get_or_insert(false);
             self.pump(ctx);
         }
+        self.announce_watchers(ctx);
         if self.watchers_dirty
             && self
                 .last_push
@@ -1523,6 +1541,64 @@ impl Handler<SeenElsewhere> for DropActor {
                     == (v.id, v.stock, v.remaining, v.held, v.sold)
             });
         self.behind |= !same;
+    }
+}
+
+impl DropActor {
+    /// Tell the other nodes this node's watcher count (when it changed, at most every
+    /// [`WATCHERS_PUSH_INTERVAL`], and every [`WATCHERS_REANNOUNCE`] while not zero), and
+    /// forget the counts of nodes gone quiet.
+    fn announce_watchers(&mut self, ctx: &mut Context<Self>) {
+        let Some(origin) = self.bus.origin() else {
+            return;
+        };
+        let before = self.watchers_elsewhere.len();
+        self.watchers_elsewhere
+            .retain(|_, (_, at)| at.elapsed() < WATCHERS_STALE);
+        if self.watchers_elsewhere.len() != before {
+            self.watchers_dirty = true;
+        }
+        let due = match self.announced {
+            None => self.watchers > 0,
+            Some((n, at)) => {
+                (n != self.watchers && at.elapsed() >= WATCHERS_PUSH_INTERVAL)
+                    || (self.watchers > 0 && at.elapsed() >= WATCHERS_REANNOUNCE)
+            }
+        };
+        if !due {
+            return;
+        }
+        self.announced = Some((self.watchers, Instant::now()));
+        let event = Event {
+            topic: format!("watchers:drop:{}", self.drop.id),
+            payload: serde_json::json!({"node": origin, "count": self.watchers}),
+        };
+        let bus = self.bus.clone();
+        ctx.spawn(
+            async move {
+                if let Err(e) = bus.publish(event).await {
+                    tracing::debug!(error = %e, "watcher count not announced");
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+impl Handler<WatchersElsewhere> for DropActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: WatchersElsewhere, _: &mut Self::Context) {
+        let before = self.watchers_elsewhere.get(&msg.node).map(|(n, _)| *n);
+        if msg.count > 0 {
+            self.watchers_elsewhere
+                .insert(msg.node, (msg.count, Instant::now()));
+        } else {
+            self.watchers_elsewhere.remove(&msg.node);
+        }
+        if before.unwrap_or(0) != msg.count {
+            self.watchers_dirty = true;
+        }
     }
 }
 

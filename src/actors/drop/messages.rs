@@ -103,6 +103,14 @@ pub struct Watchers {
     pub delta: i64,
 }
 
+/// Another node's count of sockets watching this drop (`watchers:drop:{id}` on the bus).
+#[derive(Message, Debug, Deserialize)]
+#[rtype(result = "()")]
+pub struct WatchersElsewhere {
+    pub node: String,
+    pub count: i64,
+}
+
 /// Another node published this drop's state (the part of a `drop:{id}` message that
 /// tells whether this node's memory is behind: its counts and status).
 #[derive(Message, Debug, Deserialize)]
@@ -166,7 +174,8 @@ pub struct DropState {
     /// A raffle-gated drop: its units go to this raffle's winners, by offered holds.
     pub raffle_id: Option<crate::domain::ids::RaffleId>,
     pub variants: Vec<VariantState>,
-    /// Sockets watching this drop on this node.
+    /// Sockets watching this drop, on every node (another node's count is as it last
+    /// announced it: within ~2 s, and forgotten 30 s after its node went quiet).
     pub watchers: i64,
     /// Increases with every change; a client keeps the state with the highest.
     pub seq: u64,
