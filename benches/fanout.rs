@@ -4,9 +4,15 @@
 //! connections per second, server memory per socket, and the delay from the hold request
 //! to each socket's receipt of the update (p50, p99, max), plus any update a socket missed.
 //!
+//! Then, with Postgres and Redis reachable (`BENCH_PG_URL`, `REDIS_URL`), two livedrop
+//! nodes on one Postgres and one Redis: the watchers on node B, the holds on node A, so
+//! each update crosses Redis (`FANOUT_TWO_NODES` sizes, default 10000).
+//!
 //! Run: `cargo bench --bench fanout` (`FANOUT_SIZES=1000,10000` to choose sizes).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -121,6 +127,14 @@ fn client() {
     });
 }
 
+/// livedrop's worker threads (`FANOUT_WORKERS`, default 2: one per core here).
+fn workers() -> usize {
+    std::env::var("FANOUT_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(2)
+}
+
 fn start_server(dir: &std::path::Path) -> (String, AppState) {
     let (tx, rx) = std::sync::mpsc::channel();
     let env = [
@@ -141,7 +155,7 @@ fn start_server(dir: &std::path::Path) -> (String, AppState) {
             let state = livedrop::server::prepare(config, true).await.unwrap();
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             let url = format!("http://{}", l.local_addr().unwrap());
-            let server = livedrop::server::serve(state.clone(), l, 2).unwrap();
+            let server = livedrop::server::serve(state.clone(), l, workers()).unwrap();
             tx.send((url, state)).unwrap();
             let _ = server.await;
         });
@@ -186,7 +200,10 @@ async fn setup(url: &str, state: &AppState) -> (String, String, Vec<String>) {
 /// What the watchers connect to, and how to make one change there.
 enum Target {
     Livedrop {
+        /// Where the changes are made.
         url: String,
+        /// Where the watchers connect (another node's URL in the two-node run).
+        ws: String,
         drop: String,
         variant: String,
         token: String,
@@ -200,7 +217,7 @@ enum Target {
 impl Target {
     fn ws_url(&self) -> String {
         match self {
-            Target::Livedrop { url, .. } => format!("{}/ws", url.replace("http://", "ws://")),
+            Target::Livedrop { ws, .. } => format!("{}/ws", ws.replace("http://", "ws://")),
             Target::Node { url, .. } => url.replace("http://", "ws://"),
         }
     }
@@ -229,6 +246,7 @@ impl Target {
                     drop,
                     variant,
                     token,
+                    ..
                 } => {
                     let r = http
                         .post(format!("{url}/api/drops/{drop}/holds"))
@@ -362,6 +380,7 @@ fn main() {
     let (drop, variant, tokens) = rt.block_on(setup(&url, &state));
     let http = reqwest::Client::new();
     let ours = Target::Livedrop {
+        ws: url.clone(),
         url,
         drop,
         variant,
@@ -397,7 +416,7 @@ fn main() {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut problems = Vec::new();
     for &n in &sizes {
-        problems.extend(measure("livedrop (actix-ws, hub)", &ours, n, &rt, &http).err());
+        problems.extend(measure("livedrop (worker writers)", &ours, n, &rt, &http).err());
         if let Some(p) = &peer {
             problems.extend(measure("node ws broadcast", p, n, &rt, &http).err());
         }
@@ -405,8 +424,53 @@ fn main() {
     if let Some(mut c) = node {
         let _ = c.kill();
     }
+    problems.extend(two_nodes(&rt, &http));
     if !problems.is_empty() {
         eprintln!("fan-out check failed:\n{}", problems.join("\n"));
         std::process::exit(1);
     }
+}
+
+/// The two-node run: node A takes the holds, node B serves the watchers; each update
+/// reaches B through Redis. Skipped (and said so) without Postgres or Redis.
+fn two_nodes(rt: &tokio::runtime::Runtime, http: &reqwest::Client) -> Vec<String> {
+    let sizes: Vec<usize> = std::env::var("FANOUT_TWO_NODES")
+        .unwrap_or_else(|_| "10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    if sizes.is_empty() {
+        return Vec::new();
+    }
+    let base = common::pg_base();
+    let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let Some(db) = rt.block_on(common::fresh_pg_database(&base, "fanout")) else {
+        eprintln!("two-node run skipped: no Postgres at {base}");
+        return Vec::new();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let env = |name: &str| {
+        let mut env = common::bench_env(&db, &dir.path().join(name), SECRET);
+        env.push(("REDIS_URL".into(), redis.clone()));
+        env.push(("PAYMENT_PROVIDER".into(), "test".into()));
+        env
+    };
+    let a = common::start_node(env("a"), Some(2), |_| Vec::new());
+    let b = common::start_node(env("b"), Some(2), |_| Vec::new());
+    let (drop, variant, tokens) = rt.block_on(setup(a.url(), &a.state));
+    let target = Target::Livedrop {
+        url: a.url().to_string(),
+        ws: b.url().to_string(),
+        drop,
+        variant,
+        token: tokens[0].clone(),
+    };
+    let mut problems = Vec::new();
+    for n in sizes {
+        problems.extend(measure("livedrop, 2 nodes (watchers on B, holds on A, Redis)", &target, n, rt, http).err());
+    }
+    a.stop();
+    b.stop();
+    rt.block_on(common::drop_pg_database(&base, &db));
+    problems
 }

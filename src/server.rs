@@ -105,11 +105,12 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
                         closing.notified().await
                     });
                     Ok::<_, ()>(fn_service(move |(req, framed)| {
-                        let (state, worker) = (state.clone(), worker.clone());
-                        async move {
-                            crate::ws::conn::serve(state, worker, req, framed).await;
-                            Ok::<_, std::convert::Infallible>(())
-                        }
+                        // A task of its own: the connection's task is sized for the
+                        // largest HTTP request future (the whole middleware stack), and
+                        // would keep that size for the socket's life.
+                        let socket = crate::ws::conn::serve(state.clone(), worker.clone(), req, framed);
+                        actix_rt::spawn(socket);
+                        async { Ok::<_, std::convert::Infallible>(()) }
                     }))
                 }
             });

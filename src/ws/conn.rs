@@ -87,6 +87,9 @@ pub async fn serve(
     );
     head.extend_from_slice(&key);
     head.extend_from_slice(b"\r\n\r\n");
+    // The request's headers point into the HTTP connection's read buffer (8 KiB and more):
+    // holding them for the socket's life would hold that buffer too.
+    drop(req);
     match tokio::time::timeout(SEND_TIMEOUT, io.write_all(&head)).await {
         Ok(Ok(())) => {}
         _ => return,
