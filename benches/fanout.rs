@@ -467,7 +467,16 @@ fn two_nodes(rt: &tokio::runtime::Runtime, http: &reqwest::Client) -> Vec<String
     };
     let mut problems = Vec::new();
     for n in sizes {
-        problems.extend(measure("livedrop, 2 nodes (watchers on B, holds on A, Redis)", &target, n, rt, http).err());
+        problems.extend(
+            measure(
+                "livedrop, 2 nodes (watchers on B, holds on A, Redis)",
+                &target,
+                n,
+                rt,
+                http,
+            )
+            .err(),
+        );
     }
     a.stop();
     b.stop();

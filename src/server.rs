@@ -108,7 +108,8 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
                         // A task of its own: the connection's task is sized for the
                         // largest HTTP request future (the whole middleware stack), and
                         // would keep that size for the socket's life.
-                        let socket = crate::ws::conn::serve(state.clone(), worker.clone(), req, framed);
+                        let socket =
+                            crate::ws::conn::serve(state.clone(), worker.clone(), req, framed);
                         actix_rt::spawn(socket);
                         async { Ok::<_, std::convert::Infallible>(()) }
                     }))
