@@ -6,7 +6,8 @@
 //!
 //! Then, with Postgres and Redis reachable (`BENCH_PG_URL`, `REDIS_URL`), two livedrop
 //! nodes on one Postgres and one Redis: the watchers on node B, the holds on node A, so
-//! each update crosses Redis (`FANOUT_TWO_NODES` sizes, default 10000).
+//! each update crosses Redis (`FANOUT_TWO_NODES` sizes, default 10000 or the largest of
+//! `FANOUT_SIZES` if smaller; empty to skip).
 //!
 //! Run: `cargo bench --bench fanout` (`FANOUT_SIZES=1000,10000` to choose sizes).
 
@@ -125,6 +126,15 @@ fn client() {
         }
         writeln!(out, "done").unwrap();
     });
+}
+
+/// The watcher counts of the one-node runs (`FANOUT_SIZES`).
+fn fanout_sizes() -> Vec<usize> {
+    std::env::var("FANOUT_SIZES")
+        .unwrap_or_else(|_| "1000,10000,19000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
 }
 
 /// livedrop's worker threads (`FANOUT_WORKERS`, default 2: one per core here).
@@ -364,11 +374,7 @@ fn main() {
     if std::env::var("FANOUT_ROLE").as_deref() == Ok("client") {
         return client();
     }
-    let sizes: Vec<usize> = std::env::var("FANOUT_SIZES")
-        .unwrap_or_else(|_| "1000,10000,19000".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let sizes = fanout_sizes();
     let dir = tempfile::tempdir().unwrap();
     let (url, state) = start_server(dir.path());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -434,8 +440,15 @@ fn main() {
 /// The two-node run: node A takes the holds, node B serves the watchers; each update
 /// reaches B through Redis. Skipped (and said so) without Postgres or Redis.
 fn two_nodes(rt: &tokio::runtime::Runtime, http: &reqwest::Client) -> Vec<String> {
+    // Default: 10,000 watchers, or the largest of `FANOUT_SIZES` when that is smaller (a
+    // smoke run in a debug build asks for a few hundred).
+    let default = fanout_sizes()
+        .into_iter()
+        .max()
+        .unwrap_or(10_000)
+        .min(10_000);
     let sizes: Vec<usize> = std::env::var("FANOUT_TWO_NODES")
-        .unwrap_or_else(|_| "10000".into())
+        .unwrap_or_else(|_| default.to_string())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
