@@ -9,7 +9,7 @@
 //! actix-ws is not used: its session writes through the HTTP dispatcher's buffer and needs
 //! two tasks and a copy of every frame per socket.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,12 +36,6 @@ pub const SEND_BUFFER: usize = 64 * 1024;
 pub const CLOSE_DRAIN: Duration = Duration::from_secs(5);
 /// Topics one socket may watch.
 pub const MAX_TOPICS: usize = 32;
-
-/// What a socket subscribed to, for its unsubscription.
-struct Subscription {
-    drop: Option<crate::domain::ids::DropId>,
-    raffle: Option<crate::domain::ids::RaffleId>,
-}
 
 /// An upgrade request handed over by actix-http: check it, answer `101`, serve the socket.
 pub async fn serve(
@@ -110,7 +104,7 @@ pub async fn serve(
         id,
         who: None,
         expires_at: None,
-        subs: HashMap::new(),
+        subs: HashSet::new(),
     };
     socket.run(read_buf).await;
     socket.end().await;
@@ -140,7 +134,8 @@ struct Socket {
     /// When the token `who` came from expires (unix seconds): the identity and its private
     /// topics end then, unless a fresh token was sent before.
     expires_at: Option<i64>,
-    subs: HashMap<String, Subscription>,
+    /// The topics subscribed to, by name.
+    subs: HashSet<String>,
 }
 
 impl Socket {
@@ -245,11 +240,11 @@ impl Socket {
 
     /// The socket is done: its subscriptions end, and it says goodbye if it can.
     async fn end(mut self) {
-        let names: Vec<String> = self.subs.keys().cloned().collect();
+        let names: Vec<String> = self.subs.iter().cloned().collect();
         for name in names {
             self.unsubscribe(&name);
         }
-        self.worker.remove(self.id, std::iter::empty());
+        self.worker.remove(self.id);
         // Best effort and never blocking: a frame half-written cannot be followed by one.
         if !self.conn.pending() {
             let _ = self
@@ -274,18 +269,13 @@ impl Socket {
     }
 
     fn unsubscribe(&mut self, name: &str) {
-        let Some(sub) = self.subs.remove(name) else {
+        if !self.subs.remove(name) {
             return;
-        };
+        }
         self.worker.unsubscribe(self.id, name);
         self.state.hub.unwatch(name);
-        if let Some(id) = sub.drop {
-            if let Some(addr) = self.state.registry.loaded(id) {
-                addr.do_send(Watchers { delta: -1 });
-            }
-        }
-        if let Some(id) = sub.raffle {
-            self.state.registry.raffle_watchers(id, -1);
+        if let Some(topic) = Topic::parse(name) {
+            count_watcher(&self.state, &topic, -1);
         }
     }
 
@@ -293,7 +283,7 @@ impl Socket {
     fn drop_private(&mut self) {
         let private: Vec<String> = self
             .subs
-            .keys()
+            .iter()
             .filter(|t| super::hub::is_personal(t))
             .cloned()
             .collect();
@@ -390,7 +380,7 @@ impl Socket {
                 "topics are drop:<id>, raffle:<id>, user:<id> or dashboard:<storefront id>",
             );
         };
-        if self.subs.contains_key(&name) {
+        if self.subs.contains(&name) {
             return ack();
         }
         if self.subs.len() >= MAX_TOPICS {
@@ -468,25 +458,22 @@ impl Socket {
                 self.worker.subscribe(self.id, Arc::from(name.as_str()), 0);
             }
         }
-        let drop = match topic {
-            Topic::Drop(id) => {
-                if let Some(addr) = state.registry.loaded(id) {
-                    addr.do_send(Watchers { delta: 1 });
-                }
-                Some(id)
-            }
-            _ => None,
-        };
-        let raffle = match topic {
-            Topic::Raffle(id) => {
-                state.registry.raffle_watchers(id, 1);
-                Some(id)
-            }
-            _ => None,
-        };
-        self.subs
-            .insert(name.clone(), Subscription { drop, raffle });
+        count_watcher(&state, &topic, 1);
+        self.subs.insert(name.clone());
         ack()
+    }
+}
+
+/// A drop's or raffle's actor counts the sockets watching it (`delta` is +1 or -1).
+fn count_watcher(state: &AppState, topic: &Topic, delta: i64) {
+    match topic {
+        Topic::Drop(id) => {
+            if let Some(addr) = state.registry.loaded(*id) {
+                addr.do_send(Watchers { delta });
+            }
+        }
+        Topic::Raffle(id) => state.registry.raffle_watchers(*id, delta),
+        Topic::User(_) | Topic::Dashboard(_) => {}
     }
 }
 

@@ -251,11 +251,8 @@ impl Worker {
         id
     }
 
-    /// A socket is gone, with its subscriptions.
-    pub fn remove(&self, id: u64, topics: impl Iterator<Item = Arc<str>>) {
-        for t in topics {
-            self.unsubscribe(id, &t);
-        }
+    /// A socket is gone (its subscriptions were ended first).
+    pub fn remove(&self, id: u64) {
         self.conns.borrow_mut().remove(&id);
     }
 
