@@ -52,6 +52,15 @@ export async function api(method, path, body) {
   return { ok: res.ok, status: res.status, data };
 }
 
+/// A call whose answer is not JSON (a page, a CSV file): the fetch `Response`, sent with
+/// the session's token (refreshed first when it is about to expire).
+export async function request(method, path, body) {
+  const s = await fresh();
+  const headers = { 'content-type': 'application/json' };
+  if (s) headers.authorization = `Bearer ${s.access_token}`;
+  return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
 export function signOut() { keep(null); }
 
 /// Keep a session from a login or registration answer.

@@ -3,13 +3,19 @@
 // schedule drops (in the creator's time zone, stored in UTC) and pause, resume or cancel
 // them, run raffles (create, publish, cancel, draw), and follow the orders. Everything goes through the JSON API the outside world uses.
 
-import { api, session, money, say, errorText } from '/static/session.js';
+import { api, request, money, say, errorText, session } from '/static/session.js';
+
+const minor = (c) => (['JPY', 'KRW'].includes(c) ? 1 : 100);
 
 const $ = (sel) => document.querySelector(sel);
 const msg = $('#message');
 let stores = [];
 let current = null;
 let blocks = [];
+// This storefront's products, drops and raffles (the blocks that show one choose from them).
+let products = [];
+let drops = [];
+let raffles = [];
 
 const FIELDS = {
   physical: [['stock', 'Stock', 'number', '10'], ['shipping', 'Flat shipping fee', 'number', '0']],
@@ -20,7 +26,6 @@ const FIELDS = {
   event: [['starts_at', 'Starts at (your time)', 'datetime-local', ''], ['capacity', 'Places', 'number', '50'], ['location', 'Place', 'text', '']],
   link: [['url', 'Link (https://…)', 'url', '']],
 };
-const minor = (c) => (['JPY', 'KRW'].includes(c) ? 1 : 100);
 
 function el(tag, text, attrs = {}) {
   const e = document.createElement(tag);
@@ -76,8 +81,72 @@ async function open(id) {
   $('#sf-status').dataset.status = current.status;
   $('#publish').textContent = current.status === 'published' ? 'Unpublish' : 'Publish';
   fillLook();
+  fillLinks();
   await Promise.all([loadBlocks(), loadProducts(), loadOrders(), loadDrops(), loadRaffles()]);
+  drawBlocks(); // the blocks that show one product, drop or raffle choose from the lists
 }
+
+// ---- Links and social handles
+const NETWORKS = { instagram: 'Instagram', tiktok: 'TikTok', youtube: 'YouTube', x: 'X', twitch: 'Twitch', threads: 'Threads' };
+let links = [];
+
+function fillLinks() {
+  links = (current.links || []).map((l) => ({ ...l }));
+  drawLinks();
+  const box = $('#social-fields');
+  box.replaceChildren();
+  for (const [n, name] of Object.entries(NETWORKS)) {
+    const i = el('input', undefined, { id: `s-${n}`, maxlength: '31', pattern: '@?[A-Za-z0-9_.]{1,30}', autocomplete: 'off' });
+    i.value = current.socials?.[n] || '';
+    i.addEventListener('input', schedulePreview);
+    box.append(el('label', name, { for: `s-${n}` }), i);
+  }
+}
+
+function drawLinks() {
+  const list = $('#link-list');
+  list.replaceChildren();
+  links.forEach((l, i) => {
+    const name = l.title || `link ${i + 1}`;
+    const li = el('li', undefined, { 'data-testid': 'link-row' });
+    const t = el('input', undefined, { 'aria-label': `Title of link ${i + 1}`, maxlength: '80', required: '' });
+    t.value = l.title;
+    t.addEventListener('input', () => { l.title = t.value; schedulePreview(); });
+    const u = el('input', undefined, { type: 'url', 'aria-label': `Address of link ${i + 1}`, maxlength: '2048', required: '', placeholder: 'https://…' });
+    u.value = l.url;
+    u.addEventListener('input', () => { l.url = u.value; schedulePreview(); });
+    const swap = (j) => () => {
+      if (j < 0 || j >= links.length) return;
+      [links[i], links[j]] = [links[j], links[i]];
+      drawLinks();
+    };
+    li.append(t, u,
+      button('↑', swap(i - 1), { 'aria-label': `Move ${name} up` }),
+      button('↓', swap(i + 1), { 'aria-label': `Move ${name} down` }),
+      button('Remove', () => { links.splice(i, 1); drawLinks(); }, { 'aria-label': `Remove ${name}` }));
+    list.append(li);
+  });
+  schedulePreview();
+}
+
+const draftLinks = () => links.filter((l) => l.title.trim() || l.url.trim())
+  .map((l) => ({ title: l.title.trim(), url: l.url.trim() }));
+const draftSocials = () => Object.fromEntries(Object.keys(NETWORKS)
+  .map((n) => [n, ($(`#s-${n}`)?.value || '').trim()]).filter(([, v]) => v));
+
+$('#add-link').addEventListener('click', () => {
+  links.push({ title: '', url: '' });
+  drawLinks();
+  $('#link-list').lastElementChild.querySelector('input').focus();
+});
+$('#links-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = await api('PATCH', `/api/storefronts/${current.id}`, { links: draftLinks(), socials: draftSocials() });
+  if (!r.ok) return say(msg, errorText(r), false);
+  Object.assign(current, r.data);
+  fillLinks();
+  say(msg, 'Links and handles saved: the page shows them now.');
+});
 
 // ---- Page blocks
 const LABEL = { header: 'Header', socials: 'Social icons', links: 'Links', products: 'Product grid',
@@ -89,36 +158,78 @@ async function loadBlocks() {
 }
 
 function move(i, by, focus = false) {
-  const j = i + by;
-  if (j < 0 || j >= blocks.length) return;
-  [blocks[i], blocks[j]] = [blocks[j], blocks[i]];
-  drawBlocks();
-  if (focus) $('#blocks').children[j].focus();
-  say(msg, `${LABEL[blocks[j].type]} moved to position ${j + 1} of ${blocks.length}.`);
+  moveTo(i, i + by, focus);
 }
 
+/// Move block `i` to place `j` (arrow buttons, Alt+arrow, drag and drop).
+function moveTo(i, j, focus = false) {
+  if (j < 0 || j >= blocks.length || i === j) return;
+  const [b] = blocks.splice(i, 1);
+  blocks.splice(j, 0, b);
+  drawBlocks();
+  if (focus) $('#blocks').children[j].focus();
+  say(msg, `${LABEL[b.type]} moved to position ${j + 1} of ${blocks.length}.`);
+}
+
+/// A block's choice of one product, drop or raffle (`settings[key]`), from this
+/// storefront's own; `all` names the choice of every one, when the block allows it.
+function chooser(b, key, label, items, all) {
+  const s = el('select', undefined, { 'aria-label': label });
+  if (all) s.append(el('option', all, { value: '' }));
+  for (const x of items) s.append(el('option', x.title, { value: x.id }));
+  if (!all && !b.settings[key] && items[0]) b.settings[key] = items[0].id;
+  s.value = b.settings[key] || '';
+  s.addEventListener('change', () => {
+    if (s.value) b.settings[key] = s.value; else delete b.settings[key];
+    schedulePreview();
+  });
+  return s;
+}
+
+let dragged = null;
 function drawBlocks() {
   const list = $('#blocks');
   list.replaceChildren();
   blocks.forEach((b, i) => {
     const li = el('li', undefined, { tabindex: '0', 'data-testid': 'block', 'data-type': b.type,
       'aria-label': `${LABEL[b.type] || b.type}, position ${i + 1}${b.hidden ? ', hidden' : ''}` });
-    li.append(el('strong', LABEL[b.type] || b.type));
+    // Drag and drop by the handle (the keyboard and the arrow buttons do the same).
+    const handle = el('span', '⠿', { class: 'handle', draggable: 'true', title: 'Drag to move', 'aria-hidden': 'true', 'data-testid': 'drag-handle' });
+    handle.addEventListener('dragstart', (e) => {
+      dragged = i;
+      e.dataTransfer.effectAllowed = 'move';
+      e.dataTransfer.setData('text/plain', String(i));
+      e.dataTransfer.setDragImage(li, 10, 10);
+      li.classList.add('dragging');
+    });
+    handle.addEventListener('dragend', () => { li.classList.remove('dragging'); dragged = null; });
+    li.addEventListener('dragover', (e) => { if (dragged !== null) { e.preventDefault(); li.classList.add('drop-here'); } });
+    li.addEventListener('dragleave', () => li.classList.remove('drop-here'));
+    li.addEventListener('drop', (e) => {
+      e.preventDefault();
+      const from = dragged ?? Number(e.dataTransfer.getData('text/plain'));
+      dragged = null;
+      moveTo(from, i);
+    });
+    li.append(handle, ' ', el('strong', LABEL[b.type] || b.type));
     if (b.type === 'text') {
       const t = el('textarea', undefined, { 'aria-label': 'Text of this block', rows: '3', maxlength: '5000' });
       t.value = b.settings.body || '';
-      t.addEventListener('input', () => { b.settings.body = t.value; });
+      t.addEventListener('input', () => { b.settings.body = t.value; schedulePreview(); });
       li.append(t);
     }
     if (b.type === 'contact') {
       const t = el('input', undefined, { type: 'email', 'aria-label': 'Contact email' });
       t.value = b.settings.email || '';
-      t.addEventListener('input', () => { b.settings.email = t.value; });
+      t.addEventListener('input', () => { b.settings.email = t.value; schedulePreview(); });
       li.append(t);
     }
+    if (b.type === 'product') li.append(chooser(b, 'product_id', 'Which product', products.filter((p) => p.status !== 'archived')));
+    if (b.type === 'drop') li.append(chooser(b, 'drop_id', 'Which drop', drops, 'Every drop'));
+    if (b.type === 'raffle') li.append(chooser(b, 'raffle_id', 'Which raffle', raffles, 'Every raffle'));
     const hide = el('input', undefined, { type: 'checkbox', id: `hide-${i}` });
     hide.checked = b.hidden;
-    hide.addEventListener('change', () => { b.hidden = hide.checked; });
+    hide.addEventListener('change', () => { b.hidden = hide.checked; schedulePreview(); });
     const hl = el('label', ' Hidden', { for: `hide-${i}`, class: 'inline' });
     hl.prepend(hide);
     li.append(hl,
@@ -132,6 +243,35 @@ function drawBlocks() {
     });
     list.append(li);
   });
+  schedulePreview();
+}
+
+// ---- The preview: the public page's own renderer, with what is not saved yet.
+let previewTimer = null;
+let previewSeq = 0;
+function schedulePreview() {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(drawPreview, 250);
+}
+async function drawPreview() {
+  if (!current) return;
+  const seq = ++previewSeq;
+  const storefront = { bio: $('#l-bio').value, avatar_url: $('#l-avatar').value.trim(), theme: chosenTheme('l'),
+    links: draftLinks(), socials: draftSocials() };
+  const res = await request('POST', `/api/storefronts/${current.id}/preview`, { blocks, storefront });
+  if (seq !== previewSeq) return; // a newer one is on its way
+  const state = $('#preview-state');
+  if (!res.ok) {
+    let text = `The preview cannot show this yet (${res.status}).`;
+    try { text = errorText({ status: res.status, data: await res.json() }); } catch { /* not JSON */ }
+    say(state, text, false);
+    return;
+  }
+  const html = await res.text();
+  if (seq !== previewSeq) return;
+  $('#preview').srcdoc = html;
+  state.className = 'note';
+  state.textContent = 'Your page as visitors will see it, with what you changed and not saved yet.';
 }
 
 $('#add').addEventListener('click', () => {
@@ -162,9 +302,10 @@ $('#publish').addEventListener('click', async () => {
 // ---- Products
 async function loadProducts() {
   const r = await api('GET', `/api/storefronts/${current.id}/products`);
+  products = r.ok ? r.data : [];
   const list = $('#product-list');
   list.replaceChildren();
-  for (const p of (r.ok ? r.data : [])) {
+  for (const p of products) {
     const li = el('li', undefined, { 'data-testid': 'product-row' });
     li.append(`${p.title} · ${p.kind} · ${money(p.price_cents, p.currency)} · ${p.status}`
       + (p.available !== undefined ? ` · ${p.available} left` : ''), ' ');
@@ -176,7 +317,9 @@ async function loadProducts() {
     });
     if (p.status === 'draft') li.append(act('Publish', 'publish'));
     if (p.status === 'published') li.append(act('Unpublish', 'unpublish'));
-    if (p.status !== 'archived') li.append(act('Archive', 'archive'));
+    if (p.status !== 'archived') {
+      li.append(button('Edit', () => editProduct(p), { 'aria-label': `Edit ${p.title}` }), act('Archive', 'archive'));
+    }
     list.append(li);
   }
   if (list.children.length === 0) list.append(el('li', 'No products yet: add the first below.'));
@@ -201,12 +344,54 @@ function drawFields() {
 }
 $('#p-kind').addEventListener('change', drawFields);
 
+let editing = null; // the product the form edits; null: the form adds one
+
+/// Fill the product form with `p` to change it (its kind stays).
+function editProduct(p) {
+  editing = p;
+  const m = minor(p.currency);
+  $('#p-kind').value = p.kind;
+  $('#p-kind').disabled = true;
+  drawFields();
+  $('#p-title').value = p.title;
+  $('#p-description').value = p.description || '';
+  $('#p-price').value = p.price_cents / m;
+  $('#p-currency').value = p.currency;
+  const set = (n, v) => { const i = $(`#f-${n}`); if (i && v !== undefined && v !== null) i.value = v; };
+  set('stock', p.stock);
+  set('shipping', p.shipping_cents !== undefined ? p.shipping_cents / m : undefined);
+  set('download_url', p.download_url);
+  set('duration_minutes', p.duration_minutes);
+  set('billing_interval', p.billing_interval);
+  set('min', p.min_cents !== undefined ? p.min_cents / m : undefined);
+  set('starts_at', p.starts_at ? localInput(new Date(p.starts_at)) : undefined);
+  set('capacity', p.capacity);
+  set('location', p.location);
+  set('url', p.url);
+  $('#p-form-h').textContent = `Edit “${p.title}”`;
+  $('#p-submit').textContent = 'Save changes';
+  $('#p-cancel').hidden = false;
+  $('#p-title').focus();
+}
+
+function stopEditingProduct() {
+  editing = null;
+  $('#p-kind').disabled = false;
+  $('#p-form-h').textContent = 'New product';
+  $('#p-submit').textContent = 'Add product';
+  $('#p-cancel').hidden = true;
+  $('#p-title').value = '';
+  $('#p-description').value = '';
+  drawFields();
+}
+$('#p-cancel').addEventListener('click', stopEditingProduct);
+
 $('#product-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const kind = $('#p-kind').value;
   const currency = $('#p-currency').value.trim().toUpperCase();
   const f = (n) => $(`#f-${n}`)?.value;
-  const body = { kind, title: $('#p-title').value, currency,
+  const body = { title: $('#p-title').value, currency, description: $('#p-description').value,
     price_cents: Math.round(Number($('#p-price').value) * minor(currency)) };
   if (kind === 'physical') { body.stock = Number(f('stock')); body.shipping_cents = Math.round(Number(f('shipping')) * minor(currency)); }
   if (kind === 'digital') body.download_url = f('download_url');
@@ -219,10 +404,12 @@ $('#product-form').addEventListener('submit', async (e) => {
     if (f('location')) body.location = f('location');
   }
   if (kind === 'link') body.url = f('url');
-  const r = await api('POST', `/api/storefronts/${current.id}/products`, body);
+  const r = editing
+    ? await api('PATCH', `/api/products/${editing.id}`, body)
+    : await api('POST', `/api/storefronts/${current.id}/products`, { kind, ...body });
   if (!r.ok) return say(msg, errorText(r), false);
-  say(msg, `${r.data.title} added as a draft: publish it to sell it.`);
-  $('#p-title').value = '';
+  say(msg, editing ? `${r.data.title}: saved.` : `${r.data.title} added as a draft: publish it to sell it.`);
+  stopEditingProduct();
   loadProducts();
 });
 
@@ -231,9 +418,10 @@ const localInput = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).
 
 async function loadDrops() {
   const r = await api('GET', `/api/storefronts/${current.id}/drops`);
+  drops = r.ok ? r.data.drops : [];
   const list = $('#drop-list');
   list.replaceChildren();
-  for (const d of (r.ok ? r.data.drops : [])) {
+  for (const d of drops) {
     const li = el('li', undefined, { 'data-testid': 'drop-row', 'data-status': d.status });
     li.append(el('a', d.title, { href: `/d/${d.id}` }),
       ` · ${d.status} · opens ${new Date(d.opens_at).toLocaleString()} · ${money(d.price_cents, d.currency)} · `,
@@ -252,6 +440,7 @@ async function loadDrops() {
     if (['scheduled', 'live', 'sold_out'].includes(d.status)) li.append(act('Pause', 'pause'));
     if (d.status === 'paused') li.append(act('Resume', 'resume'));
     if (!['cancelled', 'closed'].includes(d.status)) {
+      li.append(button('Edit', () => editDrop(d), { 'aria-label': `Edit ${d.title}` }));
       li.append(act('Cancel', 'cancel', `Cancel “${d.title}” for good? Every reservation is released and its holder told.`));
     }
     list.append(li);
@@ -322,13 +511,65 @@ async function fillDropProducts() {
   $('#d-product').replaceChildren(...items.map((p) => el('option', `${p.title} (${p.kind})`, { value: p.id })));
 }
 
-$('#drop-form').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const currency = $('#d-currency').value.trim().toUpperCase();
-  const variants = $('#d-variants').value.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+let editingDrop = null; // the drop the form edits; null: the form creates one
+const DROP_FIXED = ['#d-product', '#d-price', '#d-currency', '#d-limit', '#d-hold', '#d-room'];
+
+/// Fill the drop form with `d` to change its title, opening (before it opens) and stock.
+function editDrop(d) {
+  editingDrop = d;
+  $('#d-title').value = d.title;
+  $('#d-opens').value = localInput(new Date(d.opens_at));
+  $('#d-opens').disabled = !['draft', 'scheduled'].includes(d.status);
+  $('#d-variants').value = d.variants.map((v) => `${v.name}: ${v.stock}`).join('\n');
+  for (const id of DROP_FIXED) $(id).disabled = true;
+  $('#d-form-h').textContent = `Edit “${d.title}”`;
+  $('#d-submit').textContent = 'Save changes';
+  $('#d-cancel').hidden = false;
+  $('#d-title').focus();
+}
+
+function stopEditingDrop() {
+  editingDrop = null;
+  for (const id of [...DROP_FIXED, '#d-opens']) $(id).disabled = false;
+  $('#d-form-h').textContent = 'New drop';
+  $('#d-submit').textContent = 'Save draft';
+  $('#d-cancel').hidden = true;
+  $('#d-title').value = '';
+}
+$('#d-cancel').addEventListener('click', stopEditingDrop);
+
+function variantLines() {
+  return $('#d-variants').value.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
     const at = l.lastIndexOf(':');
     return at < 0 ? { name: l, stock: 0 } : { name: l.slice(0, at).trim(), stock: Number(l.slice(at + 1)) };
   });
+}
+
+async function saveDropEdit() {
+  const d = editingDrop;
+  const body = {};
+  if ($('#d-title').value !== d.title) body.title = $('#d-title').value;
+  const opens = new Date($('#d-opens').value).toISOString();
+  if (!$('#d-opens').disabled && opens !== new Date(d.opens_at).toISOString()) body.opens_at = opens;
+  const stock = [];
+  for (const line of variantLines()) {
+    const v = d.variants.find((x) => x.name === line.name);
+    if (!v) return say(msg, `“${line.name}” is not a variant of this drop: variants cannot be added or renamed once saved.`, false);
+    if (v.stock !== line.stock) stock.push({ variant_id: v.id, stock: line.stock });
+  }
+  if (stock.length) body.stock = stock;
+  const r = await api('PATCH', `/api/drops/${d.id}`, body);
+  if (!r.ok) return say(msg, errorText(r), false);
+  say(msg, `${r.data.title}: saved.`);
+  stopEditingDrop();
+  loadDrops();
+}
+
+$('#drop-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  if (editingDrop) return saveDropEdit();
+  const currency = $('#d-currency').value.trim().toUpperCase();
+  const variants = variantLines();
   const body = {
     storefront_id: current.id, product_id: $('#d-product').value, title: $('#d-title').value, currency,
     price_cents: Math.round(Number($('#d-price').value) * minor(currency)), variants,
@@ -347,9 +588,10 @@ $('#drop-form').addEventListener('submit', async (e) => {
 // ---- Raffles
 async function loadRaffles() {
   const r = await api('GET', `/api/storefronts/${current.id}/raffles`);
+  raffles = r.ok ? r.data : [];
   const list = $('#raffle-list');
   list.replaceChildren();
-  for (const x of (r.ok ? r.data : [])) {
+  for (const x of raffles) {
     const li = el('li', undefined, { 'data-testid': 'raffle-row', 'data-status': x.status });
     li.append(el('a', x.title, { href: `/r/${x.id}` }),
       ` · ${x.status} · ${x.entrants} entrant(s) · closes ${new Date(x.closes_at).toLocaleString()} `);
@@ -388,8 +630,10 @@ $('#raffle-form').addEventListener('submit', async (e) => {
 
 // ---- Orders
 async function loadOrders() {
-  const status = $('#o-status').value;
-  const r = await api('GET', `/api/storefronts/${current.id}/orders?limit=50${status ? `&status=${status}` : ''}`);
+  const query = new URLSearchParams({ limit: '50' });
+  if ($('#o-status').value) query.set('status', $('#o-status').value);
+  if ($('#o-q').value.trim()) query.set('q', $('#o-q').value.trim());
+  const r = await api('GET', `/api/storefronts/${current.id}/orders?${query}`);
   const list = $('#order-list');
   list.replaceChildren();
   for (const o of (r.ok ? r.data.orders : [])) {
@@ -401,8 +645,12 @@ async function loadOrders() {
   if (list.children.length === 0) list.append(el('li', 'No orders yet.'));
 }
 $('#o-status').addEventListener('change', loadOrders);
+$('#order-search').addEventListener('submit', (e) => { e.preventDefault(); loadOrders(); });
 $('#csv').addEventListener('click', async () => {
-  const res = await fetch(`/api/storefronts/${current.id}/orders.csv`, { headers: { authorization: `Bearer ${session.access_token}` } });
+  const query = new URLSearchParams();
+  if ($('#o-status').value) query.set('status', $('#o-status').value);
+  if ($('#o-q').value.trim()) query.set('q', $('#o-q').value.trim());
+  const res = await request('GET', `/api/storefronts/${current.id}/orders.csv?${query}`);
   if (!res.ok) return say(msg, 'The export failed.', false);
   const a = el('a', '', { href: URL.createObjectURL(await res.blob()), download: `${current.slug}-orders.csv` });
   a.click();
@@ -486,6 +734,8 @@ function fillLook() {
   if (current.theme?.primary?.length === 7) $('#l-brand').value = current.theme.primary;
   checkContrast('l');
 }
+$('#look-edit').addEventListener('input', schedulePreview);
+$('#look-edit').addEventListener('change', schedulePreview);
 $('#look-edit').addEventListener('submit', async (e) => {
   e.preventDefault();
   if (await saveLook('l')) say(msg, 'Look saved: the page shows it now.');

@@ -33,6 +33,22 @@ pub async fn storefront(
     if sf.status != "published" {
         return Ok(not_found_page());
     }
+    let blocks =
+        crate::domain::blocks::parse(storefront::blocks(&state.store, sf.id).await?.as_deref());
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(storefront_html(&state, &sf, &blocks, false).await?))
+}
+
+/// A storefront's page as the public sees it, with these blocks: the public page, and the
+/// studio's preview of blocks and a look not saved yet (the same renderer; `preview`: its
+/// theme from the row rather than the saved one, and no beacon).
+pub async fn storefront_html(
+    state: &AppState,
+    sf: &storefront::StorefrontRow,
+    blocks: &[crate::domain::blocks::Block],
+    preview: bool,
+) -> Result<String, AppError> {
     let products = product::list(&state.store, sf.id, false).await?;
     let drops = drop_model::list_for_storefront(&state.store, sf.id).await?;
     let raffles: Vec<_> = crate::db::models::raffle::list(&state.store, Some(Some(sf.id)), 20)
@@ -45,20 +61,22 @@ pub async fn storefront(
         crate::db::models::analytics::views_and_clicks(&state.store, sf.id, now).await?;
     let ids: Vec<_> = drops.iter().map(|d| d.id).collect();
     let remaining = drop_model::remaining_of(&state.store, &ids).await?;
-    let blocks =
-        crate::domain::blocks::parse(storefront::blocks(&state.store, sf.id).await?.as_deref());
     let page = render::StorefrontPage {
-        blocks: &blocks,
+        blocks,
         products: &products,
         drops: &drops,
         remaining: &remaining,
         raffles: &raffles,
         views_30d,
         clicks_30d,
+        theme_href: if preview {
+            render::preview_theme_href(&sf.theme)
+        } else {
+            format!("/s/{}/theme.css", sf.slug)
+        },
+        preview,
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(render::storefront(&sf, &page, now)))
+    Ok(render::storefront(sf, &page, now))
 }
 
 /// The storefront's theme colours as a stylesheet (the CSP allows no inline styles). The
@@ -77,6 +95,32 @@ pub async fn theme(
         .content_type("text/css; charset=utf-8")
         .insert_header(("cache-control", "public, max-age=60"))
         .body(render::theme_css(&sf.theme)))
+}
+
+/// Query of [`preview_theme`]: the colours of a theme not saved yet.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct PreviewTheme {
+    /// `#rgb` or `#rrggbb`; anything else is left out.
+    pub primary: Option<String>,
+    pub background: Option<String>,
+    pub text: Option<String>,
+}
+
+/// A theme's stylesheet from colours in the query, for the studio's preview of a look not
+/// saved yet. Only hex colours pass into the CSS.
+#[utoipa::path(get, path = "/preview/theme.css", tag = "pages", params(PreviewTheme),
+    responses((status = 200, content_type = "text/css", body = String)))]
+pub async fn preview_theme(q: web::Query<PreviewTheme>) -> HttpResponse {
+    let q = q.into_inner();
+    let theme = crate::http::storefronts::Theme {
+        primary: q.primary,
+        background: q.background,
+        text: q.text,
+    };
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("cache-control", "public, max-age=3600"))
+        .body(render::theme_css_of(&theme))
 }
 
 fn not_found_page() -> HttpResponse {

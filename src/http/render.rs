@@ -112,6 +112,10 @@ pub struct StorefrontPage<'a> {
     pub raffles: &'a [crate::db::models::raffle::RaffleRow],
     pub views_30d: i64,
     pub clicks_30d: i64,
+    /// The theme's stylesheet: `/s/{slug}/theme.css`, or the preview's (a theme not saved).
+    pub theme_href: String,
+    /// The studio's preview: no beacon (a preview is not a visit), no scripts at all.
+    pub preview: bool,
 }
 
 pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateTime) -> String {
@@ -127,16 +131,21 @@ pub fn storefront(sf: &StorefrontRow, page: &StorefrontPage<'_>, now: NaiveDateT
   <title>{title} · livedrop</title>
   <meta name="description" content="{bio}">
   <link rel="stylesheet" href="/static/app.css">
-  <link rel="stylesheet" href="/s/{slug}/theme.css">
+  <link rel="stylesheet" href="{theme_href}">
   <meta name="livedrop-storefront" content="{slug}">
-  <script type="module" src="/static/beacon.js"></script>
-</head>
+{beacon}</head>
 <body class="storefront">
   <main>
 "#,
         title = esc(&sf.title),
         bio = esc(&sf.bio),
         slug = esc(&sf.slug),
+        theme_href = esc(&page.theme_href),
+        beacon = if page.preview {
+            ""
+        } else {
+            "  <script type=\"module\" src=\"/static/beacon.js\"></script>\n"
+        },
     );
     let mut titled = false;
     for (i, b) in page.blocks.iter().enumerate().filter(|(_, b)| !b.hidden) {
@@ -412,7 +421,31 @@ fn products(h: &mut String, products: &[ProductRow], key: &str, heading: &str, n
 
 /// The theme as CSS custom properties; anything that is not a hex colour is left out.
 pub fn theme_css(theme_json: &str) -> String {
+    theme_css_of(&serde_json::from_str(theme_json).unwrap_or_default())
+}
+
+/// Where the studio's preview finds a theme that is not saved yet: its colours in the
+/// query (`/preview/theme.css`, which serves any valid colours to anyone).
+pub fn preview_theme_href(theme_json: &str) -> String {
     let theme: Theme = serde_json::from_str(theme_json).unwrap_or_default();
+    let mut href = String::from("/preview/theme.css?");
+    for (name, value) in [
+        ("primary", &theme.primary),
+        ("background", &theme.background),
+        ("text", &theme.text),
+    ] {
+        if let Some(v) = value
+            .as_ref()
+            .filter(|v| crate::domain::validate::color(v).is_ok())
+        {
+            let _ = write!(href, "{name}=%23{}&", v.trim_start_matches('#'));
+        }
+    }
+    href.pop();
+    href
+}
+
+pub fn theme_css_of(theme: &Theme) -> String {
     let ok = |c: &Option<String>| {
         c.as_ref()
             .filter(|c| crate::domain::validate::color(c).is_ok())

@@ -2,8 +2,10 @@
 // the studio, open a storefront and go through onboarding (bio, dark theme with a brand
 // colour whose contrast is checked, a first link, a first product; publishing waits for
 // the email to be confirmed from the mailed link) to the public page; then, back in the
-// studio, put a text block first by keyboard, add three products of different kinds,
-// schedule a drop, start a raffle; the public page shows exactly that. Screenshots at 1280
+// studio, put a text block first by keyboard and a contact block second by drag and drop
+// (the preview beside the editor follows before anything is saved), add a link and a
+// handle, add three products of different kinds and edit one, schedule a drop and edit its
+// stock, start a raffle; the public page shows exactly that. Screenshots at 1280
 // and 390 px.
 import assert from 'node:assert/strict';
 import { noSeriousViolations } from './axe.mjs';
@@ -117,8 +119,33 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.locator('[data-testid=block]').last().focus();
   for (let i = 0; i < count - 1; i += 1) await page.keyboard.press('Alt+ArrowUp');
   assert.equal(await page.locator('[data-testid=block]').first().getAttribute('data-type'), 'text');
+  // The preview beside the editor is the public renderer with what is not saved yet.
+  const preview = page.frameLocator('[data-testid=preview]');
+  await preview.getByText('Handmade in small batches.').waitFor();
+  // A contact block, added last, dragged by its handle onto the second place.
+  await page.getByLabel('Add a block').selectOption('contact');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByLabel('Contact email').fill('hello@maker.example.com');
+  await page.locator('[data-testid=block][data-type=contact] [data-testid=drag-handle]')
+    .dragTo(page.locator('[data-testid=block]').nth(1));
+  const order = await page.locator('[data-testid=block]').evaluateAll((els) => els.map((e) => e.dataset.type));
+  assert.deepEqual(order.slice(0, 3), ['text', 'contact', 'header'], 'dragged into second place');
+  await preview.getByTestId('contact-block').getByText('hello@maker.example.com').waitFor();
+  const previewOrder = await preview.locator('[data-testid=text-block], [data-testid=contact-block], .sf-header')
+    .evaluateAll((els) => els.map((e) => e.dataset.testid || 'header'));
+  assert.deepEqual(previewOrder, ['text-block', 'contact-block', 'header'], 'the preview follows the order');
+  await page.screenshot({ path: screenshot('studio-preview-1280.png'), fullPage: false });
   await page.getByTestId('save-blocks').click();
   await page.getByText('Page saved.').waitFor();
+
+  // Links and handles: a second link and an Instagram handle, previewed, then saved.
+  await page.getByRole('button', { name: 'Add a link' }).click();
+  await page.getByLabel('Title of link 2').fill('Care guide');
+  await page.getByLabel('Address of link 2').fill('https://maker.example.com/care');
+  await page.getByLabel('Instagram').fill('@makerstudio');
+  await preview.getByRole('link', { name: 'Care guide' }).waitFor();
+  await page.getByRole('button', { name: 'Save links and handles' }).click();
+  await page.getByText('Links and handles saved').waitFor();
 
   await addProduct(page, 'digital', 'Pattern PDF', async () => {
     await page.locator('#f-download_url').fill('https://files.example.com/pattern.pdf');
@@ -130,6 +157,14 @@ export async function run({ browser, baseURL, screenshot }) {
     await page.locator('#f-starts_at').fill('2031-05-01T18:00');
     await page.locator('#f-capacity').fill('12');
   });
+  // A product edited in place: the workshop gets its place and a new title.
+  await page.getByRole('button', { name: 'Edit Workshop' }).click();
+  assert.equal(await page.locator('#f-capacity').inputValue(), '12');
+  await page.locator('#p-title').fill('Evening workshop');
+  await page.locator('#f-location').fill('The studio, 4 Mill Lane');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Evening workshop: saved.').waitFor();
+  await page.locator('[data-testid=product-row]', { hasText: 'Evening workshop · event' }).waitFor();
   await page.screenshot({ path: screenshot('studio-1280.png'), fullPage: true });
   await noSeriousViolations(page, 'the studio');
 
@@ -144,6 +179,12 @@ export async function run({ browser, baseURL, screenshot }) {
   await drop.getByRole('button', { name: 'Publish Tote drop' }).click();
   await page.locator('[data-testid=drop-row][data-status=scheduled]', { hasText: 'Tote drop' }).waitFor();
   assert.match(await drop.textContent(), /Natural: 5 of 5 left .*Black: 3 of 3 left/);
+  // Edited after scheduling: one more black tote.
+  await drop.getByRole('button', { name: 'Edit Tote drop' }).click();
+  await page.locator('#d-variants').fill('Natural: 5\nBlack: 4');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Tote drop: saved.').waitFor();
+  await page.locator('[data-testid=drop-row]', { hasText: 'Black: 4 of 4 left' }).waitFor();
   const dropId = (await drop.locator('a').getAttribute('href')).split('/').pop();
   const shown = await page.evaluate(async (id) => (await fetch(`/api/drops/${id}`)).json(), dropId);
   const enteredAt = await page.evaluate(() => new Date('2031-06-01T12:00').toISOString());
@@ -183,6 +224,9 @@ export async function run({ browser, baseURL, screenshot }) {
   assert.deepEqual(kinds, ['digital', 'digital', 'event', 'physical']);
   assert.equal(await pub.locator('[data-testid=buy]').count(), 4);
   assert.equal(await pub.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(255, 255, 255)', 'the light theme saved in the Look section');
+  assert.equal(await pub.getByRole('link', { name: 'Care guide' }).count(), 1, 'the link added in the studio');
+  assert.equal(await pub.locator('a[href="https://instagram.com/makerstudio"]').count(), 1, 'the Instagram handle');
+  assert.ok(html.indexOf('hello@maker.example.com') < html.indexOf('class="sf-header"'), 'the contact block comes second, before the header');
   const wide = await pub.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   assert.equal(wide, false, 'no horizontal scroll at 390 px');
   await pub.screenshot({ path: screenshot('studio-public-390.png'), fullPage: true });

@@ -232,6 +232,19 @@ async fn storefronts_and_orders(app: TestApp) {
     assert_eq!(list[0]["buyer_email"], buyer_email.as_str());
     let (_, none) = app.get("/api/admin/orders?q=%25", Some(&admin)).await;
     assert_eq!(none["orders"].as_array().unwrap().len(), 0, "{none}");
+    // The storefront's owner searches its own orders the same way (the studio's search).
+    let mine = |q: String| format!("/api/storefronts/{sf}/orders?q={q}");
+    let (s, own) = app.get(&mine(part.to_uppercase()), Some(&creator)).await;
+    assert_eq!(s, 200, "{own}");
+    assert_eq!(own["orders"][0]["id"], o["order_id"], "{own}");
+    let (_, own_none) = app.get(&mine("%25".into()), Some(&creator)).await;
+    assert_eq!(
+        own_none["orders"].as_array().unwrap().len(),
+        0,
+        "{own_none}"
+    );
+    let (s, b) = app.get(&mine("x".repeat(255)), Some(&creator)).await;
+    assert_eq!((s, code(&b)), (422, "validation_failed"), "{b}");
     let (s, refunded) = app
         .post(
             &format!("/api/orders/{}/refund", list[0]["id"].as_str().unwrap()),

@@ -23,6 +23,9 @@ pub const MAX_PAGE: i64 = 200;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrderQuery {
+    /// Part of the buyer's email address (a storefront's orders: the studio's search).
+    #[param(max_length = 254)]
+    pub q: Option<String>,
     /// `pending`, `paid`, `declined`, `refund_pending` or `refunded`.
     #[param(pattern = "^(pending|paid|declined|refund_pending|refunded)$")]
     pub status: Option<String>,
@@ -105,8 +108,15 @@ fn filter(q: &OrderQuery) -> AppResult<OrderFilter> {
         to: time("to", &q.to)?,
         after,
         limit,
+        buyer_email_like: search(&q.q)?,
         ..OrderFilter::default()
     })
+}
+
+/// A search for part of a buyer's email (the admins' search's rules): absent when empty.
+fn search(q: &Option<String>) -> AppResult<Option<String>> {
+    let (text, _) = crate::http::admin::search_terms(q.as_deref(), None)?;
+    Ok((!text.is_empty()).then_some(text))
 }
 
 /// One page of `f` (one row more is read to know whether another page follows).
@@ -305,6 +315,7 @@ pub async fn admin_orders(
 ) -> AppResult<HttpResponse> {
     who.require_admin()?;
     let base = OrderQuery {
+        q: q.q.clone(),
         status: q.status.clone(),
         product_id: None,
         drop_id: None,
@@ -313,8 +324,5 @@ pub async fn admin_orders(
         limit: q.limit,
         after: q.after.clone(),
     };
-    let mut f = filter(&base)?;
-    let (text, _) = crate::http::admin::search_terms(q.q.as_deref(), None)?;
-    f.buyer_email_like = (!text.is_empty()).then_some(text);
-    Ok(HttpResponse::Ok().json(page(&state, f, true).await?))
+    Ok(HttpResponse::Ok().json(page(&state, filter(&base)?, true).await?))
 }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::{clean, owned, Link, StorefrontView, Theme};
 use crate::auth::AuthUser;
 use crate::db::models::now;
-use crate::db::models::storefront as model;
+use crate::db::models::storefront::{self as model, StorefrontRow};
 use crate::domain::validate::Check;
 use crate::error::AppResult;
 use crate::http::extract::{Json, STOREFRONT_FORM_LIMIT};
@@ -53,7 +53,15 @@ pub async fn update(
     form: Json<UpdateStorefrontForm, STOREFRONT_FORM_LIMIT>,
 ) -> AppResult<HttpResponse> {
     let mut row = owned(&state, &who, &id).await?;
-    let f = form.into_inner();
+    apply(&mut row, &form.into_inner())?;
+    row.updated_at = now();
+    model::update(&state.store, &row).await?;
+    Ok(HttpResponse::Ok().json(StorefrontView::new(&row, None)))
+}
+
+/// Validate `f` and write what it changes into `row` (not stored): the PATCH, and the
+/// studio's preview of a page before it is saved.
+pub fn apply(row: &mut StorefrontRow, f: &UpdateStorefrontForm) -> AppResult<()> {
     let mut check = Check::new();
     let c = clean(
         &mut check,
@@ -87,7 +95,5 @@ pub async fn update(
     if let Some(v) = c.socials {
         row.socials = v;
     }
-    row.updated_at = now();
-    model::update(&state.store, &row).await?;
-    Ok(HttpResponse::Ok().json(StorefrontView::new(&row, None)))
+    Ok(())
 }
