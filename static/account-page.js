@@ -1,7 +1,7 @@
 // The buyer's account: orders (each linking to its page), event tickets, memberships
 // (cancel at period end), raffle tickets, a download of their data, sign-out and account deletion.
 
-import { api, session, money, say, errorText, signInForm, signOut } from '/static/session.js';
+import { api, money, say, errorText, signInForm, signOut } from '/static/session.js';
 
 const $ = (sel) => document.querySelector(sel);
 const msg = $('#message');
@@ -93,8 +93,7 @@ async function load() {
 
 $('#more').addEventListener('click', () => orders(true));
 $('#signout').addEventListener('click', async () => {
-  if (session) await api('POST', '/api/auth/logout', { refresh_token: session.refresh_token });
-  signOut();
+  await signOut({ server: true });
   location.reload();
 });
 $('#export').addEventListener('click', async () => {

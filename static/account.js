@@ -1,27 +1,14 @@
 // The pages behind mailed links: /verify?token=… and /reset?token=….
 // They only call the JSON API; the token never leaves this origin.
 
-import { keepSession } from '/static/session.js';
+import { api, keepSession, say as sayIn } from '/static/session.js';
 
 const token = new URLSearchParams(location.search).get('token') || '';
 const status = document.getElementById('status');
 const page = document.querySelector('main')?.dataset.page;
 
-async function post(path, body) {
-  const res = await fetch(path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  let data = null;
-  try { data = await res.json(); } catch { /* 204 has no body */ }
-  return { ok: res.ok, status: res.status, data };
-}
-
-function say(text, ok) {
-  status.textContent = text;
-  status.className = ok ? 'ok' : 'error';
-}
+const post = (path, body) => api('POST', path, body);
+const say = (text, ok) => sayIn(status, text, ok);
 
 if (page === 'verify') {
   if (!token) {

@@ -1,12 +1,14 @@
 // The admin console: every raffle with its entrants live over the WebSocket, and the draw
 // of a closed raffle behind a confirmation, then its winners and proof. Admins only: any
-// other account sees the server's refusal.
+// other account sees the server's refusal. The session (shared with the accounts and
+// storefronts sections, and every other page of the tab) comes from the session module.
+
+import { api, session, keepSession, signOut, live } from '/static/session.js';
 
 const $ = (sel) => document.querySelector(sel);
 const raffles = new Map(); // id → the latest raffle state (highest seq)
 let offset = 0;            // server clock minus ours, in ms
 let pending = null;        // the raffle the confirmation dialog is about
-let session = JSON.parse(sessionStorage.getItem('livedrop.session') || 'null');
 
 // Raffles worth watching live (a socket takes at most 32 topics).
 const LIVE = ['scheduled', 'open', 'closed'];
@@ -16,15 +18,6 @@ function say(text, ok = true) {
   const m = $('#message');
   m.textContent = text;
   m.className = ok ? 'ok' : 'error';
-}
-
-async function api(method, path, body) {
-  const headers = { 'content-type': 'application/json' };
-  if (session) headers.authorization = `Bearer ${session.access_token}`;
-  const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  let data = null;
-  try { data = await res.json(); } catch { /* empty body */ }
-  return { ok: res.ok, status: res.status, data };
 }
 
 const now = () => Date.now() + offset;
@@ -122,8 +115,7 @@ async function load() {
 }
 
 function signedOut(why) {
-  session = null;
-  sessionStorage.removeItem('livedrop.session');
+  signOut();
   $('#signin').hidden = false;
   say(why, false);
 }
@@ -180,32 +172,20 @@ $('#signin-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await api('POST', '/api/auth/login', { email: $('#email').value, password: $('#password').value });
   if (!r.ok) return say(r.data?.error?.message || 'Could not sign in.', false);
-  session = r.data;
-  sessionStorage.setItem('livedrop.session', JSON.stringify(session));
+  keepSession(r.data);
   say(`Signed in as ${session.user.email}.`);
   await load();
 });
 
-let socket = null;
-let backoff = 500;
+let feed = null;
+/// The raffles worth watching, live (the list as loaded: a raffle made later shows on the
+/// next load).
 function connect() {
-  if (socket) socket.close();
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-  socket = ws;
-  ws.addEventListener('open', () => {
-    backoff = 500;
-    const live = [...raffles.values()].filter((s) => LIVE.includes(s.status)).slice(0, MAX_WATCHED);
-    for (const s of live) ws.send(JSON.stringify({ op: 'subscribe', topic: `raffle:${s.id}` }));
-  });
-  ws.addEventListener('message', (e) => {
-    const m = JSON.parse(e.data);
-    if (m.topic?.startsWith('raffle:') && m.data) apply(m.data, m.type === 'snapshot');
-  });
-  ws.addEventListener('close', () => {
-    if (socket !== ws) return;
-    setTimeout(connect, backoff);
-    backoff = Math.min(backoff * 2, 10000);
-  });
+  if (feed) return feed.restart();
+  feed = live(
+    () => [...raffles.values()].filter((s) => LIVE.includes(s.status)).slice(0, MAX_WATCHED).map((s) => `raffle:${s.id}`),
+    (m) => { if (m.topic?.startsWith('raffle:') && m.data) apply(m.data, m.type === 'snapshot'); },
+  );
 }
 
 setInterval(tick, 250);

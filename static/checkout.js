@@ -1,7 +1,7 @@
 // Buying one product: the form its kind needs (quantity, tip amount, note, shipping
 // address), sign-in or a new account if needed, then the order page.
 
-import { api, session, money, say, errorText, signInForm } from '/static/session.js';
+import { api, session, money, minor, say, errorText, signInForm } from '/static/session.js';
 
 const id = location.pathname.split('/').filter(Boolean).pop();
 const $ = (sel) => document.querySelector(sel);
@@ -11,8 +11,6 @@ const KIND = {
   membership: 'Membership', tip: 'Tip', event: 'Event tickets',
 };
 let product = null;
-
-function minor(currency) { return ['JPY', 'KRW'].includes(currency) ? 1 : 100; }
 
 function total() {
   if (!product) return;

@@ -5,14 +5,14 @@
 // server refuses anyone else, and the page says so.
 //
 // Charts are uPlot, vendored in static/vendor/ (a classic script that defines `uPlot`
-// before this module runs: both are deferred, in document order).
+// before this module runs: both are deferred, in document order). The session (refreshed
+// before it expires, so a reconnect after a network blip still authenticates), money and
+// the socket's reconnecting come from the shared session module.
+
+import { api, session, keepSession, signOut, accessToken, minor, money as inCurrency, live as liveFeed } from '/static/session.js';
 
 const $ = (sel) => document.querySelector(sel);
-const SESSION_KEY = 'livedrop.session';
 const LAST_KEY = 'livedrop.dashboard.storefront';
-// Refresh the access token this long before it expires (it lives 15 minutes), so a
-// reconnect after a network blip still authenticates.
-const REFRESH_MARGIN_MS = 60_000;
 // The history is re-read this often while the page is open; the live figures need no
 // polling, they are pushed.
 const HISTORY_EVERY_MS = 60_000;
@@ -20,8 +20,8 @@ const HISTORY_EVERY_MS = 60_000;
 // today's figures move, it is re-read this long after (once per burst of changes).
 const HISTORY_AFTER_CHANGE_MS = 2500;
 const RANGES = ['24h', '7d', '30d'];
+const ENDED = 'Your session has ended: sign in again.';
 
-let session = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
 let storefronts = [];     // the caller's storefronts (plus one named in the URL, for admins)
 let current = null;       // the storefront shown
 let live = null;          // the latest dashboard data (highest seq)
@@ -40,58 +40,11 @@ function say(text, ok = true) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Session and API
-
-function keep(s) {
-  session = { ...s, expires_at: Date.now() + s.expires_in * 1000 };
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-}
-
-/// When the access token expires, in ms: from the login answer, or else (a session kept
-/// by another page of this tab) from the token's own `exp` claim.
-function expiresAt(s) {
-  if (s.expires_at) return s.expires_at;
-  try {
-    const claims = JSON.parse(atob(s.access_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
-    return claims.exp * 1000;
-  } catch {
-    return 0;
-  }
-}
-
-let refreshing = null;
-/// A session whose access token is good for a while yet, refreshed once if needed
-/// (concurrent callers share the one refresh: the refresh token is single-use).
-async function fresh() {
-  if (!session) return null;
-  if (expiresAt(session) - Date.now() > REFRESH_MARGIN_MS) return session;
-  refreshing ??= (async () => {
-    const res = await fetch('/api/auth/refresh', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refresh_token: session.refresh_token }),
-    });
-    if (res.ok) keep(await res.json());
-    else session = null;
-    return session;
-  })().finally(() => { refreshing = null; });
-  return refreshing;
-}
-
-async function api(method, path, body) {
-  const s = await fresh();
-  const headers = { 'content-type': 'application/json' };
-  if (s) headers.authorization = `Bearer ${s.access_token}`;
-  const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  let data = null;
-  try { data = await res.json(); } catch { /* empty body */ }
-  return { ok: res.ok, status: res.status, data };
-}
+// Session
 
 function signedOut(why, ok = false) {
-  session = null;
-  sessionStorage.removeItem(SESSION_KEY);
-  if (socket) { const s = socket; socket = null; s.close(); }
+  signOut();
+  if (feed) { feed.close(); feed = null; }
   clearInterval(historyTimer);
   $('#board').hidden = true;
   $('#signin').hidden = false;
@@ -104,14 +57,8 @@ function signedOut(why, ok = false) {
 const nf = new Intl.NumberFormat();
 const count = (n) => (Number.isFinite(n) ? nf.format(n) : '–');
 
-function money(cents, cur = currency) {
-  const digits = ['JPY', 'KRW'].includes(cur) ? 0 : 2;
-  try {
-    return new Intl.NumberFormat(undefined, { style: 'currency', currency: cur }).format(cents / 10 ** digits);
-  } catch {
-    return `${(cents / 10 ** digits).toFixed(digits)} ${cur}`;
-  }
-}
+/// In the latest sale's currency unless told.
+const money = (cents, cur = currency) => inCurrency(cents, cur);
 
 /// `part` as a share of `whole`, or a dash when there is no whole to speak of.
 function rate(part, whole) {
@@ -140,7 +87,7 @@ function figure(el, value, text = count(value)) {
 
 async function load() {
   const r = await api('GET', '/api/storefronts');
-  if (r.status === 401 || !session) return signedOut('Your session has ended: sign in again.');
+  if (r.status === 401 || !session) return signedOut(ENDED);
   if (!r.ok) return say(r.data?.error?.message || 'Could not load your storefronts.', false);
   storefronts = r.data;
   // An admin may open another creator's dashboard by its id in the URL.
@@ -173,7 +120,6 @@ async function load() {
 function show(id) {
   const sf = storefronts.find((s) => s.id === id);
   if (!sf) return;
-  const previous = current;
   current = sf;
   $('#storefront').value = sf.id;
   $('#board').dataset.storefrontId = sf.id;
@@ -190,12 +136,9 @@ function show(id) {
   historySoon = null;
   resetLive();
   resetHistory();
-  if (socket && socket.readyState === WebSocket.OPEN) {
-    if (previous) socket.send(JSON.stringify({ op: 'unsubscribe', topic: `dashboard:${previous.id}` }));
-    subscribe(socket);
-  } else {
-    connect();
-  }
+  // The socket leaves the storefront shown before and takes this one.
+  if (feed) feed.update();
+  else connect();
   loadHistory();
 }
 
@@ -398,13 +341,15 @@ function renderLiveChart(vpm) {
 
 function renderHistoryChart(series) {
   if (typeof uPlot === 'undefined') return;
+  // Revenue is drawn in major units (dollars, yen) on its own scale.
+  const per = minor(currency);
   const xs = series.map((b) => Date.parse(b.bucket) / 1000);
   const data = [
     xs,
     series.map((b) => b.visitors),
     series.map((b) => b.pageviews),
     series.map((b) => b.purchases),
-    series.map((b) => b.revenue_cents / 100),
+    series.map((b) => b.revenue_cents / per),
   ];
   const el = $('#history-chart');
   if (historyChart) historyChart.destroy();
@@ -416,7 +361,7 @@ function renderHistoryChart(series) {
     axes: [
       {},
       { size: 44, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000, 50000] },
-      { scale: 'money', side: 1, size: 60, grid: { show: false }, values: (u, vals) => vals.map((v) => money(Math.round(v * 100))) },
+      { scale: 'money', side: 1, size: 60, grid: { show: false }, values: (u, vals) => vals.map((v) => money(Math.round(v * per))) },
     ],
     series: [
       { value: (u, v) => (v == null ? '' : new Date(v * 1000).toLocaleString()) },
@@ -424,7 +369,7 @@ function renderHistoryChart(series) {
       { label: 'Page views', stroke: PALETTE.views, width: 2 },
       { label: 'Purchases', stroke: PALETTE.purchases, width: 2 },
       { label: 'Revenue', stroke: PALETTE.revenue, width: 2, dash: [6, 4], scale: 'money',
-        value: (u, v) => (v == null ? '' : money(Math.round(v * 100))) },
+        value: (u, v) => (v == null ? '' : money(Math.round(v * per))) },
     ],
   }, data, el);
 }
@@ -445,7 +390,7 @@ async function loadHistory() {
   const sf = current;
   const r = await api('GET', `/api/storefronts/${sf.id}/analytics?range=${range}`);
   if (ask !== historyAsked || sf !== current) return; // a newer question is on its way
-  if (r.status === 401) return signedOut('Your session has ended: sign in again.');
+  if (r.status === 401) return signedOut(ENDED);
   if (!r.ok) {
     resetHistory();
     // 404 too for a storefront that is not yours: the server does not say it exists.
@@ -504,12 +449,12 @@ $('#csv').addEventListener('click', async () => {
   const btn = $('#csv');
   btn.disabled = true;
   try {
-    const s = await fresh();
-    if (!s) return signedOut('Your session has ended: sign in again.');
+    const token = await accessToken();
+    if (!token) return signedOut(ENDED);
     // The CSV needs the bearer token, so it cannot be a plain link: fetch it, then hand
     // the browser a blob to save.
     const res = await fetch(`/api/storefronts/${current.id}/analytics.csv?range=${range}`, {
-      headers: { authorization: `Bearer ${s.access_token}` },
+      headers: { authorization: `Bearer ${token}` },
     });
     if (!res.ok) {
       let msg = 'Could not download the CSV.';
@@ -539,47 +484,31 @@ function setConn(status) {
   c.textContent = { live: 'live', connecting: 'connecting', offline: 'reconnecting', refused: 'refused' }[status] || status;
 }
 
-let socket = null;
-let backoff = 500;
+let feed = null;
 
-function subscribe(ws) {
-  if (current) ws.send(JSON.stringify({ op: 'subscribe', topic: `dashboard:${current.id}` }));
+/// The socket, signed in as this account, watching the storefront shown.
+function connect() {
+  feed = liveFeed(() => (current ? [`dashboard:${current.id}`] : []), onMessage, {
+    signedOut: () => { feed = null; signedOut(ENDED); },
+    onClose: () => setConn('offline'),
+  });
 }
 
-async function connect() {
-  if (socket) { const s = socket; socket = null; s.close(); }
-  const s = await fresh();
-  if (!s) return signedOut('Your session has ended: sign in again.');
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-  socket = ws;
-  ws.addEventListener('open', () => {
-    backoff = 500;
-    ws.send(JSON.stringify({ op: 'auth', token: s.access_token }));
-    subscribe(ws);
-  });
-  ws.addEventListener('message', (e) => {
-    if (socket !== ws) return;
-    const m = JSON.parse(e.data);
-    const topic = current ? `dashboard:${current.id}` : null;
-    if (m.type === 'error') {
-      if (m.topic && m.topic !== topic) return;
-      if (m.code === 'unauthorized') return signedOut('Your session has ended: sign in again.');
-      setConn('refused');
-      return say(m.code === 'forbidden'
-        ? `You cannot see this dashboard: ${m.message}.`
-        : (m.message || 'The live feed refused this storefront.'), false);
-    }
-    if (m.topic === topic && m.data) {
-      setConn('live');
-      apply(m.data, m.type === 'snapshot');
-    }
-  });
-  ws.addEventListener('close', () => {
-    if (socket !== ws) return;
-    setConn('offline');
-    setTimeout(() => { if (socket === ws) connect(); }, backoff);
-    backoff = Math.min(backoff * 2, 10000);
-  });
+function onMessage(m) {
+  const topic = current ? `dashboard:${current.id}` : null;
+  if (m.type === 'error') {
+    if (m.topic && m.topic !== topic) return;
+    // (An expired token the feed could not renew: the session is gone.)
+    if (m.code === 'unauthorized' || m.code === 'token_expired') return signedOut(ENDED);
+    setConn('refused');
+    return say(m.code === 'forbidden'
+      ? `You cannot see this dashboard: ${m.message}.`
+      : (m.message || 'The live feed refused this storefront.'), false);
+  }
+  if (m.topic === topic && m.data) {
+    setConn('live');
+    apply(m.data, m.type === 'snapshot');
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -589,22 +518,15 @@ $('#signin-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await api('POST', '/api/auth/login', { email: $('#email').value, password: $('#password').value });
   if (!r.ok) return say(r.data?.error?.message || 'Could not sign in.', false);
-  keep(r.data);
+  keepSession(r.data);
   $('#password').value = '';
   say(`Signed in as ${session.user.email}.`);
   await load();
 });
 
-$('#signout').addEventListener('click', async () => {
-  const s = session;
-  if (s) {
-    // Best effort: the server forgets the refresh token; the page forgets everything.
-    fetch('/api/auth/logout', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.access_token}` },
-      body: JSON.stringify({ refresh_token: s.refresh_token }),
-    }).catch(() => {});
-  }
+$('#signout').addEventListener('click', () => {
+  // Best effort: the server forgets the refresh token; the page forgets everything.
+  signOut({ server: true });
   current = null;
   signedOut('Signed out.', true);
 });

@@ -1,9 +1,10 @@
 // The drop page: a countdown that agrees with the server, live stock per variant over the
 // WebSocket, the waiting room or reserve button, the hold's own countdown and checkout.
-// Everything updates in place; nothing reloads. Sign-in, account creation and the session
-// (refreshed before it expires) come from the shared session module.
+// Everything updates in place; nothing reloads. Sign-in, account creation, the session
+// (refreshed before it expires) and the socket's reconnecting come from the shared session
+// module.
 
-import { api, session, money, signInForm } from '/static/session.js';
+import { api, session, money, signInForm, live } from '/static/session.js';
 
 const id = location.pathname.split('/').filter(Boolean).pop();
 const $ = (sel) => document.querySelector(sel);
@@ -144,15 +145,9 @@ $('#reserve').addEventListener('click', async () => {
     ticket = r.data;
     say('You are in the queue. At the opening second everyone in it is served in a fair random order.');
   } else {
-    const key = crypto.randomUUID();
-    const res = await fetch(`/api/drops/${id}/holds`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.access_token}`, 'idempotency-key': key },
-      body: JSON.stringify(body),
-    });
-    const data = await res.json();
-    if (!res.ok) return say(data?.error?.message || 'Could not reserve.', false);
-    showHold(data);
+    const r = await api('POST', `/api/drops/${id}/holds`, body, { 'idempotency-key': crypto.randomUUID() });
+    if (!r.ok) return say(r.data?.error?.message || 'Could not reserve.', false);
+    showHold(r.data);
     say('Reserved! Pay before the timer runs out.');
   }
   tick();
@@ -204,48 +199,35 @@ function signedIn() {
   tick();
 }
 
-let socket = null;
-let backoff = 500;
+let feed = null;
+/// The drop's state, and this buyer's own news (a queue's result, a released hold) when
+/// signed in; a sign-in starts the socket again as this buyer.
 function connect() {
-  if (socket) socket.close();
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-  socket = ws;
-  ws.addEventListener('open', () => {
-    backoff = 500;
-    if (session) {
-      ws.send(JSON.stringify({ op: 'auth', token: session.access_token }));
-      ws.send(JSON.stringify({ op: 'subscribe', topic: `user:${session.user.id}` }));
+  if (feed) return feed.restart();
+  feed = live(() => (session ? [`user:${session.user.id}`] : []).concat(`drop:${id}`), onMessage);
+}
+
+function onMessage(m) {
+  if (m.topic === `drop:${id}` && m.data) {
+    apply(m.data);
+    // A cancelled drop takes its reservations with it: no countdown, no Pay button.
+    if (m.data.status === 'cancelled' && hold) dropHold('The drop was cancelled; your reservation was released and you were not charged.');
+  }
+  if (session && m.topic === `user:${session.user.id}` && m.data?.kind === 'hold_released' && hold && m.data.hold_id === hold.id) {
+    dropHold('The drop was cancelled; your reservation was released and you were not charged.');
+  }
+  if (session && m.topic === `user:${session.user.id}` && m.data?.kind === 'queue_result') {
+    const t = m.data.ticket;
+    if (t.drop_id !== id) return;
+    ticket = t;
+    if (t.state === 'held') {
+      api('GET', `/api/queue/${t.id}`).then((r) => { if (r.ok && r.data.hold) showHold(r.data.hold); });
+      say('Your turn came: reserved! Pay before the timer runs out.');
+    } else {
+      say(t.state === 'sold_out' ? 'Sold out before your turn.' : 'You already have the most one buyer may take.', false);
     }
-    ws.send(JSON.stringify({ op: 'subscribe', topic: `drop:${id}` }));
-  });
-  ws.addEventListener('message', (e) => {
-    const m = JSON.parse(e.data);
-    if (m.topic === `drop:${id}` && m.data) {
-      apply(m.data);
-      // A cancelled drop takes its reservations with it: no countdown, no Pay button.
-      if (m.data.status === 'cancelled' && hold) dropHold('The drop was cancelled; your reservation was released and you were not charged.');
-    }
-    if (session && m.topic === `user:${session.user.id}` && m.data?.kind === 'hold_released' && hold && m.data.hold_id === hold.id) {
-      dropHold('The drop was cancelled; your reservation was released and you were not charged.');
-    }
-    if (session && m.topic === `user:${session.user.id}` && m.data?.kind === 'queue_result') {
-      const t = m.data.ticket;
-      if (t.drop_id !== id) return;
-      ticket = t;
-      if (t.state === 'held') {
-        api('GET', `/api/queue/${t.id}`).then((r) => { if (r.ok && r.data.hold) showHold(r.data.hold); });
-        say('Your turn came: reserved! Pay before the timer runs out.');
-      } else {
-        say(t.state === 'sold_out' ? 'Sold out before your turn.' : 'You already have the most one buyer may take.', false);
-      }
-      tick();
-    }
-  });
-  ws.addEventListener('close', () => {
-    if (socket !== ws) return;
-    setTimeout(connect, backoff);
-    backoff = Math.min(backoff * 2, 10000);
-  });
+    tick();
+  }
 }
 
 const first = await api('GET', `/api/drops/${id}`);

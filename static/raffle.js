@@ -1,9 +1,10 @@
 // The raffle page: a countdown that agrees with the server, live totals over the
 // WebSocket, the commitment, entering and your tickets; after closing the entries digest,
 // after the draw the winners, your outcome and the proof. Everything updates in place.
-// Sign-in, account creation and the session come from the shared session module.
+// Sign-in, account creation, the session and the socket's reconnecting come from the
+// shared session module.
 
-import { api, session, signOut, signInForm } from '/static/session.js';
+import { api, session, signOut, signInForm, live } from '/static/session.js';
 
 const id = location.pathname.split('/').filter(Boolean).pop();
 const $ = (sel) => document.querySelector(sel);
@@ -205,37 +206,24 @@ async function signedIn() {
   tick();
 }
 
-let socket = null;
-let backoff = 500;
+let feed = null;
+/// The raffle's state, and this account's own results and offers when signed in; a
+/// sign-in or sign-out starts the socket again as who is here now.
 function connect() {
-  if (socket) socket.close();
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
-  socket = ws;
-  ws.addEventListener('open', () => {
-    backoff = 500;
-    if (session) {
-      ws.send(JSON.stringify({ op: 'auth', token: session.access_token }));
-      ws.send(JSON.stringify({ op: 'subscribe', topic: `user:${session.user.id}` }));
-    }
-    ws.send(JSON.stringify({ op: 'subscribe', topic: `raffle:${id}` }));
-  });
-  ws.addEventListener('message', (e) => {
-    const m = JSON.parse(e.data);
-    if (m.topic === `raffle:${id}` && m.data) apply(m.data, m.type === 'snapshot');
-    // Our own results and offers, pushed the moment the draw is done.
-    const d = m.data;
-    if (session && m.topic === `user:${session.user.id}` && d?.raffle_id === id) {
-      if (d.kind === 'raffle_offer') offer = d;
-      if (d.kind === 'raffle_offer_lapsed') offer = null;
-      if (d.kind === 'raffle_result' && mine) { mine.outcome = d.outcome; mine.rank = d.rank; }
-      renderMine();
-    }
-  });
-  ws.addEventListener('close', () => {
-    if (socket !== ws) return;
-    setTimeout(connect, backoff);
-    backoff = Math.min(backoff * 2, 10000);
-  });
+  if (feed) return feed.restart();
+  feed = live(() => (session ? [`user:${session.user.id}`] : []).concat(`raffle:${id}`), onMessage);
+}
+
+function onMessage(m) {
+  if (m.topic === `raffle:${id}` && m.data) apply(m.data, m.type === 'snapshot');
+  // Our own results and offers, pushed the moment the draw is done.
+  const d = m.data;
+  if (session && m.topic === `user:${session.user.id}` && d?.raffle_id === id) {
+    if (d.kind === 'raffle_offer') offer = d;
+    if (d.kind === 'raffle_offer_lapsed') offer = null;
+    if (d.kind === 'raffle_result' && mine) { mine.outcome = d.outcome; mine.rank = d.rank; }
+    renderMine();
+  }
 }
 
 const first = await api('GET', `/api/raffles/${id}`);

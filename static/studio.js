@@ -3,9 +3,7 @@
 // schedule drops (in the creator's time zone, stored in UTC) and pause, resume or cancel
 // them, run raffles (create, publish, cancel, draw), and follow the orders. Everything goes through the JSON API the outside world uses.
 
-import { api, request, money, say, errorText, session } from '/static/session.js';
-
-const minor = (c) => (['JPY', 'KRW'].includes(c) ? 1 : 100);
+import { api, request, money, minor, say, errorText, session } from '/static/session.js';
 
 const $ = (sel) => document.querySelector(sel);
 const msg = $('#message');
