@@ -3,7 +3,7 @@
 // schedule drops (in the creator's time zone, stored in UTC) and pause, resume or cancel
 // them, run raffles (create, publish, cancel, draw), and follow the orders. Everything goes through the JSON API the outside world uses.
 
-import { api, request, money, minor, say, errorText, session } from '/static/session.js';
+import { api, request, live, money, minor, say, errorText, session } from '/static/session.js';
 
 const $ = (sel) => document.querySelector(sel);
 const msg = $('#message');
@@ -414,16 +414,40 @@ $('#product-form').addEventListener('submit', async (e) => {
 // ---- Drops
 const localInput = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 
+const stockText = (d) => d.variants.map((v) => `${v.name}: ${v.remaining} of ${v.stock} left (${v.held} held, ${v.sold} sold)`).join('; ');
+
+// Each drop's live state beside it: its topic on the socket feed, merged into the row.
+let feed = null;
+const watched = () => drops.filter((d) => !['draft', 'cancelled', 'closed'].includes(d.status)).map((d) => `drop:${d.id}`);
+function onDropMessage(m) {
+  const d = drops.find((x) => m.topic === `drop:${x.id}`);
+  if (!d || !m.data) return;
+  const before = d.status;
+  Object.assign(d, m.data);
+  if (d.status !== before) { drawDrops(); return; } // its buttons change
+  const state = document.querySelector(`[data-drop="${d.id}"] [data-testid=drop-live]`);
+  if (state) state.textContent = stockText(d);
+}
+
 async function loadDrops() {
   const r = await api('GET', `/api/storefronts/${current.id}/drops`);
   drops = r.ok ? r.data.drops : [];
+  drawDrops();
+  if (feed) feed.update(); else feed = live(watched, onDropMessage);
+  const keep = $('#c-drop').value;
+  $('#c-drop').replaceChildren(...drops.map((d) => el('option', d.title, { value: d.id })));
+  if (keep && [...$('#c-drop').options].some((o) => o.value === keep)) $('#c-drop').value = keep;
+  loadTeam();
+}
+
+function drawDrops() {
   const list = $('#drop-list');
   list.replaceChildren();
   for (const d of drops) {
-    const li = el('li', undefined, { 'data-testid': 'drop-row', 'data-status': d.status });
+    const li = el('li', undefined, { 'data-testid': 'drop-row', 'data-status': d.status, 'data-drop': d.id });
     li.append(el('a', d.title, { href: `/d/${d.id}` }),
       ` · ${d.status} · opens ${new Date(d.opens_at).toLocaleString()} · ${money(d.price_cents, d.currency)} · `,
-      d.variants.map((v) => `${v.name}: ${v.remaining} of ${v.stock} left (${v.held} held, ${v.sold} sold)`).join('; '), ' ');
+      el('span', stockText(d), { 'data-testid': 'drop-live' }), ' ');
     const act = (name, path, confirmText) => button(name, async () => {
       if (confirmText && !window.confirm(confirmText)) return;
       const a = await api('POST', `/api/drops/${d.id}/${path}`, {});
@@ -444,10 +468,6 @@ async function loadDrops() {
     list.append(li);
   }
   if (list.children.length === 0) list.append(el('li', 'No drops yet: schedule the first below.'));
-  const keep = $('#c-drop').value;
-  $('#c-drop').replaceChildren(...(r.ok ? r.data.drops : []).map((d) => el('option', d.title, { value: d.id })));
-  if (keep && [...$('#c-drop').options].some((o) => o.value === keep)) $('#c-drop').value = keep;
-  loadTeam();
 }
 
 // ---- Collaborators & earnings

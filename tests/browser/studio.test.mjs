@@ -185,6 +185,20 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.getByText('Tote drop: saved.').waitFor();
   await page.locator('[data-testid=drop-row]', { hasText: 'Black: 4 of 4 left' }).waitFor();
+  // The live state beside it: a change made elsewhere (the API, another tab) arrives over
+  // the socket, without reloading the list.
+  await drop.getByTestId('drop-live').evaluate((span) => { window.shownBefore = span; });
+  await page.evaluate(async (id) => {
+    const s = JSON.parse(sessionStorage.getItem('livedrop.session'));
+    const d = await (await fetch(`/api/drops/${id}`)).json();
+    const black = d.variants.find((v) => v.name === 'Black');
+    const r = await fetch(`/api/drops/${id}`, { method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${s.access_token}` },
+      body: JSON.stringify({ stock: [{ variant_id: black.id, stock: 6 }] }) });
+    if (!r.ok) throw new Error(`PATCH ${r.status}`);
+  }, (await drop.locator('a').getAttribute('href')).split('/').pop());
+  await drop.getByTestId('drop-live').getByText('Black: 6 of 6 left').waitFor();
+  assert.equal(await page.evaluate(() => window.shownBefore.isConnected), true, 'the same row, updated in place');
   const dropId = (await drop.locator('a').getAttribute('href')).split('/').pop();
   const shown = await page.evaluate(async (id) => (await fetch(`/api/drops/${id}`)).json(), dropId);
   const enteredAt = await page.evaluate(() => new Date('2031-06-01T12:00').toISOString());
