@@ -1,7 +1,7 @@
 // The buyer's account: orders (each linking to its page), event tickets, memberships
 // (cancel at period end), raffle tickets, a download of their data, sign-out and account deletion.
 
-import { api, money, say, errorText, signInForm, signOut } from '/static/session.js';
+import { api, money, say, errorText, signInForm, signOut, verifyReminder } from '/static/session.js';
 
 const $ = (sel) => document.querySelector(sel);
 const msg = $('#message');
@@ -87,6 +87,7 @@ async function load() {
   if (!me.ok) return signInForm($('#signin'), load);
   $('#who').textContent = `Signed in as ${me.data.email}`;
   $('#studio-link').hidden = !['creator', 'admin'].includes(me.data.role);
+  verifyReminder($('#verify-reminder'), me.data, 'Your receipts and tickets are mailed there.');
   $('#account').hidden = false;
   await Promise.all([orders(), eventTickets(), memberships(), raffleTickets()]);
 }

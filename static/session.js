@@ -288,3 +288,24 @@ export function live(topics, onMessage, { signedOut = null, onClose = null } = {
     },
   };
 }
+
+/// Remind an account whose email is not confirmed yet, in `box` (a hidden element): what
+/// waits on it, and a button that sends the link again. Hidden again once confirmed.
+export function verifyReminder(box, me, waits = 'Publishing and payouts wait for it.') {
+  box.hidden = me.email_verified;
+  if (me.email_verified) return;
+  box.replaceChildren();
+  const text = document.createElement('span');
+  text.textContent = `Confirm your email address: we sent a link to ${me.email}. ${waits} `;
+  const again = document.createElement('button');
+  again.type = 'button';
+  again.className = 'secondary';
+  again.textContent = 'Send the link again';
+  const out = document.createElement('span');
+  out.setAttribute('role', 'status');
+  again.addEventListener('click', async () => {
+    const r = await api('POST', '/api/auth/verify/resend', {});
+    say(out, r.ok ? ' Sent: look in your inbox.' : ` ${errorText(r)}`, r.ok);
+  });
+  box.append(text, again, out);
+}

@@ -3,7 +3,7 @@
 // schedule drops (in the creator's time zone, stored in UTC) and pause, resume or cancel
 // them, run raffles (create, publish, cancel, draw), and follow the orders. Everything goes through the JSON API the outside world uses.
 
-import { api, request, live, money, minor, say, errorText, session } from '/static/session.js';
+import { api, request, live, money, minor, say, errorText, session, verifyReminder } from '/static/session.js';
 
 const $ = (sel) => document.querySelector(sel);
 const msg = $('#message');
@@ -48,6 +48,7 @@ async function start() {
     $('#gate').textContent = 'The studio is for creators. This account buys; create a creator account to sell.';
     return;
   }
+  verifyReminder($('#verify-reminder'), me.data);
   await acceptInvitation();
   const r = await api('GET', '/api/storefronts');
   stores = r.ok ? r.data : [];
@@ -621,6 +622,7 @@ async function loadRaffles() {
       loadRaffles();
     }, { 'aria-label': `${name} ${x.title}` });
     if (x.status === 'draft') li.append(act('Publish', 'publish'));
+    if (x.status === 'open') li.append(act('Close now', 'close', `Close “${x.title}” now? Entries end at once and it can be drawn.`));
     if (x.status === 'closed') li.append(act('Draw', 'draw'));
     if (!['drawn', 'cancelled'].includes(x.status)) {
       li.append(act('Cancel', 'cancel', `Cancel “${x.title}” for good? Its entrants are not drawn.`));

@@ -134,6 +134,7 @@ routes! {
     "/api/raffles/{id}" => { get: raffles::show::show },
     "/api/raffles/{id}/publish" => { post: raffles::create::publish },
     "/api/raffles/{id}/cancel" => { post: raffles::create::cancel },
+    "/api/raffles/{id}/close" => { post: raffles::create::close },
     "/api/raffles/{id}/entries" => { post: raffles::enter::enter },
     "/api/raffles/{id}/bonus" => { post: raffles::enter::bonus },
     "/api/raffles/{id}/me" => { get: raffles::show::me },

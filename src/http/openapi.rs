@@ -39,7 +39,7 @@ use super::{
         orders::list::storefront_orders, orders::list::storefront_orders_csv, orders::list::my_orders, orders::earnings::mine,
         orders::fulfil::fulfil, orders::fulfil::check_in, orders::memberships::mine,
         orders::memberships::cancel, orders::delivery::download,
-        raffles::create::create, raffles::create::publish, raffles::create::cancel,
+        raffles::create::create, raffles::create::publish, raffles::create::cancel, raffles::create::close,
         raffles::show::show, raffles::show::list, raffles::show::me, raffles::show::my_tickets,
         raffles::show::proof, raffles::enter::enter, raffles::enter::bonus,
         raffles::draw::draw, raffles::draw::draw_own, raffles::draw::list,

@@ -58,6 +58,10 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.getByLabel('sell as a creator').check();
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(/\/studio$/);
+  // Not confirmed yet: the studio says so and can send the link again.
+  await page.getByTestId('verify-reminder').getByText(email).waitFor();
+  await page.getByRole('button', { name: 'Send the link again' }).click();
+  await page.getByTestId('verify-reminder').getByText('Sent: look in your inbox.').waitFor();
 
   await page.locator('#sf-slug').fill(slug);
   await page.getByText('Looks free.').waitFor();
@@ -100,6 +104,7 @@ export async function run({ browser, baseURL, screenshot }) {
 
   await page.goto(`${baseURL}/studio`);
   await page.waitForSelector('[data-testid=block]');
+  assert.equal(await page.getByTestId('verify-reminder').isHidden(), true, 'confirmed: no reminder');
   assert.equal(await page.getByTestId('sf-status').textContent(), 'published');
 
   // The Look section shows the dark theme chosen; back to light with the default violet.

@@ -1048,3 +1048,59 @@ async fn a_raffle_with_an_unreadable_prize_list_is_not_drawn() {
     assert!(r["winners"].is_null(), "{r}");
     app.stop().await;
 }
+
+/// A creator closes their open raffle before its time (`POST /api/raffles/{id}/close`):
+/// entries end at once, the list is frozen with everyone who entered, and it can be drawn
+/// at once. A raffle not open yet is cancelled instead; a closed one cannot close again;
+/// another creator is told nothing.
+async fn close_early(app: TestApp) {
+    let (owner, sf, id) = raffle(&app, 0, json!({})).await;
+    let tokens = entrants(&app, &id, 4).await;
+    let (_, rival) = user_with_token(&app, "creator").await;
+    let path = format!("/api/raffles/{id}/close");
+    let (s, b) = app.post(&path, Some(&rival), json!({})).await;
+    assert_eq!((s, code(&b)), (404, "not_found"), "{b}");
+    let (s, closed) = app.post(&path, Some(&owner), json!({})).await;
+    assert_eq!(s, 200, "{closed}");
+    assert_eq!(closed["status"], "closed", "{closed}");
+    assert_eq!(closed["entrants"], 4, "{closed}");
+    let (_, late) = user_with_token(&app, "buyer").await;
+    let (s, b) = enter(&app, &id, &late).await;
+    assert_eq!(s, 409, "entries have ended: {b}");
+    let (s, b) = app.post(&path, Some(&owner), json!({})).await;
+    assert_eq!((s, code(&b)), (409, "already_closed"), "{b}");
+    // Drawn at once, among the four.
+    let (s, drawn) = app
+        .post(&format!("/api/raffles/{id}/draw"), Some(&owner), json!({}))
+        .await;
+    assert_eq!(s, 200, "{drawn}");
+    let proof = app.get(&format!("/api/raffles/{id}/proof"), None).await.1;
+    assert_eq!(
+        proof["entries"].as_array().map(Vec::len),
+        Some(4),
+        "{proof}"
+    );
+    assert_eq!(tokens.len(), 4);
+    // Not open yet: refused, to be cancelled instead.
+    let later = raffle_on(&app, &owner, &sf, 3600, json!({})).await;
+    let (s, b) = app
+        .post(
+            &format!("/api/raffles/{later}/close"),
+            Some(&owner),
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, code(&b)), (409, "not_open"), "{b}");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_creator_closes_an_open_raffle_early_and_draws_it() {
+    close_early(TestApp::sqlite().await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn a_creator_closes_an_open_raffle_early_and_draws_it_on_postgres() {
+    close_early(TestApp::postgres().await).await;
+}

@@ -216,6 +216,25 @@ pub async fn set_status(
     Ok(n == 1)
 }
 
+/// End an open raffle's entries now (its owner closes it early): `closes_at` becomes `now`,
+/// conditional on the raffle being published and open. [`close`] then freezes the list.
+pub async fn end_entries(store: &Store, id: RaffleId, now: NaiveDateTime) -> AppResult<bool> {
+    let mut conn = store.write().await?;
+    let n = db_run!(conn, |c| {
+        diesel::update(
+            raffles::table
+                .find(id)
+                .filter(raffles::status.eq("published"))
+                .filter(raffles::opens_at.le(now))
+                .filter(raffles::closes_at.gt(now)),
+        )
+        .set((raffles::closes_at.eq(now), raffles::updated_at.eq(now)))
+        .execute(c)
+        .await
+    })?;
+    Ok(n == 1)
+}
+
 /// One request of an entry batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryOutcome {

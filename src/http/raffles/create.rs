@@ -278,3 +278,45 @@ pub async fn cancel(
     state.registry.raffle_reload(id).await?;
     Ok(HttpResponse::Ok().json(state.registry.raffle_state(id).await?))
 }
+
+/// Close an open raffle now, before its announced time: entries end, the entry list is
+/// frozen as at its closing time, and it can be drawn.
+#[utoipa::path(post, path = "/api/raffles/{id}/close", tag = "raffles", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = RaffleState), (status = 404, description = "`not_found`"),
+        (status = 409, description = "`not_open`: a draft, or not open yet (cancel it instead); `already_closed`: closed, drawn or cancelled")))]
+pub async fn close(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = raffle_id(&id)?;
+    let row = model::find(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !manages(&state, &who, &row).await? {
+        return Err(AppError::NotFound);
+    }
+    let now = state.clock.now();
+    if !model::end_entries(&state.store, id, now).await? {
+        let row = model::find(&state.store, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let open = row.status == "published" && row.opens_at <= now;
+        if row.status == "draft" || (row.status == "published" && row.opens_at > now) {
+            return Err(AppError::conflict(
+                "not_open",
+                "the raffle has not opened: cancel it instead",
+            ));
+        }
+        if !open {
+            return Err(AppError::conflict(
+                "already_closed",
+                "the raffle is already closed, drawn or cancelled",
+            ));
+        }
+    }
+    model::close(&state.store, id, now).await?;
+    state.registry.raffle_reload(id).await?;
+    Ok(HttpResponse::Ok().json(state.registry.raffle_state(id).await?))
+}
