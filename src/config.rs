@@ -66,11 +66,13 @@ pub enum Payments {
     /// The built-in test provider: no money moves. `explicit` when `PAYMENT_PROVIDER=test`
     /// was set (a cluster node serves with it only then, and says so everywhere).
     Test { explicit: bool },
-    /// Stripe (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE`).
+    /// Stripe (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE`, and
+    /// `STRIPE_CONNECT_API_BASE` for Connect's accounts and transfers, by default the same).
     Stripe {
         secret_key: String,
         webhook_secret: String,
         api_base: String,
+        connect_api_base: String,
     },
 }
 
@@ -113,6 +115,9 @@ pub struct Config {
     /// Days before a credit is available for payout (`PAYOUT_DELAY_DAYS`): refunds inside
     /// that window never overdraw.
     pub payout_delay_days: i64,
+    /// The smallest payout (`PAYOUT_MINIMUM_CENTS`, minor units of its currency; default
+    /// 100): a smaller available balance waits for the next run.
+    pub payout_minimum_cents: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -280,10 +285,24 @@ impl Config {
                     )
                 })?,
         };
+        let payout_minimum_cents = match get("PAYOUT_MINIMUM_CENTS") {
+            None => 100,
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=100_000_000).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "PAYOUT_MINIMUM_CENTS",
+                        "must be minor units from 1 to 100000000",
+                    )
+                })?,
+        };
         Ok(Config {
             payments,
             platform_fee_bp,
             payout_delay_days,
+            payout_minimum_cents,
             database_url,
             redis_url,
             smtp_url,
@@ -357,10 +376,16 @@ fn parse_payments(get: &impl Fn(&str) -> Option<String>) -> Result<Payments, Con
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
         _ => return Err(bad("STRIPE_API_BASE", "must be an http(s) URL")),
     }
+    let connect_api_base = get("STRIPE_CONNECT_API_BASE").unwrap_or_else(|| api_base.clone());
+    match url::Url::parse(&connect_api_base) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        _ => return Err(bad("STRIPE_CONNECT_API_BASE", "must be an http(s) URL")),
+    }
     Ok(Payments::Stripe {
         secret_key,
         webhook_secret,
         api_base,
+        connect_api_base,
     })
 }
 

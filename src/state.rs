@@ -79,11 +79,13 @@ impl AppState {
                 secret_key,
                 webhook_secret,
                 api_base,
+                connect_api_base,
             } => Arc::new(
                 crate::payments::stripe::StripeProvider::new(
                     secret_key.clone(),
                     webhook_secret.clone(),
                     api_base,
+                    connect_api_base,
                 )
                 .map_err(|e| format!("stripe: {e}"))?,
             ),

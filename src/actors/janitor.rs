@@ -17,6 +17,10 @@ pub const SWEEP_EVERY: Duration = Duration::from_millis(250);
 /// Holds handled per sweep; a backlog drains over consecutive sweeps.
 pub const SWEEP_BATCH: i64 = 500;
 
+/// Ticks between two payout runs (a day); the first comes two seconds after start, so a
+/// run a crash interrupted is finished then.
+const PAYOUT_EVERY_TICKS: u64 = 24 * 3600 * 1000 / SWEEP_EVERY.as_millis() as u64;
+
 /// Ticks between two prunes of old analytics (about a minute).
 const PRUNE_EVERY_TICKS: u64 = 60_000 / SWEEP_EVERY.as_millis() as u64;
 
@@ -46,6 +50,15 @@ pub async fn run(state: AppState) {
         if ticks % 8 == 5 {
             if let Err(e) = crate::payments::renew::sweep(&state).await {
                 tracing::warn!(error = %e, "membership renewal failed; retrying");
+            }
+        }
+        // Payouts to creators: a day apart (each payout is decided in one transaction and
+        // sent under its own id as the idempotency key, so nodes may run this at once).
+        if ticks % PAYOUT_EVERY_TICKS == 8 {
+            match crate::payments::payout::run(&state).await {
+                Ok(done) if !done.is_empty() => tracing::info!(payouts = done.len(), "payout run"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "payout run failed; the next one retries"),
             }
         }
         // Analytics past their keeping time and old visitor salts: about once a minute.

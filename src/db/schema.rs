@@ -249,7 +249,36 @@ diesel::table! {
 
 diesel::joinable!(tickets -> orders (order_id));
 
+diesel::table! {
+    payout_accounts (user_id) {
+        user_id -> Text,
+        provider -> Text,
+        account_ref -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> Text,
+        user_id -> Text,
+        currency -> Text,
+        amount_cents -> BigInt,
+        status -> Text,
+        provider -> Text,
+        account_ref -> Text,
+        transfer_ref -> Nullable<Text>,
+        failure -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    payout_accounts,
+    payouts,
     drop_collaborators,
     ledger_entries,
     refresh_tokens,

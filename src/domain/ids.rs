@@ -95,6 +95,7 @@ id_type!(
     LedgerId,
     MailId,
     CollaboratorId,
+    PayoutId,
 );
 
 #[cfg(test)]

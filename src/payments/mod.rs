@@ -2,6 +2,7 @@
 //! provider in every respect (asynchronous outcomes, signed webhooks, refunds) except that
 //! no money moves, and it says so in every answer (`"provider": "test"`).
 
+pub mod payout;
 pub mod reconcile;
 pub mod renew;
 pub mod settle;
@@ -11,7 +12,7 @@ pub mod webhook;
 
 use async_trait::async_trait;
 
-use crate::domain::ids::OrderId;
+use crate::domain::ids::{OrderId, PayoutId, UserId};
 use crate::error::AppResult;
 
 /// What the provider is asked to charge.
@@ -66,6 +67,35 @@ pub struct ProviderEvent {
     pub payment_ref: String,
 }
 
+/// A creator's payout account at the provider, and where they finish setting it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutLink {
+    pub account_ref: String,
+    pub onboarding_url: String,
+    /// Payouts may be sent to it already (the test provider's accounts are at once).
+    pub enabled: bool,
+}
+
+/// One payout's money to a creator's account. `payout` is the idempotency key.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub payout: PayoutId,
+    pub account_ref: String,
+    pub amount_cents: i64,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferOutcome {
+    Paid {
+        transfer_ref: String,
+    },
+    /// The provider refused it (the account cannot receive it): nothing was sent.
+    Refused {
+        reason: String,
+    },
+}
+
 #[async_trait]
 pub trait PaymentProvider: Send + Sync + 'static {
     /// Shown to buyers and in API answers.
@@ -80,4 +110,19 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// Check a webhook's signature and read its event.
     fn verify_webhook(&self, payload: &[u8], signature: &str, now: i64)
         -> AppResult<ProviderEvent>;
+    /// The creator's payout account (`existing`, or a new one) and a link to finish its
+    /// onboarding that comes back to `return_url`.
+    async fn payout_account(
+        &self,
+        user: UserId,
+        email: &str,
+        existing: Option<&str>,
+        return_url: &str,
+    ) -> AppResult<PayoutLink>;
+    /// Whether payouts may be sent to the account now.
+    async fn account_enabled(&self, account_ref: &str) -> AppResult<bool>;
+    /// Send a payout. The same payout sent twice (a run that died and is resumed) is one
+    /// transfer. An error means the outcome is unknown: the payout stays pending and the
+    /// next run sends it again.
+    async fn transfer(&self, t: &Transfer) -> AppResult<TransferOutcome>;
 }

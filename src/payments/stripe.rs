@@ -21,8 +21,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::{webhook, Charge, ChargeOutcome, PaymentProvider, PaymentState, ProviderEvent};
-use crate::domain::ids::OrderId;
+use super::{
+    webhook, Charge, ChargeOutcome, PaymentProvider, PaymentState, PayoutLink, ProviderEvent,
+    Transfer, TransferOutcome,
+};
+use crate::domain::ids::{OrderId, UserId};
 use crate::error::{AppError, AppResult};
 
 /// Stripe's API, unless `STRIPE_API_BASE` points elsewhere (a local fake in tests).
@@ -33,8 +36,27 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 pub struct StripeProvider {
     http: reqwest::Client,
     base: String,
+    /// Connect's accounts and transfers (`STRIPE_CONNECT_API_BASE`; by default `base`).
+    connect_base: String,
     secret_key: String,
     webhook_secret: Vec<u8>,
+}
+
+/// The parts of a Connect account we read.
+#[derive(Debug, Deserialize)]
+struct Account {
+    id: String,
+    #[serde(default)]
+    payouts_enabled: bool,
+}
+
+/// An account link, a transfer: their id or URL.
+#[derive(Debug, Deserialize)]
+struct Created {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
 }
 
 /// The parts of a PaymentIntent we read.
@@ -93,7 +115,12 @@ enum Reply<T> {
 }
 
 impl StripeProvider {
-    pub fn new(secret_key: String, webhook_secret: String, api_base: &str) -> AppResult<Self> {
+    pub fn new(
+        secret_key: String,
+        webhook_secret: String,
+        api_base: &str,
+        connect_api_base: &str,
+    ) -> AppResult<Self> {
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .build()
@@ -101,6 +128,7 @@ impl StripeProvider {
         Ok(StripeProvider {
             http,
             base: api_base.trim_end_matches('/').to_string(),
+            connect_base: connect_api_base.trim_end_matches('/').to_string(),
             secret_key,
             webhook_secret: webhook_secret.into_bytes(),
         })
@@ -138,6 +166,10 @@ impl StripeProvider {
 
     fn url(&self, path: &str) -> String {
         format!("{}/v1/{path}", self.base)
+    }
+
+    fn connect_url(&self, path: &str) -> String {
+        format!("{}/v1/{path}", self.connect_base)
     }
 
     fn state_of(intent: Intent) -> PaymentState {
@@ -339,6 +371,123 @@ impl PaymentProvider for StripeProvider {
                 .get("order_id")
                 .and_then(|o| OrderId::parse(o)),
             payment_ref: e.data.object.id.unwrap_or_default(),
+        })
+    }
+
+    /// An Express account (created once per creator: the idempotency key is theirs) and an
+    /// onboarding link for it.
+    async fn payout_account(
+        &self,
+        user: UserId,
+        email: &str,
+        existing: Option<&str>,
+        return_url: &str,
+    ) -> AppResult<PayoutLink> {
+        let (account_ref, enabled) = match existing {
+            Some(a) => (a.to_string(), self.account_enabled(a).await?),
+            None => {
+                let form = [
+                    ("type", "express".to_string()),
+                    ("email", email.to_string()),
+                    ("capabilities[transfers][requested]", "true".to_string()),
+                    ("metadata[user_id]", user.to_string()),
+                ];
+                let r: Reply<Account> = self
+                    .call(
+                        self.http
+                            .post(self.connect_url("accounts"))
+                            .header("Idempotency-Key", format!("livedrop-account-{user}"))
+                            .form(&form),
+                        "create account",
+                    )
+                    .await?;
+                match r {
+                    Reply::Ok(a) => (a.id, a.payouts_enabled),
+                    Reply::Refused(status, e) => {
+                        return Err(AppError::unavailable(format!(
+                            "stripe account (HTTP {status}): {}",
+                            reason(&e)
+                        )))
+                    }
+                }
+            }
+        };
+        let form = [
+            ("account", account_ref.clone()),
+            ("refresh_url", return_url.to_string()),
+            ("return_url", return_url.to_string()),
+            ("type", "account_onboarding".to_string()),
+        ];
+        let r: Reply<Created> = self
+            .call(
+                self.http
+                    .post(self.connect_url("account_links"))
+                    .form(&form),
+                "account link",
+            )
+            .await?;
+        match r {
+            Reply::Ok(Created { url: Some(url), .. }) => Ok(PayoutLink {
+                account_ref,
+                onboarding_url: url,
+                enabled,
+            }),
+            Reply::Ok(_) => Err(AppError::internal("stripe account link without a url")),
+            Reply::Refused(status, e) => Err(AppError::unavailable(format!(
+                "stripe account link (HTTP {status}): {}",
+                reason(&e)
+            ))),
+        }
+    }
+
+    async fn account_enabled(&self, account_ref: &str) -> AppResult<bool> {
+        let r: Reply<Account> = self
+            .call(
+                self.http
+                    .get(self.connect_url(&format!("accounts/{account_ref}"))),
+                "account",
+            )
+            .await?;
+        match r {
+            Reply::Ok(a) => Ok(a.payouts_enabled),
+            Reply::Refused(404, _) => Ok(false),
+            Reply::Refused(status, e) => Err(AppError::unavailable(format!(
+                "stripe account (HTTP {status}): {}",
+                reason(&e)
+            ))),
+        }
+    }
+
+    /// A Transfer to the connected account, its idempotency key the payout's id: sent again
+    /// after a crash, Stripe answers the first transfer.
+    async fn transfer(&self, t: &Transfer) -> AppResult<TransferOutcome> {
+        let form = [
+            ("amount", t.amount_cents.to_string()),
+            ("currency", t.currency.to_ascii_lowercase()),
+            ("destination", t.account_ref.clone()),
+            ("metadata[payout_id]", t.payout.to_string()),
+        ];
+        let r: Reply<Created> = self
+            .call(
+                self.http
+                    .post(self.connect_url("transfers"))
+                    .header("Idempotency-Key", format!("livedrop-payout-{}", t.payout))
+                    .form(&form),
+                "transfer",
+            )
+            .await?;
+        Ok(match r {
+            Reply::Ok(Created { id: Some(id), .. }) => TransferOutcome::Paid { transfer_ref: id },
+            Reply::Ok(_) => return Err(AppError::internal("stripe transfer without an id")),
+            // The same key in flight (another node resuming this payout) or rate limited:
+            // not a refusal of the transfer; it stays pending and is sent again.
+            Reply::Refused(status @ (409 | 429), e) => {
+                return Err(AppError::unavailable(format!(
+                    "stripe transfer (HTTP {status}): {}",
+                    reason(&e)
+                )))
+            }
+            Reply::Refused(_, e) => TransferOutcome::Refused { reason: reason(&e) },
         })
     }
 }

@@ -18,8 +18,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{webhook, Charge, ChargeOutcome, PaymentProvider, PaymentState, ProviderEvent};
-use crate::domain::ids::OrderId;
+use super::{
+    webhook, Charge, ChargeOutcome, PaymentProvider, PaymentState, PayoutLink, ProviderEvent,
+    Transfer, TransferOutcome,
+};
+use crate::domain::ids::{OrderId, UserId};
 use crate::error::{AppError, AppResult};
 
 pub const CARD_SUCCESS: &str = "4242424242424242";
@@ -174,5 +177,32 @@ impl PaymentProvider for TestProvider {
         webhook::check(&self.secret, payload, signature, now)?;
         serde_json::from_slice(payload)
             .map_err(|_| AppError::InvalidJson("not a provider event".into()))
+    }
+
+    /// Connected at once; the onboarding link is the local page the creator came from.
+    async fn payout_account(
+        &self,
+        user: UserId,
+        _email: &str,
+        existing: Option<&str>,
+        return_url: &str,
+    ) -> AppResult<PayoutLink> {
+        Ok(PayoutLink {
+            account_ref: existing.map_or_else(|| format!("acct_test_{user}"), str::to_string),
+            onboarding_url: return_url.to_string(),
+            enabled: true,
+        })
+    }
+
+    async fn account_enabled(&self, _account_ref: &str) -> AppResult<bool> {
+        Ok(true)
+    }
+
+    /// No money moves: the transfer's reference is the payout's, so the same payout sent
+    /// twice is one transfer.
+    async fn transfer(&self, t: &Transfer) -> AppResult<TransferOutcome> {
+        Ok(TransferOutcome::Paid {
+            transfer_ref: format!("tr_test_{}", t.payout),
+        })
     }
 }

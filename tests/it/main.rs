@@ -28,6 +28,7 @@ mod models;
 mod money;
 mod ops;
 mod orders;
+mod payouts;
 mod promises;
 mod queue;
 mod raffles;

@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod mail;
 pub mod membership;
 pub mod order;
+pub mod payout;
 pub mod privacy;
 pub mod product;
 pub mod queue;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
-use crate::db::models::ledger;
+use crate::db::models::{ledger, payout};
 use crate::domain::ids::{DropId, OrderId};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -40,9 +40,10 @@ pub struct EarningsView {
     pub currency: String,
     /// Credits and reversals still inside the payout delay.
     pub pending_cents: i64,
-    /// Past the delay and not paid out (negative after a refund that followed a payout).
+    /// Past the delay and not paid out or being paid out (negative after a refund that
+    /// followed a payout: the next credits fill it first).
     pub available_cents: i64,
-    /// Paid out to the creator's account (payouts are not built yet: always 0).
+    /// Paid out to the creator's payout account (`GET /api/me/payouts`).
     pub paid_out_cents: i64,
     /// The newest 100 entries, newest first.
     pub entries: Vec<EarningsEntry>,
@@ -101,11 +102,14 @@ pub async fn mine(
             });
         }
     }
+    // Payouts taken from the balance: sent (pending) or paid; a failed one gave it back.
+    let paid_out = payout::total(&state.store, who.id, &currency, &["paid"]).await?;
+    let sending = payout::total(&state.store, who.id, &currency, &["pending"]).await?;
     Ok(HttpResponse::Ok().json(EarningsView {
         currency,
         pending_cents: pending,
-        available_cents: available,
-        paid_out_cents: 0,
+        available_cents: available - paid_out - sending,
+        paid_out_cents: paid_out,
         entries,
     }))
 }

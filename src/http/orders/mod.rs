@@ -6,6 +6,7 @@ pub mod earnings;
 pub mod fulfil;
 pub mod list;
 pub mod memberships;
+pub mod payouts;
 pub mod refund;
 pub mod show;
 pub mod webhook;

@@ -45,6 +45,24 @@ pub async fn webhook(
     let event = state
         .payments
         .verify_webhook(&body, sig, chrono::Utc::now().timestamp())?;
+    // Connect: an account's onboarding moved on, or a payout's transfer was reversed.
+    // Both are idempotent (a status read again; a conditional `paid → failed`).
+    let payout_event = match event.kind.as_str() {
+        "account.updated" => {
+            Some(crate::payments::payout::account_updated(&state, &event.payment_ref).await?)
+        }
+        "transfer.reversed" => Some(
+            crate::db::models::payout::reverse(&state.store, &event.payment_ref, state.clock.now())
+                .await?,
+        ),
+        _ => None,
+    };
+    if let Some(applied) = payout_event {
+        return Ok(HttpResponse::Ok().json(WebhookAck {
+            received: true,
+            applied,
+        }));
+    }
     let (succeeded, order_id) = match (event.kind.as_str(), event.order_id) {
         ("payment.succeeded", Some(o)) => (true, o),
         ("payment.failed", Some(o)) => (false, o),
