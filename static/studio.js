@@ -507,7 +507,38 @@ async function loadTeam() {
       + ` · ${money(e.data.available_cents, e.data.currency)} available`
       + ` · ${money(e.data.paid_out_cents, e.data.currency)} paid out`;
   }
+  loadPayouts();
 }
+
+// ---- Payouts: the payout account and what was paid to it.
+async function loadPayouts() {
+  const [a, p] = await Promise.all([api('GET', '/api/me/payouts/account'), api('GET', '/api/me/payouts')]);
+  if (a.ok) {
+    $('#payout-account').textContent = !a.data.connected ? 'No payout account yet: connect one to be paid.'
+      : a.data.status === 'enabled' ? `Payout account connected (${a.data.provider}): payouts are sent to it.`
+        : 'Payout account connected, its set-up not finished: continue it to be paid.';
+    $('#payout-connect').textContent = !a.data.connected ? 'Connect a payout account'
+      : a.data.status === 'enabled' ? 'Review the payout account' : 'Continue the set-up';
+  }
+  const list = $('#payout-list');
+  list.replaceChildren();
+  for (const x of (p.ok ? p.data : [])) {
+    list.append(el('li', `${new Date(x.created_at).toLocaleDateString()} · ${money(x.amount_cents, x.currency)} · ${x.status}`
+      + (x.failure ? ` (${x.failure}; the amount is available again)` : ''), { 'data-testid': 'payout-row' }));
+  }
+  if (list.children.length === 0) list.append(el('li', 'No payouts yet.'));
+}
+$('#payout-connect').addEventListener('click', async () => {
+  const r = await api('POST', '/api/me/payouts/account', {});
+  if (!r.ok) return say(msg, errorText(r), false);
+  // The provider's onboarding (the test provider's comes straight back here).
+  if (new URL(r.data.onboarding_url, location.href).pathname === '/studio') {
+    say(msg, 'Payout account connected.');
+    loadPayouts();
+  } else {
+    location.assign(r.data.onboarding_url);
+  }
+});
 
 $('#c-drop').addEventListener('change', loadTeam);
 

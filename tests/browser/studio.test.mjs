@@ -233,6 +233,11 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.locator('[data-testid=collab-row]', { hasText: 'friend@example.com · invited · 20%' }).waitFor();
   await page.getByTestId('split-list').getByText(/You \(owner\) · 95%/).waitFor();
   assert.match(await page.getByTestId('earnings').textContent(), /pending/);
+  // Payouts: the test provider connects the account at once; no payouts yet.
+  await page.getByTestId('payout-account').getByText('No payout account yet').waitFor();
+  await page.getByRole('button', { name: 'Connect a payout account' }).click();
+  await page.getByTestId('payout-account').getByText('Payout account connected (test)').waitFor();
+  await page.getByTestId('payout-list').getByText('No payouts yet.').waitFor();
   await noSeriousViolations(page, 'the studio, collaborators');
 
   const pub = await browser.newPage({ viewport: { width: 390, height: 844 } });

@@ -213,3 +213,331 @@ async fn payouts_pay_what_is_available_once_and_recover_a_refund_first() {
 async fn payouts_pay_what_is_available_once_and_recover_a_refund_first_on_postgres() {
     payouts(app(true).await).await;
 }
+
+/// A small double of Stripe Connect (what localstripe cannot serve), following Stripe's
+/// documented shapes: `POST /v1/accounts`, `GET /v1/accounts/{id}`,
+/// `POST /v1/account_links`, `POST /v1/transfers` with `Idempotency-Key` (a key seen
+/// before answers the transfer it made). It can refuse new transfers (400, as Stripe does
+/// for an account that cannot receive one) or make the next one and never answer (a node
+/// killed while it waits).
+mod connect {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    use serde_json::json;
+
+    #[derive(Default)]
+    pub struct State {
+        pub accounts: Vec<String>,
+        /// (idempotency key, transfer id, amount, currency, destination), each made once.
+        pub transfers: Vec<(String, String, i64, String, String)>,
+        /// Transfer requests, replays included.
+        pub requests: usize,
+        /// Refuse every new transfer while set.
+        pub refuse: bool,
+        pub stall_next: bool,
+    }
+
+    pub type Shared = Arc<Mutex<State>>;
+
+    async fn account(
+        state: web::Data<Shared>,
+        form: web::Form<HashMap<String, String>>,
+    ) -> HttpResponse {
+        assert_eq!(form.get("type").map(String::as_str), Some("express"));
+        let mut s = state.lock().unwrap();
+        let id = format!("acct_double_{}", s.accounts.len() + 1);
+        s.accounts.push(id.clone());
+        HttpResponse::Ok().json(json!({"id": id, "object": "account", "payouts_enabled": true}))
+    }
+
+    async fn show(state: web::Data<Shared>, id: web::Path<String>) -> HttpResponse {
+        let s = state.lock().unwrap();
+        if s.accounts.contains(&id) {
+            HttpResponse::Ok()
+                .json(json!({"id": *id, "object": "account", "payouts_enabled": true}))
+        } else {
+            HttpResponse::NotFound()
+                .json(json!({"error": {"code": "resource_missing", "message": "No such account"}}))
+        }
+    }
+
+    async fn link(form: web::Form<HashMap<String, String>>) -> HttpResponse {
+        HttpResponse::Ok().json(json!({"object": "account_link",
+            "url": format!("https://connect.example/setup/{}", form["account"])}))
+    }
+
+    async fn transfer(
+        state: web::Data<Shared>,
+        req: HttpRequest,
+        form: web::Form<HashMap<String, String>>,
+    ) -> HttpResponse {
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .expect("every transfer carries an Idempotency-Key")
+            .to_string();
+        let stall = {
+            let mut s = state.lock().unwrap();
+            s.requests += 1;
+            if let Some(t) = s.transfers.iter().find(|t| t.0 == key) {
+                return HttpResponse::Ok()
+                    .json(json!({"id": t.1, "object": "transfer", "amount": t.2}));
+            }
+            if s.refuse {
+                return HttpResponse::BadRequest().json(json!({"error": {"type": "invalid_request_error",
+                    "code": "account_invalid", "message": "The destination account cannot receive transfers."}}));
+            }
+            let id = format!("tr_double_{}", s.transfers.len() + 1);
+            let amount: i64 = form["amount"].parse().unwrap();
+            s.transfers.push((
+                key,
+                id.clone(),
+                amount,
+                form["currency"].clone(),
+                form["destination"].clone(),
+            ));
+            std::mem::take(&mut s.stall_next).then_some(()).is_some()
+        };
+        if stall {
+            // Made, and the answer never comes.
+            std::future::pending::<()>().await;
+        }
+        let s = state.lock().unwrap();
+        let t = s.transfers.last().unwrap();
+        HttpResponse::Ok().json(json!({"id": t.1, "object": "transfer", "amount": t.2}))
+    }
+
+    /// Start the double on port 0: its base URL and state.
+    pub fn start() -> (String, Shared) {
+        let state: Shared = Arc::default();
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/v1/accounts", web::post().to(account))
+                .route("/v1/accounts/{id}", web::get().to(show))
+                .route("/v1/account_links", web::post().to(link))
+                .route("/v1/transfers", web::post().to(transfer))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let addr = server.addrs()[0];
+        actix_web::rt::spawn(server.run());
+        (format!("http://{addr}"), state)
+    }
+}
+
+/// The Stripe path across a kill -9 (the real binary): a refused transfer gives the money
+/// back; a transfer made while its node is killed before the answer came is finished by
+/// the next node under the same idempotency key — one transfer, never two.
+#[actix_web::test]
+async fn a_payout_run_killed_mid_transfer_is_finished_once_and_a_refused_one_gives_the_money_back()
+{
+    use crate::recovery::{start_with, user_token};
+    use livedrop::auth::{JwtKeys, Role};
+    use livedrop::db::Store;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store_url = format!("sqlite://{}", dir.path().join("livedrop.db").display());
+    let http = reqwest::Client::new();
+    let (double, connect) = connect::start();
+
+    // Sales through the test provider first (the ledger does not care who took the money).
+    let node = start_with(dir.path(), None, &[]);
+    let store = Store::connect(&store_url, 2).await.unwrap();
+    let keys = JwtKeys::new(crate::support::TEST_SECRET.as_bytes());
+    let (creator, creator_token) = user_token(&store, &keys, Role::Creator).await;
+    let (_, admin) = user_token(&store, &keys, Role::Admin).await;
+    let (sf, _) = livedrop::demo::shop(&store, creator).await.unwrap();
+    let post = |base: &str, path: &str, token: &str, body: Value| {
+        http.post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let p: Value = post(
+        &node.url,
+        &format!("/api/storefronts/{sf}/products"),
+        &creator_token,
+        json!({"kind": "digital", "title": "Zine", "price_cents": 700, "currency": "USD",
+            "download_url": "https://files.example.com/zine.pdf"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let product = p["id"].as_str().unwrap().to_string();
+    post(
+        &node.url,
+        &format!("/api/products/{product}/publish"),
+        &creator_token,
+        json!({}),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let (_, buyer) = user_token(&store, &keys, Role::Buyer).await;
+        let o: Value = post(
+            &node.url,
+            &format!("/api/products/{product}/checkout"),
+            &buyer,
+            json!({"card": "4242424242424242"}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(o["status"], "paid", "{o}");
+    }
+    drop(node);
+
+    // Stripe from here on, Connect served by the double.
+    let stripe = [
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_SECRET_KEY", "sk_test_double"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_double"),
+        ("STRIPE_API_BASE", double.as_str()),
+        ("PAYOUT_DELAY_DAYS", "0"),
+    ];
+    let node = start_with(dir.path(), None, &stripe);
+    let a: Value = post(
+        &node.url,
+        "/api/me/payouts/account",
+        &creator_token,
+        json!({}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (&a["status"], &a["provider"]),
+        (&json!("enabled"), &json!("stripe")),
+        "{a}"
+    );
+    assert!(
+        a["onboarding_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://connect.example/setup/acct_double_"),
+        "{a}"
+    );
+
+    // Refused: the payout fails and the 1,330 is available again. (The node's janitor may
+    // run one too, two seconds after start: refused alike.)
+    connect.lock().unwrap().refuse = true;
+    let run: Value = post(&node.url, "/api/admin/payouts/run", &admin, json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<&Value> = run["payouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["status"])
+        .collect();
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| **s == "failed"),
+        "{run}"
+    );
+    let earnings = |base: String| {
+        let http = http.clone();
+        let token = creator_token.clone();
+        async move {
+            let e: Value = http
+                .get(format!("{base}/api/me/earnings?currency=USD"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (
+                e["available_cents"].as_i64().unwrap(),
+                e["paid_out_cents"].as_i64().unwrap(),
+            )
+        }
+    };
+    assert_eq!(earnings(node.url.clone()).await, (1330, 0));
+
+    // Made at Stripe, the answer never comes, the node is killed while it waits.
+    {
+        let mut c = connect.lock().unwrap();
+        c.refuse = false;
+        c.stall_next = true;
+    }
+    let waiting = {
+        let (http, url, admin) = (http.clone(), node.url.clone(), admin.clone());
+        actix_web::rt::spawn(async move {
+            let _ = http
+                .post(format!("{url}/api/admin/payouts/run"))
+                .bearer_auth(admin)
+                .json(&json!({}))
+                .send()
+                .await;
+        })
+    };
+    crate::support::eventually(10, || async {
+        (connect.lock().unwrap().transfers.len() == 1).then_some(())
+    })
+    .await;
+    let mut node = node;
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+    waiting.abort();
+    drop(node);
+
+    // The next node (its janitor runs two seconds after start) sends it again: Stripe
+    // answers the same transfer; the payout is paid; nothing is paid twice.
+    let node = start_with(dir.path(), None, &stripe);
+    crate::support::eventually(15, || {
+        let (http, url, token) = (http.clone(), node.url.clone(), creator_token.clone());
+        async move {
+            let p: Value = http
+                .get(format!("{url}/api/me/payouts"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            p.as_array()?
+                .iter()
+                .any(|p| p["status"] == "paid")
+                .then_some(())
+        }
+    })
+    .await;
+    let run: Value = post(&node.url, "/api/admin/payouts/run", &admin, json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        run["payouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["status"] != "pending"),
+        "{run}"
+    );
+    {
+        let s = connect.lock().unwrap();
+        assert_eq!(s.transfers.len(), 1, "one transfer: {:?}", s.transfers);
+        assert_eq!((s.transfers[0].2, s.transfers[0].3.as_str()), (1330, "usd"));
+        assert!(s.requests >= 3, "refused, made, sent again: {}", s.requests);
+    }
+    assert_eq!(earnings(node.url.clone()).await, (0, 1330));
+}
