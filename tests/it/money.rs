@@ -196,6 +196,23 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
         .await;
     assert_eq!(s, 200);
 
+    // A third creator is invited (1 bp) but has not accepted when the drop opens.
+    let late = user_with_token(&app, "creator").await;
+    let late_email = email_of(&app, late.0).await;
+    let (s, invited) = app
+        .post(
+            &format!("/api/drops/{drop}/collaborators"),
+            Some(&owner),
+            json!({"email": late_email, "share_bp": 1}),
+        )
+        .await;
+    assert_eq!(s, 201, "{invited}");
+    let late_link = smtp
+        .next(10)
+        .await
+        .link(&format!("{}/studio?accept=collaboration&token=", app.url))
+        .expect("the invitation carries a link");
+
     // Open it: shares are fixed from now on.
     let (s, p) = app
         .post(
@@ -205,6 +222,15 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
         )
         .await;
     assert_eq!(s, 200, "{p}");
+    // Accepting after the opening would change the split of the sales after it: refused.
+    let (s, e) = app
+        .post(
+            "/api/collaborations/accept",
+            Some(&late.1),
+            json!({"token": token_of(&late_link)}),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (409, "drop_started"), "{e}");
     let (s, e) = app
         .post(
             &format!("/api/drops/{drop}/collaborators"),
@@ -404,10 +430,16 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
     let (s, l) = app
         .get(&format!("/api/drops/{drop}/collaborators"), Some(&a))
         .await;
+    let statuses: Vec<&str> = l["collaborators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        (s, l["collaborators"].as_array().map(Vec::len)),
-        (200, Some(2)),
-        "{l}"
+        (s, statuses),
+        (200, vec!["accepted", "accepted", "invited"]),
+        "the late invitation stays unaccepted: {l}"
     );
     for outsider in [&rival, &buyer_token] {
         let (s, _) = app

@@ -5,9 +5,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
-use crate::db::schema::drop_collaborators;
+use crate::db::schema::{drop_collaborators, drops};
 use crate::db::Store;
 use crate::db_run;
+use crate::domain::drop::DropStatus;
 use crate::domain::ids::{CollaboratorId, DropId, UserId};
 use crate::error::{AppError, AppResult};
 
@@ -92,14 +93,15 @@ pub async fn remove(store: &Store, drop: DropId, id: CollaboratorId) -> AppResul
 
 /// Accept the invitation whose token hashes to `token_hash`, for `user` whose address is
 /// `email`. `None` when no invitation to that address has this token; an invitation
-/// already accepted by the same account answers again (a second click changes nothing).
+/// already accepted by the same account answers again (a second click changes nothing);
+/// `Err(drop)` when the drop has opened (or ended) before it was accepted.
 pub async fn accept(
     store: &Store,
     token_hash: &str,
     user: UserId,
     email: &str,
     now: NaiveDateTime,
-) -> AppResult<Option<CollaboratorRow>> {
+) -> AppResult<Option<Result<CollaboratorRow, DropId>>> {
     let mut conn = store.write().await?;
     let r = db_run!(conn, |c| {
         c.transaction::<_, diesel::result::Error, _>(async |c| {
@@ -116,9 +118,20 @@ pub async fn accept(
                 return Ok(None);
             }
             match (&row.status[..], row.user_id) {
-                ("accepted", Some(u)) if u == user => return Ok(Some(row)),
+                ("accepted", Some(u)) if u == user => return Ok(Some(Ok(row))),
                 ("accepted", _) => return Ok(None),
                 _ => {}
+            }
+            // Shares are fixed once the drop opens: a late acceptance would change the
+            // split of the sales after it. Read in the transaction that accepts.
+            let (status, opens_at): (String, NaiveDateTime) = drops::table
+                .find(row.drop_id)
+                .select((drops::status, drops::opens_at))
+                .first(c)
+                .await?;
+            let stored = DropStatus::parse(&status).unwrap_or(DropStatus::Draft);
+            if stored.is_final() || (stored != DropStatus::Draft && opens_at <= now) {
+                return Ok(Some(Err(row.drop_id)));
             }
             diesel::update(drop_collaborators::table.find(row.id))
                 .set((
@@ -131,7 +144,7 @@ pub async fn accept(
             row.status = "accepted".into();
             row.user_id = Some(user);
             row.accepted_at = Some(now);
-            Ok(Some(row))
+            Ok(Some(Ok(row)))
         })
         .await
     })?;

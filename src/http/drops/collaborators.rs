@@ -217,6 +217,7 @@ pub struct AcceptForm {
     security(("bearer" = [])),
     responses((status = 200, body = CollaboratorView),
         (status = 404, description = "`invalid_link`: no invitation with this token for this account's address"),
+        (status = 409, description = "`drop_started`: the drop opened before the invitation was accepted (shares are fixed once it opens)"),
         (status = 403, description = "`forbidden`: not a creator account")))]
 pub async fn accept(
     state: web::Data<AppState>,
@@ -230,7 +231,8 @@ pub async fn accept(
     let hash = crate::auth::hash_token(form.token.trim());
     let row = model::accept(&state.store, &hash, user.id, &user.email, state.clock.now())
         .await?
-        .ok_or(AppError::UnknownLink)?;
+        .ok_or(AppError::UnknownLink)?
+        .map_err(|_| drop_started())?;
     Ok(HttpResponse::Ok().json(CollaboratorView::from(&row)))
 }
 
