@@ -427,6 +427,58 @@ async fn check(store: &Store, variant: VariantId, stock: i64) -> String {
     }
 }
 
+/// Runs of a sell-out: enough to sell the drop out on a loaded machine (the short mode CI
+/// runs has 1 s runs of a debug build), and a bound should it never sell out.
+const SELL_OUT_RUNS: usize = 20;
+
+/// Sell the drop out: runs of `secs` against `urls` until nothing is left to hold (one run
+/// is enough on a quiet machine; the short mode on a busy one may need more), at most
+/// [`SELL_OUT_RUNS`]. The first run's figures (the table's row), and the holds acknowledged
+/// over all runs (the check's).
+fn sell_out(
+    rt: &tokio::runtime::Runtime,
+    store: &Store,
+    urls: Vec<String>,
+    fx: &Fixture,
+    buyers: usize,
+    secs: u64,
+) -> (Outcome, Option<f64>, u64) {
+    let (first, cpu) = measure(
+        urls.clone(),
+        &fx.tokens_file,
+        hold_body(fx.variant),
+        buyers,
+        secs,
+    );
+    let mut acked = first.ok;
+    for _ in 1..SELL_OUT_RUNS {
+        if rt.block_on(remaining(store, fx.variant)) == 0 {
+            break;
+        }
+        let (more, _) = measure(
+            urls.clone(),
+            &fx.tokens_file,
+            hold_body(fx.variant),
+            buyers,
+            secs,
+        );
+        acked += more.ok;
+    }
+    (first, cpu, acked)
+}
+
+async fn remaining(store: &Store, variant: VariantId) -> i64 {
+    let mut conn = store.read().await.unwrap();
+    livedrop::db_run!(conn, |c| {
+        drop_variants::table
+            .find(variant)
+            .select(drop_variants::remaining)
+            .first(c)
+            .await
+            .unwrap()
+    })
+}
+
 /// After a sell-out run: the stock check, and the drop sold out exactly: every unit held,
 /// none left, and as many holds acknowledged (201) as there are units.
 async fn check_sold_out(store: &Store, variant: VariantId, stock: i64, acked: u64) -> String {
@@ -672,18 +724,12 @@ fn main() {
         let sub2 = tempfile::tempdir_in(sub.path()).unwrap();
         let fx = rt.block_on(setup(&node, sub2.path(), sell_out_stock()));
         let endpoint = format!("{}/api/drops/{}/holds", node.url(), fx.drop);
-        let (o, cpu) = measure(
-            vec![endpoint],
-            &fx.tokens_file,
-            hold_body(fx.variant),
-            top,
-            secs,
-        );
+        let (o, cpu, acked) = sell_out(&rt, &node.state.store, vec![endpoint], &fx, top, secs);
         let verdict = rt.block_on(check_sold_out(
             &node.state.store,
             fx.variant,
             fx.stock,
-            o.ok,
+            acked,
         ));
         report.row(
             name,
@@ -732,8 +778,8 @@ fn main() {
             .iter()
             .map(|n| format!("{}/api/drops/{}/holds", n.url(), fx.drop))
             .collect();
-        let (o, cpu) = measure(urls, &fx.tokens_file, hold_body(fx.variant), top, secs);
-        let verdict = rt.block_on(check_sold_out(&a.state.store, fx.variant, fx.stock, o.ok));
+        let (o, cpu, acked) = sell_out(&rt, &a.state.store, urls, &fx, top, secs);
+        let verdict = rt.block_on(check_sold_out(&a.state.store, fx.variant, fx.stock, acked));
         report.row(
             "postgres",
             &format!(
