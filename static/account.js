@@ -22,6 +22,15 @@ if (page === 'verify') {
 
 if (page === 'reset') {
   const form = document.getElementById('reset-form');
+  if (!token) {
+    // Nothing to reset with: say so rather than take a password only to refuse it.
+    form.hidden = true;
+    say('This link has no token. Open the link from your mail again, or ask for a new one. ', false);
+    const again = document.createElement('a');
+    again.href = '/forgot';
+    again.textContent = 'Ask for a new link';
+    status.append(again);
+  }
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const password = form.password.value;

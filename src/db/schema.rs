@@ -248,6 +248,7 @@ diesel::table! {
 }
 
 diesel::joinable!(tickets -> orders (order_id));
+diesel::joinable!(payouts -> users (user_id));
 
 diesel::table! {
     payout_accounts (user_id) {

@@ -147,6 +147,7 @@ routes! {
     "/api/admin/users" => { get: admin::users::list },
     "/api/admin/storefronts" => { get: admin::storefronts::list },
     "/api/admin/orders" => { get: orders::list::admin_orders },
+    "/api/admin/payouts" => { get: orders::payouts::list },
     "/api/admin/payouts/run" => { post: orders::payouts::run },
     "/api/admin/users/{id}/disable" => { post: admin::users::disable },
     "/api/admin/users/{id}/enable" => { post: admin::users::enable },

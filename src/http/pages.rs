@@ -251,6 +251,7 @@ pub async fn asset(file: web::Path<String>) -> Result<HttpResponse, AppError> {
         "studio.js" => (include_str!("../../static/studio.js"), JS),
         "admin-users.js" => (include_str!("../../static/admin-users.js"), JS),
         "admin-shops.js" => (include_str!("../../static/admin-shops.js"), JS),
+        "admin-payouts.js" => (include_str!("../../static/admin-payouts.js"), JS),
         "checkout.js" => (include_str!("../../static/checkout.js"), JS),
         "order.js" => (include_str!("../../static/order.js"), JS),
         "account-page.js" => (include_str!("../../static/account-page.js"), JS),

@@ -49,6 +49,12 @@ export async function run({ browser, baseURL, screenshot }) {
   await admin.getByRole('button', { name: 'Find orders' }).click();
   await admin.locator('#admin-order-list').filter({ hasText: /·|No order matches/ }).waitFor();
   await admin.screenshot({ path: screenshot('admin-shops.png'), fullPage: true });
+  // Payouts: a run now (asks first), then the list (the demo's creators have none
+  // connected, so it may be empty: either way the list answers).
+  admin.once('dialog', (d) => d.accept());
+  await admin.getByRole('button', { name: 'Run payouts now' }).click();
+  await admin.getByText(/^Payout run: /).waitFor();
+  await admin.getByTestId('admin-payout-list').filter({ hasText: /·|No payouts\./ }).waitFor();
 
   await admin.getByRole('button', { name: `Enable ${email}` }).click();
   await admin.getByText(`${email} is enabled`).waitFor();

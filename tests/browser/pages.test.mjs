@@ -164,10 +164,12 @@ function pages(f) {
       },
     },
     {
-      // Without a token the page shows its form (account.js says nothing until it is sent).
+      // Without a token the page says so and points to a new link (no form to fill in vain).
       name: 'reset', path: '/reset', ready: async (p) => {
         await heading(p, 'Choose a new password');
-        await p.getByLabel(/^New password/).waitFor();
+        await p.getByRole('status').getByText('This link has no token').waitFor();
+        await p.getByRole('link', { name: 'Ask for a new link' }).waitFor();
+        if (await p.locator('#reset-form').isVisible()) throw new Error('the form shows without a token');
       },
     },
     {

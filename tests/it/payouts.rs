@@ -200,6 +200,24 @@ async fn payouts(app: TestApp) {
     assert_eq!(earnings(&app, &creator).await, (0, 0, 2660));
     // Nobody else's payouts show.
     assert!(payouts_of(&app, &buyer).await.is_empty());
+    // Admins see every creator's, with the creator's email; nobody else does.
+    let (_, me) = app.get("/api/me", Some(&creator)).await;
+    let (s, listed) = app
+        .get("/api/admin/payouts?status=paid", Some(&admin))
+        .await;
+    assert_eq!(s, 200, "{listed}");
+    let mine: Vec<&Value> = listed["payouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["email"] == me["email"])
+        .collect();
+    assert_eq!(mine.len(), 2, "{listed}");
+    assert_eq!(app.get("/api/admin/payouts", Some(&creator)).await.0, 403);
+    let (s, b) = app
+        .get("/api/admin/payouts?status=lost", Some(&admin))
+        .await;
+    assert_eq!((s, code(&b)), (422, "validation_failed"), "{b}");
     app.stop().await;
 }
 

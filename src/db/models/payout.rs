@@ -308,3 +308,27 @@ pub async fn of_user(store: &Store, user: UserId) -> AppResult<Vec<PayoutRow>> {
             .await
     })?)
 }
+
+/// The newest payouts of every creator (admins), with each creator's email; `status` to
+/// narrow them.
+pub async fn recent(
+    store: &Store,
+    status: Option<&str>,
+    limit: i64,
+) -> AppResult<Vec<(PayoutRow, String)>> {
+    use crate::db::schema::users;
+    let mut conn = store.read().await?;
+    let status = status.map(str::to_string);
+    Ok(db_run!(conn, |c| {
+        let mut q = payouts::table
+            .inner_join(users::table)
+            .select((PayoutRow::as_select(), users::email))
+            .order(payouts::id.desc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(s) = &status {
+            q = q.filter(payouts::status.eq(s.clone()));
+        }
+        q.load(c).await
+    })?)
+}

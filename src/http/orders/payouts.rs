@@ -114,3 +114,65 @@ pub async fn run(state: web::Data<AppState>, who: AuthUser) -> AppResult<HttpRes
         payouts: done.iter().map(PayoutView::from).collect(),
     }))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutQuery {
+    /// `pending`, `paid` or `failed`.
+    #[param(pattern = "^(pending|paid|failed)$")]
+    pub status: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminPayoutView {
+    #[serde(flatten)]
+    pub payout: PayoutView,
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminPayouts {
+    /// Newest first.
+    pub payouts: Vec<AdminPayoutView>,
+}
+
+/// Every creator's newest payouts, with their email (admins).
+#[utoipa::path(get, path = "/api/admin/payouts", tag = "admin", security(("bearer" = [])),
+    params(PayoutQuery),
+    responses((status = 200, body = AdminPayouts), (status = 403, description = "`forbidden`"),
+        (status = 422, description = "`validation_failed`")))]
+pub async fn list(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    q: web::Query<PayoutQuery>,
+) -> AppResult<HttpResponse> {
+    who.require_admin()?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(crate::error::AppError::field(
+            "limit",
+            "must be from 1 to 200",
+        ));
+    }
+    if let Some(s) = &q.status {
+        if !["pending", "paid", "failed"].contains(&s.as_str()) {
+            return Err(crate::error::AppError::field(
+                "status",
+                "must be pending, paid or failed",
+            ));
+        }
+    }
+    let rows = model::recent(&state.store, q.status.as_deref(), limit).await?;
+    Ok(HttpResponse::Ok().json(AdminPayouts {
+        payouts: rows
+            .iter()
+            .map(|(p, email)| AdminPayoutView {
+                payout: PayoutView::from(p),
+                email: email.clone(),
+            })
+            .collect(),
+    }))
+}
