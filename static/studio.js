@@ -10,6 +10,8 @@ const msg = $('#message');
 let stores = [];
 let current = null;
 let blocks = [];
+// The drops this account co-sells (accepted invitations): their splits and its earnings.
+let collaborations = [];
 // This storefront's products, drops and raffles (the blocks that show one choose from them).
 let products = [];
 let drops = [];
@@ -50,9 +52,16 @@ async function start() {
   }
   verifyReminder($('#verify-reminder'), me.data);
   await acceptInvitation();
-  const r = await api('GET', '/api/storefronts');
+  $('#team').hidden = false;
+  const [r, co] = await Promise.all([api('GET', '/api/storefronts'), api('GET', '/api/me/collaborations')]);
+  collaborations = co.ok ? co.data.collaborations : [];
   stores = r.ok ? r.data : [];
-  if (stores.length === 0) { $('#create').hidden = false; return; }
+  if (stores.length === 0) {
+    // A collaborator without a storefront of their own still sees what they co-sell.
+    $('#create').hidden = false;
+    fillTeamDrops();
+    return;
+  }
   $('#which').replaceChildren(...stores.map((s) => el('option', s.title, { value: s.id })));
   await open(stores[0].id);
 }
@@ -435,8 +444,15 @@ async function loadDrops() {
   drops = r.ok ? r.data.drops : [];
   drawDrops();
   if (feed) feed.update(); else feed = live(watched, onDropMessage);
+  fillTeamDrops();
+}
+
+/// The drops the Collaborators & earnings section can show: this storefront's, then those
+/// this account co-sells.
+function fillTeamDrops() {
   const keep = $('#c-drop').value;
-  $('#c-drop').replaceChildren(...drops.map((d) => el('option', d.title, { value: d.id })));
+  $('#c-drop').replaceChildren(...drops.map((d) => el('option', d.title, { value: d.id })),
+    ...collaborations.map((c) => el('option', `${c.title} (you co-sell: ${pct(c.share_bp)})`, { value: c.drop_id })));
   if (keep && [...$('#c-drop').options].some((o) => o.value === keep)) $('#c-drop').value = keep;
   loadTeam();
 }
@@ -480,12 +496,15 @@ async function loadTeam() {
   const splits = $('#split-list');
   list.replaceChildren();
   splits.replaceChildren();
+  // Only the drop's owner invites and removes; a collaborator sees the drop's splits.
+  const own = drops.some((d) => d.id === drop);
+  $('#collab-form').hidden = Boolean(drop) && !own;
   if (drop) {
     const [c, s] = await Promise.all([
       api('GET', `/api/drops/${drop}/collaborators`), api('GET', `/api/drops/${drop}/splits`)]);
     for (const x of (c.ok ? c.data.collaborators : [])) {
       const li = el('li', `${x.email} · ${x.status} · ${pct(x.share_bp)} `, { 'data-testid': 'collab-row' });
-      li.append(button('Remove', async () => {
+      if (own) li.append(button('Remove', async () => {
         if (!window.confirm(`Remove ${x.email} from this drop?`)) return;
         const a = await api('DELETE', `/api/drops/${drop}/collaborators/${x.id}`);
         if (!a.ok) return say(msg, errorText(a), false);
@@ -495,8 +514,10 @@ async function loadTeam() {
       list.append(li);
     }
     if (list.children.length === 0) list.append(el('li', 'No collaborators: every sale of this drop is yours (less the fee).'));
+    const me = session?.user?.id;
     for (const p of (s.ok ? s.data.parties : [])) {
-      const who = p.role === 'platform' ? 'Platform fee' : p.role === 'owner' ? 'You (owner)' : `Collaborator ${p.party.slice(0, 8)}`;
+      const who = p.role === 'platform' ? 'Platform fee'
+        : p.party === me ? `You (${p.role})` : p.role === 'owner' ? 'Owner' : `Collaborator ${p.party.slice(0, 8)}`;
       splits.append(el('li', `${who} · ${pct(p.share_bp)} · earned ${money(p.earned_cents, s.data.currency)}`
         + ` · refunded ${money(p.reversed_cents, s.data.currency)} · net ${money(p.net_cents, s.data.currency)}`));
     }

@@ -114,6 +114,7 @@ routes! {
     "/api/drops/{id}/collaborators/{cid}" => { delete: drops::collaborators::remove },
     "/api/drops/{id}/splits" => { get: drops::collaborators::splits },
     "/api/collaborations/accept" => { post: drops::collaborators::accept },
+    "/api/me/collaborations" => { get: drops::collaborators::mine },
     "/api/drops/{id}/queue" => { post: queue::join::join },
     "/api/queue/{ticket_id}" => { get: queue::show::show },
     "/api/holds/{id}" => { delete: holds::delete::delete },

@@ -32,7 +32,7 @@ use super::{
         products::unpublish::unpublish, products::unpublish::archive, storefronts::publish::unpublish,
         drops::create::create, drops::show::show, drops::publish::publish, drops::log::log,
         drops::collaborators::invite, drops::collaborators::list, drops::collaborators::remove,
-        drops::collaborators::accept, drops::collaborators::splits,
+        drops::collaborators::mine, drops::collaborators::accept, drops::collaborators::splits,
         drops::update::update, drops::status::pause, drops::status::resume, drops::status::cancel,
         holds::create::create, holds::delete::delete, queue::join::join, queue::show::show,
         orders::checkout::checkout, orders::show::show, orders::webhook::webhook, orders::refund::refund,

@@ -75,8 +75,7 @@ export async function run({ browser, baseURL, screenshot }) {
 
   // Setup through the API: two confirmed creators; the owner's published storefront with a
   // $40.00 download and a draft drop of it (shares can change until the drop opens). The
-  // collaborator has a storefront of their own: the studio shows the earnings section only
-  // beside a storefront.
+  // collaborator has no storefront of their own: the studio shows them what they co-sell.
   const owner = await creator(browser, baseURL, ownerEmail, password);
   const collab = await creator(browser, baseURL, collabEmail, password);
   const shop = await json(baseURL, 'POST', '/api/storefronts', { slug: `owner-${stamp}`, title: 'Owner & Co' }, owner.access_token);
@@ -91,7 +90,6 @@ export async function run({ browser, baseURL, screenshot }) {
     variants: [{ name: 'PDF', stock: 5 }], opens_at: new Date(Date.now() + 3_600_000).toISOString(),
     waiting_room_seconds: 0,
   }, owner.access_token);
-  await json(baseURL, 'POST', '/api/storefronts', { slug: `collab-${stamp}`, title: 'Collaborator' }, collab.access_token);
 
   const problems = [];
   const watch = (p) => {
@@ -179,8 +177,11 @@ export async function run({ browser, baseURL, screenshot }) {
   });
   assert.deepEqual(mine.entries.map((e) => [e.drop_id, e.role, e.kind, e.share_bp, e.amount_cents]),
     [[drop.id, 'collaborator', 'sale', 2000, 800]]);
-  await c.getByRole('link', { name: 'Collaborators & earnings' }).click();
-  await c.waitForURL(/#team$/);
+  // The drop they co-sell, its split with their own line.
+  await c.locator('#c-drop').selectOption({ label: `${title} (you co-sell: 20%)` });
+  await c.getByTestId('split-list').getByText('You (collaborator) · 20% · earned $8.00 · refunded $0.00 · net $8.00').waitFor();
+  assert.equal(await c.locator('#collab-form').isHidden(), true, 'only the owner invites');
+  await c.locator('#team').scrollIntoViewIfNeeded();
   await c.screenshot({ path: screenshot('money-collaborator-1280.png') });
   await c.setViewportSize({ width: 390, height: 844 });
   assert.equal(await c.evaluate(() => document.documentElement.scrollWidth > window.innerWidth), false, 'no horizontal scroll at 390 px');

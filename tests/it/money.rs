@@ -426,6 +426,20 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
     assert_eq!((s, code(&e)), (422, "validation_failed"), "{e}");
     let (s, e) = app.get("/api/me/earnings", Some(&rival)).await;
     assert_eq!((s, e["pending_cents"].as_i64()), (200, Some(0)), "{e}");
+    // Each collaborator finds the drops they co-sell; the late one (never accepted) none.
+    let (s, mine) = app.get("/api/me/collaborations", Some(&a)).await;
+    assert_eq!(s, 200, "{mine}");
+    assert_eq!(
+        (
+            mine["collaborations"][0]["drop_id"].as_str(),
+            mine["collaborations"][0]["share_bp"].as_i64(),
+            mine["collaborations"].as_array().map(Vec::len)
+        ),
+        (Some(drop.as_str()), Some(3000), Some(1)),
+        "{mine}"
+    );
+    let (_, none) = app.get("/api/me/collaborations", Some(&late.1)).await;
+    assert_eq!(none["collaborations"], json!([]), "{none}");
     // Collaborators see the list; a rival creator and a buyer see nothing.
     let (s, l) = app
         .get(&format!("/api/drops/{drop}/collaborators"), Some(&a))

@@ -323,3 +323,38 @@ pub async fn splits(
         parties,
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Collaboration {
+    pub drop_id: crate::domain::ids::DropId,
+    /// The drop's title.
+    pub title: String,
+    /// Your share of each paid order, in basis points.
+    pub share_bp: i64,
+    pub accepted_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollaborationList {
+    /// Newest first.
+    pub collaborations: Vec<Collaboration>,
+}
+
+/// The drops you co-sell (invitations you accepted): see each one's splits on
+/// `GET /api/drops/{id}/splits`.
+#[utoipa::path(get, path = "/api/me/collaborations", tag = "money", security(("bearer" = [])),
+    responses((status = 200, body = CollaborationList)))]
+pub async fn mine(state: web::Data<AppState>, who: AuthUser) -> AppResult<HttpResponse> {
+    let rows = model::of_user(&state.store, who.id).await?;
+    Ok(HttpResponse::Ok().json(CollaborationList {
+        collaborations: rows
+            .into_iter()
+            .map(|(r, title)| Collaboration {
+                drop_id: r.drop_id,
+                title,
+                share_bp: r.share_bp,
+                accepted_at: r.accepted_at.map(|t| t.and_utc()),
+            })
+            .collect(),
+    }))
+}
