@@ -147,9 +147,11 @@ function showResult(s, drawn) {
   $('#result-h').textContent = `Drawn: ${s.title}`;
   const body = $('#result-winners');
   body.textContent = '';
+  // Whom to send the prizes to: the draw's answer names each entrant's email (never public).
+  const email = new Map((drawn.contacts || []).map((c) => [c.entrant, c.email]));
   for (const w of drawn.winners) {
     const tr = document.createElement('tr');
-    for (const text of [`#${w.rank}`, w.entrant, String(w.tickets), w.prize]) {
+    for (const text of [`#${w.rank}`, w.entrant, email.get(w.entrant) || '—', String(w.tickets), w.prize]) {
       const td = document.createElement('td');
       td.textContent = text;
       tr.append(td);
@@ -158,7 +160,7 @@ function showResult(s, drawn) {
     body.append(tr);
   }
   $('#result-alternates').textContent = drawn.alternates.length
-    ? `Alternates, in order: ${drawn.alternates.map((a) => a.entrant).join(', ')}`
+    ? `Alternates, in order: ${drawn.alternates.map((a) => (email.has(a.entrant) ? `${a.entrant} (${email.get(a.entrant)})` : a.entrant)).join(', ')}`
     : 'Alternates: none.';
   // The page's own origin, which is where this admin reached the server.
   const proof = `/api/raffles/${s.id}/proof`;

@@ -670,7 +670,12 @@ async function loadRaffles() {
       if (confirmText && !window.confirm(confirmText)) return;
       const a = await api('POST', `/api/raffles/${x.id}/${path}`, {});
       if (!a.ok) return say(msg, errorText(a), false);
-      say(msg, path === 'draw' ? `${x.title}: drawn, ${a.data.winners.length} winner(s).` : `${x.title}: ${a.data.status}.`);
+      // A draw names whom to send the prizes to (the answer has each winner's email).
+      const email = new Map((a.data.contacts || []).map((c) => [c.entrant, c.email]));
+      say(msg, path === 'draw'
+        ? `${x.title}: drawn, ${a.data.winners.length} winner(s): `
+          + `${a.data.winners.map((w) => `#${w.rank} ${email.get(w.entrant) || w.entrant} (${w.prize})`).join('; ') || 'none'}.`
+        : `${x.title}: ${a.data.status}.`);
       loadRaffles();
     }, { 'aria-label': `${name} ${x.title}` });
     if (x.status === 'draft') li.append(act('Publish', 'publish'));

@@ -111,9 +111,11 @@ export async function run({ browser, baseURL, screenshot }) {
   assert.equal(await dialog.isVisible(), false);
   const winners = await cells(result.locator('tbody tr'));
   assert.equal(winners.length, 3, JSON.stringify(winners));
-  assert.deepEqual(winners.map(([rank, , tickets, prize]) => [rank, tickets, prize]),
+  assert.deepEqual(winners.map(([rank, , , tickets, prize]) => [rank, tickets, prize]),
     [['#1', '1', 'Poster'], ['#2', '1', 'Sticker'], ['#3', '1', 'Sticker']]);
   for (const [, entrant] of winners) assert.match(entrant, /^e-[0-9a-f]+$/);
+  // The admin sees whom to send each prize to (the public page never does).
+  for (const [, , email] of winners) assert.match(email, /^[^@\s]+@[^@\s]+$/);
   assert.equal(await page.textContent('[data-testid=result-alternates]'), 'Alternates: none.');
   await row.locator('[data-testid=row-status][data-status=drawn]').waitFor();
   assert.equal(await draw.isVisible(), false, 'no second draw');
@@ -126,7 +128,8 @@ export async function run({ browser, baseURL, screenshot }) {
   await pub.waitForSelector('[data-testid=status][data-status=drawn]', { timeout: 2000 });
   assert.equal(await pub.evaluate(() => window.notReloaded), true, 'updated in place');
   const rows = await cells(pub.locator('[data-testid=winners] tbody tr'));
-  assert.deepEqual(rows, winners.map(([rank, entrant, , prize]) => [rank, entrant, prize]));
+  assert.deepEqual(rows, winners.map(([rank, entrant, , , prize]) => [rank, entrant, prize]));
+  assert.equal((await pub.content()).includes(winners[0][2]), false, 'no email on the public page');
   const rank = winners.find(([, entrant]) => entrant === mine)[0];
   await pub.waitForFunction((r) => document.querySelector('[data-testid=your-outcome]').textContent.startsWith(`You won! Rank ${r}`), rank);
   assert.equal(await pub.locator('[data-testid=winners] tr.you td').nth(1).textContent(), mine);

@@ -1013,6 +1013,23 @@ async fn a_creator_draws_their_own_raffle_and_nobody_else_can() {
     assert_eq!(s, 200, "{mine}");
     assert_eq!(mine["winners"].as_array().unwrap().len(), 3);
     assert!(mine["proof_url"].as_str().unwrap().ends_with("/proof"));
+    // Whom to send the prizes to: every winner's and alternate's email, for the owner.
+    let picked =
+        mine["winners"].as_array().unwrap().len() + mine["alternates"].as_array().unwrap().len();
+    let contacts = mine["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), picked, "{mine}");
+    assert!(
+        contacts
+            .iter()
+            .all(|c| c["email"].as_str().unwrap().contains('@')),
+        "{mine}"
+    );
+    let (_, proof) = app.get(&format!("/api/raffles/{id}/proof"), None).await;
+    let email = contacts[0]["email"].as_str().unwrap();
+    assert!(
+        !proof.to_string().contains(email),
+        "the public proof names nobody"
+    );
     let (_, admin) = user_with_token(&app, "admin").await;
     let (s, theirs) = draw(&app, &id, &admin).await;
     assert_eq!(s, 200);

@@ -1140,3 +1140,24 @@ pub async fn monthly_exists(store: &Store, month: &str) -> AppResult<bool> {
     })?;
     Ok(n > 0)
 }
+
+/// The email of each of `entrants` (pseudonyms) in raffle `id`: for the people who send
+/// the prizes (admins, the storefront's owner), never in public answers.
+pub async fn emails_of(
+    store: &Store,
+    id: RaffleId,
+    entrants: &[String],
+) -> AppResult<Vec<(String, String)>> {
+    use crate::db::schema::users;
+    let mut conn = store.read().await?;
+    let entrants = entrants.to_vec();
+    Ok(db_run!(conn, |c| {
+        raffle_entrants::table
+            .inner_join(users::table.on(users::id.eq(raffle_entrants::user_id)))
+            .filter(raffle_entrants::raffle_id.eq(id))
+            .filter(raffle_entrants::pseudonym.eq_any(&entrants))
+            .select((raffle_entrants::pseudonym, users::email))
+            .load(c)
+            .await
+    })?)
+}

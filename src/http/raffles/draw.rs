@@ -15,6 +15,46 @@ pub struct Drawn {
     pub result: DrawResult,
     /// Where anyone can fetch the proof.
     pub proof_url: String,
+    /// Each winner's and alternate's account email (the draw answers only admins and the
+    /// storefront's owner, who send the prizes; the public proof never names them).
+    pub contacts: Vec<Contact>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Contact {
+    /// The entrant's pseudonym, as in `winners` and `alternates`.
+    pub entrant: String,
+    pub email: String,
+}
+
+/// The draw's answer: the result, where its proof is, and whom to contact.
+async fn drawn(
+    state: &AppState,
+    id: crate::domain::ids::RaffleId,
+    result: DrawResult,
+) -> AppResult<Drawn> {
+    let names: Vec<String> = result
+        .winners
+        .iter()
+        .map(|w| w.entrant.clone())
+        .chain(result.alternates.iter().map(|a| a.entrant.clone()))
+        .collect();
+    let emails = model::emails_of(&state.store, id, &names).await?;
+    let contacts = names
+        .iter()
+        .filter_map(|n| {
+            let (_, email) = emails.iter().find(|(p, _)| p == n)?;
+            Some(Contact {
+                entrant: n.clone(),
+                email: email.clone(),
+            })
+        })
+        .collect();
+    Ok(Drawn {
+        result,
+        proof_url: format!("{}/api/raffles/{id}/proof", state.config.public_url),
+        contacts,
+    })
 }
 
 /// Draw a closed raffle (admins). Once: repeating it, here or on another node, returns the
@@ -31,10 +71,7 @@ pub async fn draw(
     who.require_admin()?;
     let id = raffle_id(&id)?;
     let result = crate::raffle::draw(&state, id).await?;
-    Ok(HttpResponse::Ok().json(Drawn {
-        result,
-        proof_url: format!("{}/api/raffles/{id}/proof", state.config.public_url),
-    }))
+    Ok(HttpResponse::Ok().json(drawn(&state, id, result).await?))
 }
 
 /// Draw your storefront's closed raffle (its owner; admins draw any, platform raffles
@@ -61,10 +98,7 @@ pub async fn draw_own(
         return Err(crate::error::AppError::NotFound);
     }
     let result = crate::raffle::draw(&state, rid).await?;
-    Ok(HttpResponse::Ok().json(Drawn {
-        result,
-        proof_url: format!("{}/api/raffles/{rid}/proof", state.config.public_url),
-    }))
+    Ok(HttpResponse::Ok().json(drawn(&state, rid, result).await?))
 }
 
 /// Every raffle (admins), newest closing first, with live totals.
