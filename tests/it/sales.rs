@@ -744,7 +744,12 @@ async fn the_orders_migration_keeps_drop_orders_both_ways() {
             "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
         )
         .unwrap();
-        // The money migration (000011) first, then the orders one.
+        // The payouts migration (000013) and the money one (000011) first, then the
+        // orders one.
+        let reverted = c
+            .revert_last_migration(livedrop::db::migrations::SQLITE)
+            .unwrap();
+        assert!(reverted.to_string().ends_with("000013"), "{reverted}");
         let reverted = c
             .revert_last_migration(livedrop::db::migrations::SQLITE)
             .unwrap();
