@@ -1,7 +1,7 @@
 // One order, for its buyer (what they bought, the download, the tickets with their QR
 // codes, the shipment) and for the storefront's owner (the address and "mark shipped").
 
-import { api, session, money, say, errorText, signInForm } from '/static/session.js';
+import { api, session, money, minor, say, errorText, signInForm } from '/static/session.js';
 
 const id = location.pathname.split('/').filter(Boolean).pop();
 const $ = (sel) => document.querySelector(sel);
@@ -26,7 +26,8 @@ async function load() {
   const p = await api('GET', `/api/products/${o.product_id}`);
   const title = p.ok ? p.data.title : 'Product';
   $('#title').textContent = `Order: ${title}`;
-  $('#status').textContent = STATUS[o.status] || o.status;
+  $('#status').textContent = (STATUS[o.status] || o.status)
+    + (o.status === 'paid' && o.refunded_cents > 0 ? ` · ${money(o.refunded_cents, o.currency)} refunded` : '');
   $('#status').dataset.status = o.status;
   $('#kind').textContent = o.kind;
   $('#line').textContent = `${o.quantity} × ${title}`;
@@ -70,15 +71,27 @@ async function load() {
     : (o.kind === 'physical' && o.status === 'paid' ? 'Not shipped yet.' : '');
   // The seller's view carries the buyer's email.
   $('#fulfil-form').hidden = !(o.buyer_email && o.status === 'paid' && !f && ['physical', 'service'].includes(o.kind));
-  $('#refund').hidden = !(o.buyer_email && o.status === 'paid');
+  // The seller refunds all or part of what is left; a drop order's units may go back.
+  $('#refund-form').hidden = !(o.buyer_email && o.status === 'paid');
+  order = o;
+  $('#refund-left').textContent = money(o.amount_cents - (o.refunded_cents || 0), o.currency);
+  $('#restock-line').hidden = !o.drop_id;
   $('#order').hidden = false;
 }
 
-$('#refund').addEventListener('click', async () => {
-  if (!confirm('Refund this order in full? The buyer is told by mail.')) return;
-  const r = await api('POST', `/api/orders/${id}/refund`, {});
+let order = null;
+$('#refund-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const raw = $('#refund-amount').value.trim();
+  const body = {};
+  if (raw) body.amount_cents = Math.round(Number(raw) * minor(order.currency));
+  if (order.drop_id && $('#refund-restock').checked) body.restock = true;
+  const what = raw ? money(body.amount_cents, order.currency) : 'all that is left';
+  if (!confirm(`Refund ${what} of this order? The buyer is told by mail.`)) return;
+  const r = await api('POST', `/api/orders/${id}/refund`, body);
   if (!r.ok) return say(msg, errorText(r), false);
-  say(msg, 'Refunded; the buyer was told by mail.');
+  say(msg, `Refunded ${what}${body.restock ? ', the units back in stock' : ''}; the buyer was told by mail.`);
+  $('#refund-amount').value = '';
   load();
 });
 

@@ -164,6 +164,23 @@ pub fn refunded(to: &str, f: &SaleFacts) -> Mail {
     )
 }
 
+/// To the buyer: part of the order was refunded (the order stays paid).
+pub fn partly_refunded(to: &str, f: &SaleFacts, amount_cents: i64, refunded_cents: i64) -> Mail {
+    compose(
+        to,
+        format!("Part of your order of {} is refunded", f.product_title),
+        &format!(
+            "{} of order {} goes back to your payment method ({} refunded of {} in all).",
+            format_minor(amount_cents, &f.currency),
+            f.order_id,
+            format_minor(refunded_cents, &f.currency),
+            format_minor(f.amount_cents, &f.currency)
+        ),
+        &f.lines(),
+        ("See your order", &f.order_url()),
+    )
+}
+
 /// To the member: the next period is paid.
 pub fn renewed(to: &str, f: &SaleFacts, until: DateTime<Utc>) -> Mail {
     let mut lines = f.lines();

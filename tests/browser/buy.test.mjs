@@ -132,6 +132,12 @@ export async function run({ browser, baseURL, screenshot }) {
   assert.match(await creator.getByTestId('fulfilment').textContent(), /RM123456789GB/);
   await creator.screenshot({ path: screenshot('order-shipped.png'), fullPage: true });
   await noSeriousViolations(creator, 'the order page, as its creator');
+  // A part refunded (a goodwill gesture): the order stays paid and says how much went back.
+  await creator.getByLabel(/^Amount/).fill('1');
+  creator.once('dialog', (d) => d.accept());
+  await creator.getByTestId('refund').click();
+  await creator.getByText(/^Refunded \$1\.00; the buyer was told by mail\.$/).waitFor();
+  await creator.getByTestId('order-status').getByText('Paid · $1.00 refunded').waitFor();
 
   assert.deepEqual(problems, [], 'no console errors');
   await creator.close();

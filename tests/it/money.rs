@@ -323,6 +323,19 @@ async fn three_party_drop_adds_up(app: TestApp, mut smtp: SmtpServer) {
         (200, Some("paid"), Some(400)),
         "{r}"
     );
+    // The buyer is told of the part refunded (the mails of the sales before come first).
+    loop {
+        let m = smtp.next(10).await;
+        if m.text().contains("refunded of") {
+            assert!(
+                m.text().contains("4.00 USD of order")
+                    && m.text().contains("(4.00 USD refunded of 10.01 USD in all)"),
+                "{}",
+                m.text()
+            );
+            break;
+        }
+    }
     for bad in [json!({"amount_cents": 602}), json!({"amount_cents": 0})] {
         let (s, e) = app
             .post(

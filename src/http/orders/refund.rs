@@ -89,9 +89,21 @@ pub async fn refund(
     let o = order::find(&state.store, o.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if o.status == "refunded" {
-        if let Some((f, buyer, _)) = settle::facts(&state, &o).await {
-            settle::send(&state, crate::mail::sale::refunded(&buyer, &f), o.id).await;
+    if let Some((f, buyer, _)) = settle::facts(&state, &o).await {
+        let mail = if o.status == "refunded" {
+            Some(crate::mail::sale::refunded(&buyer, &f))
+        } else if !full {
+            Some(crate::mail::sale::partly_refunded(
+                &buyer,
+                &f,
+                amount,
+                o.refunded_cents,
+            ))
+        } else {
+            None
+        };
+        if let Some(m) = mail {
+            settle::send(&state, m, o.id).await;
         }
     }
     Ok(HttpResponse::Ok().json(OrderView::new(&o, state.payments.name())))
