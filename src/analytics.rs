@@ -15,6 +15,23 @@ pub fn record(state: &AppState, drop: DropId, kind: Kind, amount_cents: i64, ref
     state.registry.note(drop, event);
 }
 
+/// A refund of `amount_cents` of order `o`, on its storefront's dashboard: a purchase
+/// event of the negative amount that counts no purchase (count 0), so revenue is net of
+/// refunds and the sales ticker shows it, while the funnel still counts the sale made.
+pub async fn refunded(state: &AppState, o: &crate::db::models::order::OrderRow, amount_cents: i64) {
+    let mut event = Event::server(
+        Kind::Purchase,
+        state.clock.now(),
+        -amount_cents,
+        o.id.to_string(),
+    );
+    event.count = 0;
+    match o.drop_id {
+        Some(drop) => state.registry.note(drop, event),
+        None => state.registry.record(o.storefront_id, event).await,
+    }
+}
+
 /// How often the inbox is handed on: well inside the dashboard's one-second freshness.
 pub const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 

@@ -246,19 +246,22 @@ function renderFunnel(f) {
 /// shown (so a screen reader announces only the new ones).
 function renderSales(sales) {
   const list = $('#sales');
-  const shown = new Map([...list.children].map((li) => [li.dataset.orderId, li]));
+  // A refund is a negative sale of the same order: keyed by order, time and amount.
+  const key = (s) => `${s.order_id}|${s.at}|${s.amount_cents}`;
+  const shown = new Map([...list.children].map((li) => [li.dataset.key, li]));
   const items = sales.map((s) => {
-    let li = shown.get(s.order_id);
+    let li = shown.get(key(s));
     if (!li) {
       li = document.createElement('li');
+      li.dataset.key = key(s);
       li.dataset.orderId = s.order_id;
-      li.dataset.testid = 'sale';
+      li.dataset.testid = s.amount_cents < 0 ? 'refund' : 'sale';
       const time = document.createElement('time');
       time.dateTime = s.at;
       time.textContent = clock(s.at);
       const amount = document.createElement('strong');
       amount.className = 'amount';
-      amount.textContent = money(s.amount_cents, s.currency);
+      amount.textContent = s.amount_cents < 0 ? `refund ${money(-s.amount_cents, s.currency)}` : money(s.amount_cents, s.currency);
       const order = document.createElement('span');
       order.className = 'note mono';
       order.textContent = `order ${String(s.order_id).slice(-8)}`;

@@ -283,6 +283,18 @@ export async function run({ browser, baseURL, screenshot }) {
   assert.deepEqual(sold.map((r) => [r.purchases, r.revenue_cents]), [['1', '2500']], csv);
   await page.waitForFunction(() => document.querySelector('[data-testid=message]').textContent.startsWith('Downloaded'));
 
+  // A refund of 5.00 (the creator, from the order): the ticker shows it and the revenue
+  // is net of it, live; the purchase still counts.
+  await page.evaluate(async (id) => {
+    const { access_token: token } = JSON.parse(sessionStorage.getItem('livedrop.session'));
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const { orders } = await (await fetch(`/api/storefronts/${id}/orders?status=paid`, { headers })).json();
+    const r = await fetch(`/api/orders/${orders[0].id}/refund`, { method: 'POST', headers, body: JSON.stringify({ amount_cents: 500 }) });
+    if (!r.ok) throw new Error(`refund ${r.status}`);
+  }, creator.shop.id);
+  await page.locator('[data-testid=refund] .amount').getByText(/^refund \$5\.00$/).waitFor({ timeout: LIVE_MS });
+  await figuresReach(page, { 'revenue-today': 2000, 'purchases-today': 1 }, Date.now());
+
   assert.ok(beacons.length >= 2, `a view and a click at least: ${beacons.length} beacons`);
   assert.ok(accepted.length >= 1 && accepted.every((s) => s === 202), `beacons answered ${accepted}`);
   assert.deepEqual(problems, [], 'no console errors');

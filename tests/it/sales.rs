@@ -340,6 +340,38 @@ async fn every_kind(app: TestApp) {
     })
     .await;
     assert_eq!(report["revenue_cents"].as_i64(), Some(revenue), "{report}");
+
+    // Refunds lower the revenue (the digital order in full, 1.00 of the physical one) and
+    // leave the purchases counted: the funnel saw six sales made.
+    let digital_amount = list["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == json!(digital))
+        .unwrap()["amount_cents"]
+        .as_i64()
+        .unwrap();
+    for (order, body) in [
+        (&digital, json!({})),
+        (&physical, json!({"amount_cents": 100})),
+    ] {
+        let (s, r) = app
+            .post(&format!("/api/orders/{order}/refund"), Some(&seller), body)
+            .await;
+        assert_eq!(s, 200, "{r}");
+    }
+    let net = revenue - digital_amount - 100;
+    let report = eventually(10, || async {
+        let (_, r) = app
+            .get(
+                &format!("/api/storefronts/{sf}/analytics?range=24h"),
+                Some(&seller),
+            )
+            .await;
+        (r["revenue_cents"] == json!(net)).then_some(r)
+    })
+    .await;
+    assert_eq!(report["purchases"], 6, "{report}");
     app.stop().await;
 }
 

@@ -72,6 +72,7 @@ pub async fn refund(
         order::partial_refund(&state.store, o.id, o.refunded_cents, amount, now).await?
     };
     let o = recorded.ok_or_else(not_paid)?;
+    crate::analytics::refunded(&state, &o, amount).await;
     // Recorded first: if the provider fails now, the refund is recorded (a full one stays
     // `refund_pending`) and can be asked of the provider again with the same key.
     if let Some(r) = &o.payment_ref {
