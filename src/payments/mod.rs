@@ -65,6 +65,9 @@ pub struct ProviderEvent {
     /// The order the payment is for (none on events that are not about a payment).
     pub order_id: Option<OrderId>,
     pub payment_ref: String,
+    /// `charge.refunded`: everything refunded of the payment so far (minor units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_refunded: Option<i64>,
 }
 
 /// A creator's payout account at the provider, and where they finish setting it up.

@@ -106,6 +106,12 @@ struct EventObject {
     object: Option<String>,
     #[serde(default)]
     metadata: HashMap<String, String>,
+    /// A Charge's PaymentIntent (`charge.refunded`).
+    #[serde(default)]
+    payment_intent: Option<String>,
+    /// A Charge's total refunded so far.
+    #[serde(default)]
+    amount_refunded: Option<i64>,
 }
 
 /// What a call answered: the body on success, Stripe's error (with its HTTP status) else.
@@ -361,16 +367,19 @@ impl PaymentProvider for StripeProvider {
             "payment_intent.payment_failed" if is_intent => "payment.failed".to_string(),
             other => other.to_string(),
         };
+        let o = e.data.object;
+        let is_charge = o.object.as_deref() == Some("charge");
         Ok(ProviderEvent {
             id: e.id,
             kind,
-            order_id: e
-                .data
-                .object
-                .metadata
-                .get("order_id")
-                .and_then(|o| OrderId::parse(o)),
-            payment_ref: e.data.object.id.unwrap_or_default(),
+            order_id: o.metadata.get("order_id").and_then(|o| OrderId::parse(o)),
+            // A charge's event is about its PaymentIntent (our payment reference).
+            payment_ref: if is_charge {
+                o.payment_intent.unwrap_or_default()
+            } else {
+                o.id.unwrap_or_default()
+            },
+            amount_refunded: if is_charge { o.amount_refunded } else { None },
         })
     }
 

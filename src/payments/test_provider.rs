@@ -109,6 +109,7 @@ impl PaymentProvider for TestProvider {
                     kind: kind.into(),
                     order_id: Some(charge.order),
                     payment_ref: payment_ref.clone(),
+                    amount_refunded: None,
                 });
                 ChargeOutcome::Pending { payment_ref }
             }

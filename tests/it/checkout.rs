@@ -201,6 +201,7 @@ async fn the_webhook_checks_signatures_and_applies_each_event_once() {
         kind: "payment.succeeded".into(),
         order_id: Some(order),
         payment_ref: "test_pay_manual".into(),
+        amount_refunded: None,
     };
     let post = |body: String, sig: String| {
         app.client

@@ -68,6 +68,7 @@ async fn one_event_many_times(app: TestApp) {
         kind: "payment.succeeded".into(),
         order_id: Some(order),
         payment_ref: "test_pay_dup".into(),
+        amount_refunded: None,
     };
     let (body, sig) = provider.signed(&event, Utc::now().timestamp());
     let send = || {

@@ -594,3 +594,127 @@ async fn a_cancelled_drop_takes_no_collaborators() {
         .await;
     assert_eq!((s, code(&e)), (409, "drop_started"), "{e}");
 }
+
+/// A refund made at the provider (`charge.refunded`, e.g. from Stripe's dashboard) is
+/// recorded as ours would be, once: a part, then the rest; the same event again, another
+/// event with a total already recorded, and an older event's smaller total change nothing;
+/// a forged one is refused. The creator's earnings follow to the cent.
+async fn refunds_at_the_provider(app: TestApp) {
+    use livedrop::payments::test_provider::TestProvider;
+    use livedrop::payments::ProviderEvent;
+
+    let (id, creator) = user_with_token(&app, "creator").await;
+    let (sf, _) = livedrop::demo::shop(&app.state.store, id).await.unwrap();
+    let (_, p) = app
+        .post(
+            &format!("/api/storefronts/{sf}/products"),
+            Some(&creator),
+            json!({"kind": "digital", "title": "Zine", "price_cents": 700, "currency": "USD",
+                "download_url": "https://files.example.com/zine.pdf"}),
+        )
+        .await;
+    let product = p["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/products/{product}/publish"),
+        Some(&creator),
+        json!({}),
+    )
+    .await;
+    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (s, o) = app
+        .post(
+            &format!("/api/products/{product}/checkout"),
+            Some(&buyer),
+            json!({"card": "4242424242424242"}),
+        )
+        .await;
+    assert_eq!((s, o["status"].as_str()), (201, Some("paid")), "{o}");
+    let order: livedrop::domain::ids::OrderId = o["order_id"].as_str().unwrap().parse().unwrap();
+    let payment_ref = livedrop::db::models::order::find(&app.state.store, order)
+        .await
+        .unwrap()
+        .unwrap()
+        .payment_ref
+        .unwrap();
+    let provider = TestProvider::new(
+        livedrop::state::webhook_secret(crate::support::TEST_SECRET),
+        &app.url,
+    );
+    let app_ref = &app;
+    let provider_ref = &provider;
+    let payment = payment_ref.clone();
+    let send = |id: &'static str, total: i64| {
+        let event = ProviderEvent {
+            id: id.into(),
+            kind: "charge.refunded".into(),
+            order_id: None,
+            payment_ref: payment.clone(),
+            amount_refunded: Some(total),
+        };
+        let (body, sig) = provider_ref.signed(&event, chrono::Utc::now().timestamp());
+        async move { app_ref.post_webhook(&body, &sig).await }
+    };
+    let state_of = || async {
+        let (_, o) = app.get(&format!("/api/orders/{order}"), Some(&buyer)).await;
+        (
+            o["status"].as_str().unwrap().to_string(),
+            o["refunded_cents"].as_i64().unwrap(),
+        )
+    };
+    let (s, ack) = send("evt_refund_1", 300).await;
+    assert_eq!((s, &ack["applied"]), (200, &json!(true)), "{ack}");
+    assert_eq!(state_of().await, ("paid".into(), 300));
+    for (id, total) in [
+        ("evt_refund_1", 300),
+        ("evt_refund_2", 300),
+        ("evt_refund_0", 100),
+    ] {
+        let (s, ack) = send(id, total).await;
+        assert_eq!((s, &ack["applied"]), (200, &json!(false)), "{id}: {ack}");
+    }
+    assert_eq!(state_of().await, ("paid".into(), 300));
+    let (s, ack) = send("evt_refund_3", 700).await;
+    assert_eq!((s, &ack["applied"]), (200, &json!(true)), "{ack}");
+    assert_eq!(state_of().await, ("refunded".into(), 700));
+    // Forged: refused, nothing recorded.
+    let (body, _) = provider.signed(
+        &ProviderEvent {
+            id: "evt_forged".into(),
+            kind: "charge.refunded".into(),
+            order_id: None,
+            payment_ref: payment_ref.clone(),
+            amount_refunded: Some(700),
+        },
+        chrono::Utc::now().timestamp(),
+    );
+    let forged = livedrop::payments::webhook::sign(
+        b"not the secret",
+        body.as_bytes(),
+        chrono::Utc::now().timestamp(),
+    );
+    assert_eq!(app.post_webhook(&body, &forged).await.0, 401);
+    // The owner's 95% credited, then reversed in two steps: nothing left, to the cent.
+    let (_, e) = app
+        .get("/api/me/earnings?currency=USD", Some(&creator))
+        .await;
+    let amounts: Vec<i64> = e["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["amount_cents"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts.iter().sum::<i64>(), 0, "{e}");
+    assert_eq!(amounts.len(), 3, "a sale and two reversals: {e}");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_refund_made_at_the_provider_is_recorded_once() {
+    refunds_at_the_provider(TestApp::sqlite().await).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn a_refund_made_at_the_provider_is_recorded_once_on_postgres() {
+    refunds_at_the_provider(TestApp::postgres().await).await;
+}

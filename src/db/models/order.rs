@@ -250,6 +250,22 @@ pub async fn list(store: &Store, f: &OrderFilter) -> AppResult<Vec<ListedOrder>>
         .collect())
 }
 
+/// The order paid with the provider's payment `payment_ref`.
+pub async fn by_payment_ref(store: &Store, payment_ref: &str) -> AppResult<Option<OrderRow>> {
+    if payment_ref.is_empty() {
+        return Ok(None);
+    }
+    let mut conn = store.read().await?;
+    Ok(db_run!(conn, |c| {
+        orders::table
+            .filter(orders::payment_ref.eq(payment_ref))
+            .select(OrderRow::as_select())
+            .first(c)
+            .await
+            .optional()
+    })?)
+}
+
 pub async fn find(store: &Store, id: OrderId) -> AppResult<Option<OrderRow>> {
     let mut conn = store.read().await?;
     let r = db_run!(conn, |c| {

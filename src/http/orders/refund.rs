@@ -72,16 +72,12 @@ pub async fn refund(
         order::partial_refund(&state.store, o.id, o.refunded_cents, amount, now).await?
     };
     let o = recorded.ok_or_else(not_paid)?;
-    crate::analytics::refunded(&state, &o, amount).await;
     // Recorded first: if the provider fails now, the refund is recorded (a full one stays
     // `refund_pending`) and can be asked of the provider again with the same key.
     if let Some(r) = &o.payment_ref {
         state.payments.refund(r, amount, &key).await?;
     }
-    if full {
-        order::mark_refunded(&state.store, &o, state.clock.now()).await?;
-        state.registry.reload_raffles().await;
-    }
+    let o = recorded_refund(&state, o, amount, full).await?;
     if form.restock {
         if let Some(drop) = o.drop_id {
             state.registry.restock(drop, o.id).await?;
@@ -90,24 +86,67 @@ pub async fn refund(
     let o = order::find(&state.store, o.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if let Some((f, buyer, _)) = settle::facts(&state, &o).await {
-        let mail = if o.status == "refunded" {
-            Some(crate::mail::sale::refunded(&buyer, &f))
-        } else if !full {
-            Some(crate::mail::sale::partly_refunded(
-                &buyer,
-                &f,
-                amount,
-                o.refunded_cents,
-            ))
-        } else {
-            None
-        };
-        if let Some(m) = mail {
-            settle::send(&state, m, o.id).await;
-        }
-    }
     Ok(HttpResponse::Ok().json(OrderView::new(&o, state.payments.name())))
+}
+
+/// What follows a refund recorded in the store, once the provider has the money back: a
+/// full one becomes `refunded` (raffle totals reloaded), the dashboard counts it, the buyer
+/// is told (how much, for a part).
+async fn recorded_refund(
+    state: &AppState,
+    o: order::OrderRow,
+    amount: i64,
+    full: bool,
+) -> AppResult<order::OrderRow> {
+    crate::analytics::refunded(state, &o, amount).await;
+    if full {
+        order::mark_refunded(&state.store, &o, state.clock.now()).await?;
+        state.registry.reload_raffles().await;
+    }
+    let o = order::find(&state.store, o.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some((f, buyer, _)) = settle::facts(state, &o).await {
+        let mail = if o.status == "refunded" {
+            crate::mail::sale::refunded(&buyer, &f)
+        } else {
+            crate::mail::sale::partly_refunded(&buyer, &f, amount, o.refunded_cents)
+        };
+        settle::send(state, mail, o.id).await;
+    }
+    Ok(o)
+}
+
+/// `charge.refunded`: the provider says `total` of payment `payment_ref` has gone back — a
+/// refund made at the provider (Stripe's dashboard), or one of ours seen again. What is new
+/// is recorded as ours would be (ledger reversals, the order refunded in part or in full,
+/// the dashboard, the buyer's mail) without asking the provider again. Idempotent: a total
+/// already recorded changes nothing, and an older event's smaller total neither. Whether
+/// it changed anything.
+pub async fn refunded_at_provider(
+    state: &AppState,
+    payment_ref: &str,
+    total: i64,
+) -> AppResult<bool> {
+    let Some(o) = order::by_payment_ref(&state.store, payment_ref).await? else {
+        return Ok(false);
+    };
+    if o.status != "paid" || total <= o.refunded_cents {
+        return Ok(false);
+    }
+    let now = state.clock.now();
+    let full = total >= o.amount_cents;
+    let amount = total.min(o.amount_cents) - o.refunded_cents;
+    let recorded = if full {
+        order::start_refund(&state.store, o.id, now).await?
+    } else {
+        order::partial_refund(&state.store, o.id, o.refunded_cents, amount, now).await?
+    };
+    let Some(o) = recorded else {
+        return Ok(false); // refunded meanwhile by another path: that one counts
+    };
+    recorded_refund(state, o, amount, full).await?;
+    Ok(true)
 }
 
 fn not_paid() -> AppError {

@@ -51,6 +51,13 @@ pub async fn webhook(
         "account.updated" => {
             Some(crate::payments::payout::account_updated(&state, &event.payment_ref).await?)
         }
+        // A refund made at the provider (or ours, seen again): what is new is recorded.
+        "charge.refunded" => match event.amount_refunded {
+            Some(total) => {
+                Some(super::refund::refunded_at_provider(&state, &event.payment_ref, total).await?)
+            }
+            None => Some(false),
+        },
         "transfer.reversed" => Some(
             crate::db::models::payout::reverse(&state.store, &event.payment_ref, state.clock.now())
                 .await?,
