@@ -73,6 +73,9 @@ pub enum Payments {
         webhook_secret: String,
         api_base: String,
         connect_api_base: String,
+        /// `STRIPE_PUBLISHABLE_KEY` (`pk_…`): the pages' Payment Element. Without it the
+        /// pages cannot take a card, and say so.
+        publishable_key: Option<String>,
     },
 }
 
@@ -381,11 +384,28 @@ fn parse_payments(get: &impl Fn(&str) -> Option<String>) -> Result<Payments, Con
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
         _ => return Err(bad("STRIPE_CONNECT_API_BASE", "must be an http(s) URL")),
     }
+    let publishable_key = match get("STRIPE_PUBLISHABLE_KEY") {
+        None => None,
+        Some(k)
+            if k.starts_with("pk_")
+                && k.len() <= 255
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+        {
+            Some(k)
+        }
+        Some(_) => {
+            return Err(bad(
+                "STRIPE_PUBLISHABLE_KEY",
+                "Stripe's publishable key (pk_…) is expected",
+            ))
+        }
+    };
     Ok(Payments::Stripe {
         secret_key,
         webhook_secret,
         api_base,
         connect_api_base,
+        publishable_key,
     })
 }
 

@@ -87,7 +87,10 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
                     data.config.says_test_payments(),
                     from_fn(middleware::test_payments),
                 ))
-                .wrap(middleware::security_headers())
+                .wrap(middleware::security_headers(matches!(
+                    data.config.payments,
+                    crate::config::Payments::Stripe { .. }
+                )))
                 .wrap(middleware::cors(&data.config.cors_origins))
                 .wrap(Compress::default())
                 .wrap(from_fn(middleware::observe));

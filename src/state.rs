@@ -80,6 +80,7 @@ impl AppState {
                 webhook_secret,
                 api_base,
                 connect_api_base,
+                ..
             } => Arc::new(
                 crate::payments::stripe::StripeProvider::new(
                     secret_key.clone(),

@@ -1,7 +1,7 @@
 // Buying one product: the form its kind needs (quantity, tip amount, note, shipping
 // address), sign-in or a new account if needed, then the order page.
 
-import { api, session, money, minor, say, errorText, signInForm } from '/static/session.js';
+import { api, session, money, minor, say, errorText, signInForm, paymentForm } from '/static/session.js';
 
 const id = location.pathname.split('/').filter(Boolean).pop();
 const $ = (sel) => document.querySelector(sel);
@@ -11,6 +11,7 @@ const KIND = {
   membership: 'Membership', tip: 'Tip', event: 'Event tickets',
 };
 let product = null;
+let payment = null; // paymentForm(), once the product is known
 
 function total() {
   if (!product) return;
@@ -51,6 +52,8 @@ async function load() {
     $('#amount').value = Math.max(product.price_cents, product.min_cents || 0) / minor(product.currency);
   }
   $('#provider-note').textContent = '(test payments: no money moves; 4242 4242 4242 4242 pays)';
+  // The test card, or Stripe's Payment Element on a node that takes real payments.
+  payment = paymentForm($('#payment-element'), $('#card'), { amount: product.price_cents, currency: product.currency });
   if (product.available === 0) $('#pay').disabled = true;
   total();
   if (session) $('#buy-form').hidden = false;
@@ -62,7 +65,8 @@ $('#amount').addEventListener('input', total);
 
 $('#buy-form').addEventListener('submit', async (e) => {
   e.preventDefault();
-  const body = { card: $('#card').value.replace(/\s+/g, '') };
+  let body;
+  try { body = await (await payment).fields(); } catch (err) { return say(msg, err.message, false); }
   if (!$('#qty-row').hidden) body.quantity = Number($('#quantity').value) || 1;
   if (product.kind === 'tip') body.amount_cents = Math.round(Number($('#amount').value) * minor(product.currency));
   if (product.kind === 'service' && $('#note').value.trim()) body.note = $('#note').value;

@@ -4,13 +4,14 @@
 // (refreshed before it expires) and the socket's reconnecting come from the shared session
 // module.
 
-import { api, session, money, signInForm, live } from '/static/session.js';
+import { api, session, money, signInForm, live, paymentForm } from '/static/session.js';
 
 const id = location.pathname.split('/').filter(Boolean).pop();
 const $ = (sel) => document.querySelector(sel);
 let state = null;          // the latest drop state (highest seq)
 let offset = 0;            // server clock minus ours, in ms
 let hold = null;           // our active hold
+let payment = null;        // paymentForm(), once a hold shows the pay form
 let ticket = null;         // our waiting-room ticket
 
 function say(text, ok = true) {
@@ -132,6 +133,8 @@ function showHold(h) {
   const v = state.variants.find((x) => x.id === h.variant_id);
   $('#hold-text').textContent = `${h.quantity} × ${v ? v.name : ''}`;
   $('#hold').hidden = false;
+  // The test card, or Stripe's Payment Element on a node that takes real payments.
+  payment ??= paymentForm($('#payment-element'), $('#card'), { amount: state.price_cents * h.quantity, currency: state.currency });
   tick();
 }
 
@@ -156,7 +159,9 @@ $('#reserve').addEventListener('click', async () => {
 $('#pay-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   if (!hold) return;
-  const r = await api('POST', `/api/holds/${hold.id}/checkout`, { card: $('#card').value });
+  let fields;
+  try { fields = await (await payment).fields(); } catch (err) { return say(err.message, false); }
+  const r = await api('POST', `/api/holds/${hold.id}/checkout`, fields);
   if (!r.ok) return say(r.data?.error?.fields?.card || r.data?.error?.message || 'Payment failed.', false);
   if (r.data.status === 'paid') {
     hold = null; $('#hold').hidden = true;

@@ -309,3 +309,49 @@ export function verifyReminder(box, me, waits = 'Publishing and payouts wait for
   });
   box.append(text, again, out);
 }
+
+/// How a page takes a payment: the test provider's card field, or — when the node takes
+/// real payments through Stripe — Stripe's Payment Element in `box` (Stripe.js loads from
+/// js.stripe.com, as Stripe requires; the CSP allows it only on such a node). `card` is the
+/// page's test-card field (hidden with Stripe). Returns `{ fields() }`, which resolves to
+/// the checkout body's payment part (`{card}` or `{payment_method}`) or throws an Error
+/// whose message can be shown.
+export async function paymentForm(box, card, { amount, currency }) {
+  const c = await api('GET', '/api/payments/config');
+  if (!c.ok || c.data.provider !== 'stripe') {
+    return { fields: async () => ({ card: card.value.replace(/\s+/g, '') }) };
+  }
+  card.hidden = true;
+  const label = document.querySelector(`label[for=${card.id}]`);
+  if (label) label.hidden = true;
+  const fail = (text) => {
+    box.textContent = text;
+    return { fields: async () => { throw new Error(text); } };
+  };
+  if (!c.data.publishable_key) return fail('Card payments are not set up on this service yet.');
+  try {
+    if (!window.Stripe) {
+      await new Promise((resolve, reject) => {
+        const s = document.createElement('script');
+        s.src = 'https://js.stripe.com/v3/';
+        s.onload = resolve;
+        s.onerror = () => reject(new Error('Stripe.js did not load'));
+        document.head.append(s);
+      });
+    }
+  } catch {
+    return fail('The payment form could not load. Check your connection and reload the page.');
+  }
+  const stripe = window.Stripe(c.data.publishable_key);
+  const elements = stripe.elements({ mode: 'payment', amount, currency: currency.toLowerCase(), paymentMethodCreation: 'manual' });
+  elements.create('payment').mount(box);
+  return {
+    fields: async () => {
+      const checked = await elements.submit();
+      if (checked.error) throw new Error(checked.error.message);
+      const made = await stripe.createPaymentMethod({ elements });
+      if (made.error) throw new Error(made.error.message);
+      return { payment_method: made.paymentMethod.id };
+    },
+  };
+}

@@ -72,22 +72,30 @@ pub async fn observe(
     Ok(res)
 }
 
-/// Headers every response carries. The CSP allows only our own scripts and styles: pages
-/// are plain HTML + modules from `/static`, with no CDN.
-pub fn security_headers() -> DefaultHeaders {
+/// The pages' CSP: only our own scripts and styles (plain HTML + modules from `/static`,
+/// no CDN). A node taking payments through Stripe also allows Stripe.js and its frames
+/// and API, as Stripe requires for the Payment Element (loaded from js.stripe.com only).
+pub const CSP: &str = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+pub const CSP_WITH_STRIPE: &str = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; connect-src 'self' ws: wss: https://api.stripe.com; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Headers every response carries (`stripe`: the CSP allows Stripe.js, see [`CSP_WITH_STRIPE`]).
+pub fn security_headers(stripe: bool) -> DefaultHeaders {
     DefaultHeaders::new()
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
         .add((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            if stripe { CSP_WITH_STRIPE } else { CSP },
         ))
         .add((
             HeaderName::from_static("permissions-policy"),
             "camera=(), microphone=(), geolocation=()",
         ))
-        .add((HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
+        .add((
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ))
 }
 
 /// CORS from `CORS_ORIGINS`: none (same-origin only), a list, or `*`.

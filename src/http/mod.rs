@@ -125,6 +125,7 @@ routes! {
     "/api/me/payouts" => { get: orders::payouts::mine },
     "/api/me/payouts/account" => { get: orders::payouts::account, post: orders::payouts::connect },
     "/api/payments/webhook" => { post: orders::webhook::webhook },
+    "/api/payments/config" => { get: orders::webhook::config },
     "/api/orders/{id}/refund" => { post: orders::refund::refund },
     "/api/orders/{id}/fulfil" => { post: orders::fulfil::fulfil },
     "/api/orders/{id}/check-in" => { post: orders::fulfil::check_in },

@@ -35,7 +35,7 @@ use super::{
         drops::collaborators::mine, drops::collaborators::accept, drops::collaborators::splits,
         drops::update::update, drops::status::pause, drops::status::resume, drops::status::cancel,
         holds::create::create, holds::delete::delete, queue::join::join, queue::show::show,
-        orders::checkout::checkout, orders::show::show, orders::webhook::webhook, orders::refund::refund,
+        orders::checkout::checkout, orders::show::show, orders::webhook::config, orders::webhook::webhook, orders::refund::refund,
         orders::list::storefront_orders, orders::list::storefront_orders_csv, orders::list::my_orders, orders::payouts::mine, orders::payouts::account, orders::payouts::connect, orders::payouts::run, orders::payouts::list, orders::earnings::mine,
         orders::fulfil::fulfil, orders::fulfil::check_in, orders::memberships::mine,
         orders::memberships::cancel, orders::delivery::download,

@@ -718,3 +718,43 @@ async fn a_refund_made_at_the_provider_is_recorded_once() {
 async fn a_refund_made_at_the_provider_is_recorded_once_on_postgres() {
     refunds_at_the_provider(TestApp::postgres().await).await;
 }
+
+/// The pages learn how to take a payment: the test provider's card field, or Stripe's
+/// Payment Element with the publishable key; only a Stripe node's CSP lets Stripe.js in.
+#[actix_web::test]
+async fn the_pages_take_cards_the_way_the_node_is_paid() {
+    let test = TestApp::sqlite().await;
+    let stripe = TestApp::with(&[
+        ("RATE_LIMITS", "off"),
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_SECRET_KEY", "sk_test_pages"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_pages"),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_test_pages"),
+        ("STRIPE_API_BASE", "http://127.0.0.1:9"),
+    ])
+    .await;
+    for (app, config, stripe_js) in [
+        (&test, json!({"provider": "test"}), false),
+        (
+            &stripe,
+            json!({"provider": "stripe", "publishable_key": "pk_test_pages"}),
+            true,
+        ),
+    ] {
+        let (s, c) = app.get("/api/payments/config", None).await;
+        assert_eq!((s, &c), (200, &config));
+        let page = app.client.get(app.at("/d/x")).send().await.unwrap();
+        let csp = page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            csp.contains("script-src 'self' https://js.stripe.com"),
+            stripe_js,
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+    test.stop().await;
+    stripe.stop().await;
+}

@@ -87,3 +87,28 @@ pub async fn webhook(
         applied: !matches!(applied, crate::db::models::order::Applied::AlreadyApplied),
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentsConfig {
+    /// `test` (the built-in provider: the pages take a test card) or `stripe`.
+    pub provider: String,
+    /// Stripe's publishable key for the pages' Payment Element (`STRIPE_PUBLISHABLE_KEY`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publishable_key: Option<String>,
+}
+
+/// How the pages take a payment: the provider, and with Stripe its publishable key.
+#[utoipa::path(get, path = "/api/payments/config", tag = "drops",
+    responses((status = 200, body = PaymentsConfig)))]
+pub async fn config(state: web::Data<AppState>) -> HttpResponse {
+    let publishable_key = match &state.config.payments {
+        crate::config::Payments::Stripe {
+            publishable_key, ..
+        } => publishable_key.clone(),
+        crate::config::Payments::Test { .. } => None,
+    };
+    HttpResponse::Ok().json(PaymentsConfig {
+        provider: state.payments.name().to_string(),
+        publishable_key,
+    })
+}
