@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{manages, raffle_id};
+use super::managed;
 use crate::actors::raffle::RaffleState;
 use crate::auth::AuthUser;
 use crate::db::models::drop as drop_model;
@@ -227,13 +227,8 @@ pub async fn publish(
     who: AuthUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = raffle_id(&id)?;
-    let row = model::find(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !manages(&state, &who, &row).await? {
-        return Err(AppError::NotFound);
-    }
+    let row = managed(&state, &who, &id).await?;
+    let id = row.id;
     crate::auth::ensure_verified(&state, &who).await?;
     if !model::set_status(&state.store, id, &["draft"], "published", state.clock.now()).await? {
         return Err(AppError::conflict(
@@ -254,13 +249,8 @@ pub async fn cancel(
     who: AuthUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = raffle_id(&id)?;
-    let row = model::find(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !manages(&state, &who, &row).await? {
-        return Err(AppError::NotFound);
-    }
+    let row = managed(&state, &who, &id).await?;
+    let id = row.id;
     if !model::set_status(
         &state.store,
         id,
@@ -290,13 +280,8 @@ pub async fn close(
     who: AuthUser,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = raffle_id(&id)?;
-    let row = model::find(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !manages(&state, &who, &row).await? {
-        return Err(AppError::NotFound);
-    }
+    let row = managed(&state, &who, &id).await?;
+    let id = row.id;
     let now = state.clock.now();
     if !model::end_entries(&state.store, id, now).await? {
         let row = model::find(&state.store, id)

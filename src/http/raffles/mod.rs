@@ -35,3 +35,15 @@ pub async fn manages(state: &AppState, who: &AuthUser, raffle: &RaffleRow) -> Ap
         None => Ok(who.is_admin()),
     }
 }
+
+/// The raffle `key` names, if `who` manages it ([`manages`]); anyone else gets a 404.
+pub async fn managed(state: &AppState, who: &AuthUser, key: &str) -> AppResult<RaffleRow> {
+    let id = raffle_id(key)?;
+    let row = crate::db::models::raffle::find(&state.store, id)
+        .await?
+        .ok_or(crate::error::AppError::NotFound)?;
+    if !manages(state, who, &row).await? {
+        return Err(crate::error::AppError::NotFound);
+    }
+    Ok(row)
+}
