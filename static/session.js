@@ -122,6 +122,35 @@ export function errorText(r) {
   return fields ? `${e.message} — ${fields}` : e.message;
 }
 
+/// Show a refused form's field errors next to their fields: each control marked
+/// `data-field="<the API's field name>"` (or, for `links[2].url`, the one marked `links`)
+/// gets a message under it, `aria-invalid` and `aria-describedby`; the first is focused.
+/// Called with no answer, it clears them. True when a field error was shown.
+export function fieldErrors(form, r) {
+  for (const old of form.querySelectorAll('.field-error')) old.remove();
+  for (const el of form.querySelectorAll('[aria-invalid]')) {
+    el.removeAttribute('aria-invalid');
+    el.removeAttribute('aria-describedby');
+  }
+  const fields = r?.data?.error?.fields || {};
+  let first = null;
+  for (const [name, message] of Object.entries(fields)) {
+    const base = name.split(/[.[]/)[0];
+    const el = form.querySelector(`[data-field="${CSS.escape(name)}"]`) || form.querySelector(`[data-field="${CSS.escape(base)}"]`);
+    if (!el) continue;
+    const p = document.createElement('p');
+    p.className = 'field-error error';
+    p.id = `${el.id || base}-error-${Math.random().toString(36).slice(2, 8)}`;
+    p.textContent = message;
+    el.after(p);
+    el.setAttribute('aria-invalid', 'true');
+    el.setAttribute('aria-describedby', p.id);
+    first ??= el;
+  }
+  first?.focus();
+  return first !== null;
+}
+
 /// Fill `section` with a sign-in form (and a create-account switch); calls `done` once
 /// signed in.
 export function signInForm(section, done) {

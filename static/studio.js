@@ -3,7 +3,7 @@
 // schedule drops (in the creator's time zone, stored in UTC) and pause, resume or cancel
 // them, run raffles (create, publish, cancel, draw), and follow the orders. Everything goes through the JSON API the outside world uses.
 
-import { api, request, live, money, minor, say, errorText, session, verifyReminder } from '/static/session.js';
+import { api, request, live, money, minor, say, errorText, fieldErrors, session, verifyReminder } from '/static/session.js';
 
 const $ = (sel) => document.querySelector(sel);
 const msg = $('#message');
@@ -17,6 +17,8 @@ let products = [];
 let drops = [];
 let raffles = [];
 
+// The API's name of a kind's field where the form's differs (it takes major units).
+const API_FIELD = { shipping: 'shipping_cents', min: 'min_cents' };
 const FIELDS = {
   physical: [['stock', 'Stock', 'number', '10'], ['shipping', 'Flat shipping fee', 'number', '0']],
   digital: [['download_url', 'File address (https://…; buyers never see it)', 'url', '']],
@@ -104,7 +106,7 @@ function fillLinks() {
   const box = $('#social-fields');
   box.replaceChildren();
   for (const [n, name] of Object.entries(NETWORKS)) {
-    const i = el('input', undefined, { id: `s-${n}`, maxlength: '31', pattern: '@?[A-Za-z0-9_.]{1,30}', autocomplete: 'off' });
+    const i = el('input', undefined, { id: `s-${n}`, maxlength: '31', pattern: '@?[A-Za-z0-9_.]{1,30}', autocomplete: 'off', 'data-field': `socials.${n}` });
     i.value = current.socials?.[n] || '';
     i.addEventListener('input', schedulePreview);
     box.append(el('label', name, { for: `s-${n}` }), i);
@@ -117,10 +119,10 @@ function drawLinks() {
   links.forEach((l, i) => {
     const name = l.title || `link ${i + 1}`;
     const li = el('li', undefined, { 'data-testid': 'link-row' });
-    const t = el('input', undefined, { 'aria-label': `Title of link ${i + 1}`, maxlength: '80', required: '' });
+    const t = el('input', undefined, { 'aria-label': `Title of link ${i + 1}`, maxlength: '80', required: '', 'data-field': `links[${i}].title` });
     t.value = l.title;
     t.addEventListener('input', () => { l.title = t.value; schedulePreview(); });
-    const u = el('input', undefined, { type: 'url', 'aria-label': `Address of link ${i + 1}`, maxlength: '2048', required: '', placeholder: 'https://…' });
+    const u = el('input', undefined, { type: 'url', 'aria-label': `Address of link ${i + 1}`, maxlength: '2048', required: '', placeholder: 'https://…', 'data-field': `links[${i}].url` });
     u.value = l.url;
     u.addEventListener('input', () => { l.url = u.value; schedulePreview(); });
     const swap = (j) => () => {
@@ -150,7 +152,8 @@ $('#add-link').addEventListener('click', () => {
 $('#links-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await api('PATCH', `/api/storefronts/${current.id}`, { links: draftLinks(), socials: draftSocials() });
-  if (!r.ok) return say(msg, errorText(r), false);
+  if (!r.ok) { fieldErrors($('#links-form'), r); return say(msg, errorText(r), false); }
+  fieldErrors($('#links-form'));
   Object.assign(current, r.data);
   fillLinks();
   say(msg, 'Links and handles saved: the page shows them now.');
@@ -340,11 +343,11 @@ function drawFields() {
   for (const [name, label, type, value] of FIELDS[$('#p-kind').value]) {
     box.append(el('label', label, { for: `f-${name}` }));
     if (type === 'select') {
-      const s = el('select', undefined, { id: `f-${name}` });
+      const s = el('select', undefined, { id: `f-${name}`, 'data-field': name });
       s.append(el('option', 'month', { value: 'month' }), el('option', 'year', { value: 'year' }));
       box.append(s);
     } else {
-      const i = el('input', undefined, { id: `f-${name}`, type });
+      const i = el('input', undefined, { id: `f-${name}`, type, 'data-field': API_FIELD[name] || name });
       i.value = value;
       box.append(i);
     }
@@ -415,7 +418,8 @@ $('#product-form').addEventListener('submit', async (e) => {
   const r = editing
     ? await api('PATCH', `/api/products/${editing.id}`, body)
     : await api('POST', `/api/storefronts/${current.id}/products`, { kind, ...body });
-  if (!r.ok) return say(msg, errorText(r), false);
+  if (!r.ok) { fieldErrors($('#product-form'), r); return say(msg, errorText(r), false); }
+  fieldErrors($('#product-form'));
   say(msg, editing ? `${r.data.title}: saved.` : `${r.data.title} added as a draft: publish it to sell it.`);
   stopEditingProduct();
   loadProducts();
@@ -476,7 +480,9 @@ function drawDrops() {
       loadDrops();
     }, { 'aria-label': `${name} ${d.title}` });
     if (d.status === 'draft') li.append(act('Publish', 'publish'));
-    if (['scheduled', 'live', 'sold_out'].includes(d.status)) li.append(act('Pause', 'pause'));
+    if (['scheduled', 'live', 'sold_out'].includes(d.status)) {
+      li.append(act('Pause', 'pause', `Pause “${d.title}”? New reservations stop until you resume; the ones held can still be paid.`));
+    }
     if (d.status === 'paused') li.append(act('Resume', 'resume'));
     if (!['cancelled', 'closed'].includes(d.status)) {
       li.append(button('Edit', () => editDrop(d), { 'aria-label': `Edit ${d.title}` }));
@@ -569,7 +575,8 @@ $('#collab-form').addEventListener('submit', async (e) => {
   if (!drop) return say(msg, 'Create a drop first.', false);
   const r = await api('POST', `/api/drops/${drop}/collaborators`, {
     email: $('#c-email').value, share_bp: Math.round(Number($('#c-share').value) * 100) });
-  if (!r.ok) return say(msg, errorText(r), false);
+  if (!r.ok) { fieldErrors($('#collab-form'), r); return say(msg, errorText(r), false); }
+  fieldErrors($('#collab-form'));
   say(msg, `Invitation mailed to ${r.data.email}.`);
   $('#c-email').value = '';
   $('#c-share').value = '';
@@ -630,7 +637,8 @@ async function saveDropEdit() {
   }
   if (stock.length) body.stock = stock;
   const r = await api('PATCH', `/api/drops/${d.id}`, body);
-  if (!r.ok) return say(msg, errorText(r), false);
+  if (!r.ok) { fieldErrors($('#drop-form'), r); return say(msg, errorText(r), false); }
+  fieldErrors($('#drop-form'));
   say(msg, `${r.data.title}: saved.`);
   stopEditingDrop();
   loadDrops();
@@ -650,7 +658,8 @@ $('#drop-form').addEventListener('submit', async (e) => {
     waiting_room_seconds: Number($('#d-room').value),
   };
   const r = await api('POST', '/api/drops', body);
-  if (!r.ok) return say(msg, errorText(r), false);
+  if (!r.ok) { fieldErrors($('#drop-form'), r); return say(msg, errorText(r), false); }
+  fieldErrors($('#drop-form'));
   say(msg, `${r.data.title} saved as a draft: publish it to schedule it.`);
   $('#d-title').value = '';
   loadDrops();
@@ -699,7 +708,8 @@ $('#raffle-form').addEventListener('submit', async (e) => {
     opens_at: new Date($('#r-opens').value).toISOString(), closes_at: new Date($('#r-closes').value).toISOString(),
   };
   const r = await api('POST', '/api/raffles', body);
-  if (!r.ok) return say(msg, errorText(r), false);
+  if (!r.ok) { fieldErrors($('#raffle-form'), r); return say(msg, errorText(r), false); }
+  fieldErrors($('#raffle-form'));
   say(msg, `${r.data.title} saved as a draft: publish it to open entries.`);
   $('#r-title').value = '';
   loadRaffles();
@@ -796,7 +806,9 @@ async function saveLook(p) {
   if (!checkContrast(p)) { say(msg, 'Pick a brand colour that reads on the background first.', false); return false; }
   const body = { bio: $(`#${p}-bio`).value, avatar_url: $(`#${p}-avatar`).value.trim(), theme: chosenTheme(p) };
   const r = await api('PATCH', `/api/storefronts/${current.id}`, body);
-  if (!r.ok) { say(msg, errorText(r), false); return false; }
+  const form = $(p === 'l' ? '#look-edit' : '#look-form');
+  if (!r.ok) { fieldErrors(form, r); say(msg, errorText(r), false); return false; }
+  fieldErrors(form);
   Object.assign(current, r.data);
   return true;
 }
@@ -884,7 +896,8 @@ $('#o-resend').addEventListener('click', async () => {
 $('#create-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const r = await api('POST', '/api/storefronts', { slug: $('#sf-slug').value.trim().toLowerCase(), title: $('#sf-title').value });
-  if (!r.ok) return say(msg, errorText(r), false);
+  if (!r.ok) { fieldErrors($('#create-form'), r); return say(msg, errorText(r), false); }
+  fieldErrors($('#create-form'));
   stores.push(r.data);
   $('#which').replaceChildren(...stores.map((s) => el('option', s.title, { value: s.id })));
   current = r.data;

@@ -152,9 +152,26 @@ export async function run({ browser, baseURL, screenshot }) {
   await page.getByRole('button', { name: 'Save links and handles' }).click();
   await page.getByText('Links and handles saved').waitFor();
 
+  // A refused field is named next to it (and focused); fixed, the message goes.
+  await page.getByLabel('Kind').selectOption('digital');
+  await page.locator('#p-title').fill('Broken link');
+  await page.locator('#f-download_url').fill('ftp://files.example.com/x.pdf');
+  const logged = page.waitForEvent('console', (m) => m.text().includes('status of 422'));
+  await page.getByRole('button', { name: 'Add product' }).click();
+  const fieldError = page.locator('#product-form .field-error');
+  await fieldError.waitFor();
+  assert.equal(await page.locator('#f-download_url').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator('#f-download_url').getAttribute('aria-describedby'), await fieldError.getAttribute('id'));
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'f-download_url', 'the refused field is focused');
+  // The browser logs the refusal (a 422) itself: that one is expected, no other.
+  await logged;
+  const refused = problems.findIndex((p) => p.includes('status of 422'));
+  assert.ok(refused >= 0, `the 422 was logged: ${problems}`);
+  problems.splice(refused, 1);
   await addProduct(page, 'digital', 'Pattern PDF', async () => {
     await page.locator('#f-download_url').fill('https://files.example.com/pattern.pdf');
   });
+  assert.equal(await page.locator('#product-form .field-error').count(), 0, 'fixed: the message went');
   await addProduct(page, 'physical', 'Tote bag', async () => {
     await page.locator('#f-stock').fill('25');
   });
@@ -208,6 +225,7 @@ export async function run({ browser, baseURL, screenshot }) {
   const shown = await page.evaluate(async (id) => (await fetch(`/api/drops/${id}`)).json(), dropId);
   const enteredAt = await page.evaluate(() => new Date('2031-06-01T12:00').toISOString());
   assert.equal(new Date(shown.opens_at).toISOString(), enteredAt, 'the local time entered, in UTC');
+  page.once('dialog', (d) => d.accept());
   await drop.getByRole('button', { name: 'Pause Tote drop' }).click();
   await page.locator('[data-testid=drop-row][data-status=paused]', { hasText: 'Tote drop' }).waitFor();
   await drop.getByRole('button', { name: 'Resume Tote drop' }).click();
