@@ -1,7 +1,7 @@
 // Buying one product: the form its kind needs (quantity, tip amount, note, shipping
 // address), sign-in or a new account if needed, then the order page.
 
-import { api, session, money, minor, say, errorText, signInForm, paymentForm } from '/static/session.js';
+import { api, session, money, minor, say, errorText, fieldErrors, signInForm, paymentForm } from '/static/session.js';
 
 const id = location.pathname.split('/').filter(Boolean).pop();
 const $ = (sel) => document.querySelector(sel);
@@ -83,8 +83,10 @@ $('#buy-form').addEventListener('submit', async (e) => {
   $('#pay').disabled = false;
   if (!r.ok) {
     if (r.status === 401) { signInForm($('#signin'), () => {}); }
+    fieldErrors($('#buy-form'), r);
     return say(msg, errorText(r), false);
   }
+  fieldErrors($('#buy-form'));
   if (r.data.status === 'declined') return say(msg, 'The card was declined. Try another card.', false);
   location.href = `/orders/${r.data.order_id}`;
 });
