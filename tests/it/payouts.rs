@@ -355,17 +355,31 @@ mod connect {
 #[actix_web::test]
 async fn a_payout_run_killed_mid_transfer_is_finished_once_and_a_refused_one_gives_the_money_back()
 {
+    killed_mid_transfer(None).await;
+}
+
+#[actix_web::test]
+#[ignore = "needs postgres"]
+async fn a_payout_run_killed_mid_transfer_is_finished_once_and_a_refused_one_gives_the_money_back_on_postgres(
+) {
+    killed_mid_transfer(Some(fresh_pg_database().await)).await;
+}
+
+async fn killed_mid_transfer(database_url: Option<String>) {
     use crate::recovery::{start_with, user_token};
     use livedrop::auth::{JwtKeys, Role};
     use livedrop::db::Store;
 
     let dir = tempfile::tempdir().unwrap();
-    let store_url = format!("sqlite://{}", dir.path().join("livedrop.db").display());
+    let store_url = database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("livedrop.db").display()));
+    let db = database_url.as_deref();
     let http = reqwest::Client::new();
     let (double, connect) = connect::start();
 
     // Sales through the test provider first (the ledger does not care who took the money).
-    let node = start_with(dir.path(), None, &[]);
+    let node = start_with(dir.path(), db, &[]);
     let store = Store::connect(&store_url, 2).await.unwrap();
     let keys = JwtKeys::new(crate::support::TEST_SECRET.as_bytes());
     let (creator, creator_token) = user_token(&store, &keys, Role::Creator).await;
@@ -423,7 +437,7 @@ async fn a_payout_run_killed_mid_transfer_is_finished_once_and_a_refused_one_giv
         ("STRIPE_API_BASE", double.as_str()),
         ("PAYOUT_DELAY_DAYS", "0"),
     ];
-    let node = start_with(dir.path(), None, &stripe);
+    let node = start_with(dir.path(), db, &stripe);
     let a: Value = post(
         &node.url,
         "/api/me/payouts/account",
@@ -517,7 +531,7 @@ async fn a_payout_run_killed_mid_transfer_is_finished_once_and_a_refused_one_giv
 
     // The next node (its janitor runs two seconds after start) sends it again: Stripe
     // answers the same transfer; the payout is paid; nothing is paid twice.
-    let node = start_with(dir.path(), None, &stripe);
+    let node = start_with(dir.path(), db, &stripe);
     crate::support::eventually(15, || {
         let (http, url, token) = (http.clone(), node.url.clone(), creator_token.clone());
         async move {
