@@ -64,9 +64,20 @@ pub async fn account_updated(state: &AppState, account_ref: &str) -> AppResult<b
     .await
 }
 
-/// Send `p`'s transfer and record the outcome. An error (the outcome unknown) leaves it
-/// pending for the next run.
-async fn send(state: &AppState, p: &PayoutRow) -> AppResult<PayoutRow> {
+/// Send `p`'s transfer and record the outcome: the payout as it stands after. When the
+/// outcome is unknown (the provider did not answer, the store failed) it stays pending as
+/// it was, and the next run sends it again under the same key.
+async fn send(state: &AppState, p: PayoutRow) -> PayoutRow {
+    match try_send(state, &p).await {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(payout = %p.id, error = %e, "payout without an answer; the next run sends it again");
+            p
+        }
+    }
+}
+
+async fn try_send(state: &AppState, p: &PayoutRow) -> AppResult<PayoutRow> {
     let outcome = state
         .payments
         .transfer(&Transfer {
@@ -96,13 +107,7 @@ async fn send(state: &AppState, p: &PayoutRow) -> AppResult<PayoutRow> {
 pub async fn run(state: &AppState) -> AppResult<Vec<PayoutRow>> {
     let mut done = Vec::new();
     for p in model::pending(&state.store).await? {
-        match send(state, &p).await {
-            Ok(p) => done.push(p),
-            Err(e) => {
-                tracing::warn!(payout = %p.id, error = %e, "payout still pending");
-                done.push(p);
-            }
-        }
+        done.push(send(state, p).await);
     }
     let now = state.clock.now();
     let cutoff = now - chrono::Duration::days(state.config.payout_delay_days);
@@ -123,13 +128,7 @@ pub async fn run(state: &AppState) -> AppResult<Vec<PayoutRow>> {
             else {
                 continue;
             };
-            match send(state, &p).await {
-                Ok(p) => done.push(p),
-                Err(e) => {
-                    tracing::warn!(payout = %p.id, error = %e, "payout sent without an answer; the next run sends it again");
-                    done.push(p);
-                }
-            }
+            done.push(send(state, p).await);
         }
     }
     Ok(done)

@@ -2,15 +2,9 @@
 // (/signin says why), and is enabled again.
 import assert from 'node:assert/strict';
 import { noSeriousViolations } from './axe.mjs';
+import { json } from './helpers.mjs';
 
 export const name = 'an admin disables an account, which then cannot sign in';
-
-async function json(baseURL, method, path, body) {
-  const res = await fetch(`${baseURL}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
-}
 
 export async function run({ browser, baseURL, screenshot }) {
   const email = `spammer-${Date.now()}@example.com`;

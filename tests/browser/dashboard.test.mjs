@@ -7,8 +7,8 @@
 // CSV downloads.
 import assert from 'node:assert/strict';
 import { noSeriousViolations } from './axe.mjs';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { json, mailedLink, VERIFY_LINK } from './helpers.mjs';
+import { readFileSync } from 'node:fs';
 
 export const name = 'the dashboard shows a visitor, a click and a purchase live, refuses a rival, and downloads the CSV';
 
@@ -20,36 +20,6 @@ const VISITOR_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, l
 // this only ends a hang.
 const LIVE_MS = 10000;
 
-async function json(baseURL, method, path, body, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${baseURL}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
-}
-
-/// The verification token mailed to `email`, read from the server's outbox (embedded
-/// mode writes each mail there as an .eml file; run.sh says where). The mail is written
-/// just after the registration answers, so look until it is there.
-async function mailedToken(email) {
-  const dir = process.env.OUTBOX_DIR;
-  assert.ok(dir, 'OUTBOX_DIR is not set (run.sh sets it)');
-  const until = Date.now() + 5000;
-  for (;;) {
-    let files = [];
-    try { files = readdirSync(dir).filter((f) => f.endsWith('.eml')); } catch { /* not made yet */ }
-    for (const f of files) {
-      const text = readFileSync(join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-      if (!text.includes(`To: ${email}`)) continue;
-      const m = text.match(/\/verify\?token=([A-Za-z0-9_.~-]+)/);
-      if (m) return m[1];
-    }
-    if (Date.now() > until) throw new Error(`no verification mail for ${email} in ${dir}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /// A verified creator with a published storefront, a physical product and a drop that
 /// is already open; and a second, draft storefront, so the dashboard has a choice.
 async function creatorWithShop(baseURL) {
@@ -57,7 +27,7 @@ async function creatorWithShop(baseURL) {
   const email = `dash-${stamp}@example.com`;
   const password = 'dashboard creator pw';
   await json(baseURL, 'POST', '/api/auth/register', { email, password, role: 'creator' });
-  await json(baseURL, 'POST', '/api/auth/verify', { token: await mailedToken(email) });
+  await json(baseURL, 'POST', '/api/auth/verify', { token: new URL(await mailedLink(email, VERIFY_LINK, 'verification')).searchParams.get('token') });
   const { access_token: token } = await json(baseURL, 'POST', '/api/auth/login', { email, password });
   const slug = `dash-${stamp}`;
   const shop = await json(baseURL, 'POST', '/api/storefronts', {

@@ -5,17 +5,9 @@
 // takes the last unit, and both end on sold out.
 import assert from 'node:assert/strict';
 import { noSeriousViolations } from './axe.mjs';
+import { json } from './helpers.mjs';
 
 export const name = 'the drop page counts down, opens, reserves, updates live, checks out and sells out';
-
-async function json(baseURL, method, path, body, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${baseURL}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
-}
 
 async function signIn(page, email, password) {
   await page.getByLabel('Email').fill(email);

@@ -9,46 +9,17 @@
 // Screenshots of both studios at 1280 px and of the collaborator's at 390 px.
 import assert from 'node:assert/strict';
 import { noSeriousViolations } from './axe.mjs';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { json, mailedLink, VERIFY_LINK } from './helpers.mjs';
 
 export const name = 'the owner invites a collaborator at 20%, who accepts from the mailed link; a buyer pays; both creators see their earnings move';
 
-async function json(baseURL, method, path, body, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${baseURL}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
-}
-
-/// The first link matching `pattern` in a mail to `email` in the outbox (run.sh's OUTBOX_DIR).
-async function mailedLink(email, pattern, what) {
-  const dir = process.env.OUTBOX_DIR;
-  assert.ok(dir, 'OUTBOX_DIR is not set (run.sh sets it)');
-  const until = Date.now() + 10_000;
-  for (;;) {
-    let files = [];
-    try { files = readdirSync(dir).filter((f) => f.endsWith('.eml')); } catch { /* not yet */ }
-    for (const f of files) {
-      const text = readFileSync(join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-      if (!text.includes(`To: ${email}`)) continue;
-      const m = text.match(pattern);
-      if (m) return m[0];
-    }
-    if (Date.now() > until) throw new Error(`no ${what} mail for ${email} in ${dir}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const VERIFY = /https?:\/\/[^\s"<>]+\/verify\?token=[A-Za-z0-9_.~-]+/;
 const INVITE = /https?:\/\/[^\s"<>]+\/studio\?accept=collaboration&(?:amp;)?token=[A-Za-z0-9_.~%-]+/;
 
 /// A creator registered through the API, their address confirmed from the mailed link.
 async function creator(browser, baseURL, email, password) {
   const s = await json(baseURL, 'POST', '/api/auth/register', { email, password, role: 'creator' });
   const page = await browser.newPage();
-  await page.goto(await mailedLink(email, VERIFY, 'verification'));
+  await page.goto(await mailedLink(email, VERIFY_LINK, 'verification'));
   await page.getByText('Your email is confirmed').waitFor();
   await page.close();
   return s;

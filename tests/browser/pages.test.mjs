@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { noSeriousViolations } from './axe.mjs';
+import { json } from './helpers.mjs';
 
 export const name = 'every page at 1280 and 390 px: its data shown, no horizontal scroll, a screenshot, no serious axe violations, no console errors';
 
@@ -17,15 +18,6 @@ const WIDTHS = [
   { width: 1280, height: 900 },
   { width: 390, height: 844 },
 ];
-
-async function json(baseURL, method, path, body, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${baseURL}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
-}
 
 const login = (baseURL, email, password) => json(baseURL, 'POST', '/api/auth/login', { email, password });
 

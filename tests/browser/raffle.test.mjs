@@ -4,17 +4,9 @@
 // second click is refused as already entered.
 import assert from 'node:assert/strict';
 import { noSeriousViolations } from './axe.mjs';
+import { json } from './helpers.mjs';
 
 export const name = 'the raffle page counts down, opens, enters, updates live and refuses a second entry';
-
-async function json(baseURL, method, path, body, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${baseURL}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
-  return data;
-}
 
 async function signIn(page, email, password) {
   await page.getByLabel('Email').fill(email);

@@ -9,27 +9,9 @@
 // and 390 px.
 import assert from 'node:assert/strict';
 import { noSeriousViolations } from './axe.mjs';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mailedLink, VERIFY_LINK } from './helpers.mjs';
 
 export const name = 'a new creator signs up, is onboarded to a published page, arranges it, adds three products, verifies, publishes, schedules a drop and pauses, resumes and cancels it, starts a raffle';
-
-async function mailedVerifyLink(email) {
-  const dir = process.env.OUTBOX_DIR;
-  const until = Date.now() + 10_000;
-  for (;;) {
-    let files = [];
-    try { files = readdirSync(dir).filter((f) => f.endsWith('.eml')); } catch { /* not yet */ }
-    for (const f of files) {
-      const text = readFileSync(join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-      if (!text.includes(`To: ${email}`)) continue;
-      const m = text.match(/https?:\/\/[^\s"<>]+\/verify\?token=[A-Za-z0-9_.~-]+/);
-      if (m) return m[0];
-    }
-    if (Date.now() > until) throw new Error(`no verification mail for ${email}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function addProduct(page, kind, title, fill) {
   await page.getByLabel('Kind').selectOption(kind);
@@ -89,7 +71,7 @@ export async function run({ browser, baseURL, screenshot }) {
   // Publishing waits for the confirmed email: follow the mailed link (another tab).
   await page.getByText('Almost there: confirm your email').waitFor();
   const verify = await browser.newPage();
-  await verify.goto(await mailedVerifyLink(email));
+  await verify.goto(await mailedLink(email, VERIFY_LINK, 'verification'));
   await verify.getByText('Your email is confirmed').waitFor();
   await verify.close();
   await page.getByRole('button', { name: 'Publish my page' }).click();

@@ -122,39 +122,12 @@ async fn an_admin_disables_an_account_that_then_cannot_sign_in_and_enables_it_ag
 /// The admin console beyond raffles: storefronts found by slug, title or owner's email and
 /// taken down for abuse; orders found by the buyer's email, refunded. Nobody else may.
 async fn storefronts_and_orders(app: TestApp) {
-    let (owner, creator) = user_with_token(&app, "creator").await;
-    let (sf, _) = livedrop::demo::shop(&app.state.store, owner).await.unwrap();
+    let (_, creator, sf, product) = crate::support::selling_a_download(&app).await;
     let (_, sf_view) = app.get(&format!("/api/storefronts/{sf}"), None).await;
     let slug = sf_view["slug"].as_str().unwrap().to_string();
-    let (s, p) = app
-        .post(
-            &format!("/api/storefronts/{sf}/products"),
-            Some(&creator),
-            json!({"kind": "digital", "title": "Zine", "price_cents": 700, "currency": "USD",
-                "download_url": "https://files.example.com/zine.pdf"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{p}");
-    let product = p["id"].as_str().unwrap().to_string();
-    let (s, _) = app
-        .post(
-            &format!("/api/products/{product}/publish"),
-            Some(&creator),
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, 200);
-    let (_, buyer) = user_with_token(&app, "buyer").await;
+    let (buyer, order) = crate::support::bought(&app, &product).await;
     let (_, me) = app.get("/api/me", Some(&buyer)).await;
     let buyer_email = me["email"].as_str().unwrap().to_string();
-    let (s, o) = app
-        .post(
-            &format!("/api/products/{product}/checkout"),
-            Some(&buyer),
-            json!({"card": "4242424242424242"}),
-        )
-        .await;
-    assert_eq!((s, o["status"].as_str()), (201, Some("paid")), "{o}");
     let (_, admin) = user_with_token(&app, "admin").await;
 
     // Storefronts: by slug, by the owner's email; a creator and a buyer are refused.
@@ -228,7 +201,7 @@ async fn storefronts_and_orders(app: TestApp) {
     assert_eq!(s, 200, "{orders}");
     let list = orders["orders"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{orders}");
-    assert_eq!(list[0]["id"], o["order_id"]);
+    assert_eq!(list[0]["id"], json!(order));
     assert_eq!(list[0]["buyer_email"], buyer_email.as_str());
     let (_, none) = app.get("/api/admin/orders?q=%25", Some(&admin)).await;
     assert_eq!(none["orders"].as_array().unwrap().len(), 0, "{none}");
@@ -236,7 +209,7 @@ async fn storefronts_and_orders(app: TestApp) {
     let mine = |q: String| format!("/api/storefronts/{sf}/orders?q={q}");
     let (s, own) = app.get(&mine(part.to_uppercase()), Some(&creator)).await;
     assert_eq!(s, 200, "{own}");
-    assert_eq!(own["orders"][0]["id"], o["order_id"], "{own}");
+    assert_eq!(own["orders"][0]["id"], json!(order), "{own}");
     let (_, own_none) = app.get(&mine("%25".into()), Some(&creator)).await;
     assert_eq!(
         own_none["orders"].as_array().unwrap().len(),

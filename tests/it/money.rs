@@ -603,33 +603,9 @@ async fn refunds_at_the_provider(app: TestApp) {
     use livedrop::payments::test_provider::TestProvider;
     use livedrop::payments::ProviderEvent;
 
-    let (id, creator) = user_with_token(&app, "creator").await;
-    let (sf, _) = livedrop::demo::shop(&app.state.store, id).await.unwrap();
-    let (_, p) = app
-        .post(
-            &format!("/api/storefronts/{sf}/products"),
-            Some(&creator),
-            json!({"kind": "digital", "title": "Zine", "price_cents": 700, "currency": "USD",
-                "download_url": "https://files.example.com/zine.pdf"}),
-        )
-        .await;
-    let product = p["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/products/{product}/publish"),
-        Some(&creator),
-        json!({}),
-    )
-    .await;
-    let (_, buyer) = user_with_token(&app, "buyer").await;
-    let (s, o) = app
-        .post(
-            &format!("/api/products/{product}/checkout"),
-            Some(&buyer),
-            json!({"card": "4242424242424242"}),
-        )
-        .await;
-    assert_eq!((s, o["status"].as_str()), (201, Some("paid")), "{o}");
-    let order: livedrop::domain::ids::OrderId = o["order_id"].as_str().unwrap().parse().unwrap();
+    let (_, creator, _, product) = crate::support::selling_a_download(&app).await;
+    let (buyer, order) = crate::support::bought(&app, &product).await;
+    let order: livedrop::domain::ids::OrderId = order.parse().unwrap();
     let payment_ref = livedrop::db::models::order::find(&app.state.store, order)
         .await
         .unwrap()

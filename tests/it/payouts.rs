@@ -7,7 +7,9 @@
 use chrono::Duration;
 use serde_json::{json, Value};
 
-use crate::support::{code, fresh_pg_database, user_with_token, TestApp};
+use crate::support::{
+    bought, code, fresh_pg_database, selling_a_download, user_with_token, TestApp,
+};
 
 async fn app(postgres: bool) -> TestApp {
     let url = if postgres {
@@ -24,45 +26,6 @@ async fn app(postgres: bool) -> TestApp {
         vars.push(("DATABASE_URL", u));
     }
     TestApp::with(&vars).await
-}
-
-/// A creator selling a 7.00 USD download: (creator's token, product id).
-async fn seller(app: &TestApp) -> (String, String) {
-    let (id, creator) = user_with_token(app, "creator").await;
-    let (sf, _) = livedrop::demo::shop(&app.state.store, id).await.unwrap();
-    let (s, p) = app
-        .post(
-            &format!("/api/storefronts/{sf}/products"),
-            Some(&creator),
-            json!({"kind": "digital", "title": "Zine", "price_cents": 700, "currency": "USD",
-                "download_url": "https://files.example.com/zine.pdf"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{p}");
-    let product = p["id"].as_str().unwrap().to_string();
-    let (s, b) = app
-        .post(
-            &format!("/api/products/{product}/publish"),
-            Some(&creator),
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    (creator, product)
-}
-
-/// A new buyer buys it: the order's id.
-async fn sale(app: &TestApp, product: &str) -> String {
-    let (_, buyer) = user_with_token(app, "buyer").await;
-    let (s, o) = app
-        .post(
-            &format!("/api/products/{product}/checkout"),
-            Some(&buyer),
-            json!({"card": "4242424242424242"}),
-        )
-        .await;
-    assert_eq!((s, o["status"].as_str()), (201, Some("paid")), "{o}");
-    o["order_id"].as_str().unwrap().to_string()
 }
 
 async fn earnings(app: &TestApp, token: &str) -> (i64, i64, i64) {
@@ -90,7 +53,7 @@ async fn run(app: &TestApp, admin: &str) -> Value {
 }
 
 async fn payouts(app: TestApp) {
-    let (creator, product) = seller(&app).await;
+    let (_, creator, _, product) = selling_a_download(&app).await;
     let (_, buyer) = user_with_token(&app, "buyer").await;
     let (_, admin) = user_with_token(&app, "admin").await;
 
@@ -123,8 +86,8 @@ async fn payouts(app: TestApp) {
     assert_eq!((s, code(&b)), (403, "forbidden"), "{b}");
 
     // Two sales: the owner's 95% of each (665) waits out the delay.
-    let first = sale(&app, &product).await;
-    sale(&app, &product).await;
+    let (_, first) = bought(&app, &product).await;
+    bought(&app, &product).await;
     assert_eq!(earnings(&app, &creator).await, (1330, 0, 0));
     run(&app, &admin).await;
     assert!(
@@ -177,8 +140,8 @@ async fn payouts(app: TestApp) {
         .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(earnings(&app, &creator).await, (-665, 0, 1330));
-    sale(&app, &product).await;
-    sale(&app, &product).await;
+    bought(&app, &product).await;
+    bought(&app, &product).await;
     app.state
         .clock
         .advance(Duration::days(1) + Duration::seconds(1));
@@ -189,7 +152,7 @@ async fn payouts(app: TestApp) {
         "665 is under the minimum"
     );
     assert_eq!(earnings(&app, &creator).await, (0, 665, 1330));
-    sale(&app, &product).await;
+    bought(&app, &product).await;
     app.state
         .clock
         .advance(Duration::days(1) + Duration::seconds(1));

@@ -230,6 +230,53 @@ pub async fn storefront_with_product(
     livedrop::demo::shop(&app.state.store, owner).await.unwrap()
 }
 
+/// A creator selling a 7.00 USD download through the API, on a storefront of theirs
+/// (`demo::shop`): (creator's id, token, storefront id, product id).
+pub async fn selling_a_download(
+    app: &TestApp,
+) -> (
+    livedrop::domain::ids::UserId,
+    String,
+    livedrop::domain::ids::StorefrontId,
+    String,
+) {
+    let (id, creator) = user_with_token(app, "creator").await;
+    let (sf, _) = livedrop::demo::shop(&app.state.store, id).await.unwrap();
+    let (s, p) = app
+        .post(
+            &format!("/api/storefronts/{sf}/products"),
+            Some(&creator),
+            serde_json::json!({"kind": "digital", "title": "Zine", "price_cents": 700, "currency": "USD",
+                "download_url": "https://files.example.com/zine.pdf"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+    let product = p["id"].as_str().unwrap().to_string();
+    let (s, b) = app
+        .post(
+            &format!("/api/products/{product}/publish"),
+            Some(&creator),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    (id, creator, sf, product)
+}
+
+/// A new buyer buys `product` with the test card, paid at once: (buyer's token, order id).
+pub async fn bought(app: &TestApp, product: &str) -> (String, String) {
+    let (_, buyer) = user_with_token(app, "buyer").await;
+    let (s, o) = app
+        .post(
+            &format!("/api/products/{product}/checkout"),
+            Some(&buyer),
+            serde_json::json!({"card": "4242424242424242"}),
+        )
+        .await;
+    assert_eq!((s, o["status"].as_str()), (201, Some("paid")), "{o}");
+    (buyer, o["order_id"].as_str().unwrap().to_string())
+}
+
 /// Poll `check` until it returns `Some`, for at most `secs` seconds. For state that another
 /// task changes on its own schedule (timers); the deadline only bounds a failing test.
 pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> T

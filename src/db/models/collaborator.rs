@@ -169,29 +169,15 @@ pub async fn is_collaborator(store: &Store, drop: DropId, user: UserId) -> AppRe
 /// The drops `user` co-sells (accepted invitations), with each drop's title, newest first.
 pub async fn of_user(store: &Store, user: UserId) -> AppResult<Vec<(CollaboratorRow, String)>> {
     let mut conn = store.read().await?;
-    let rows: Vec<CollaboratorRow> = db_run!(conn, |c| {
+    Ok(db_run!(conn, |c| {
         drop_collaborators::table
+            .inner_join(drops::table.on(drops::id.eq(drop_collaborators::drop_id)))
             .filter(drop_collaborators::user_id.eq(user))
             .filter(drop_collaborators::status.eq("accepted"))
             .order(drop_collaborators::id.desc())
             .limit(200)
-            .select(CollaboratorRow::as_select())
+            .select((CollaboratorRow::as_select(), drops::title))
             .load(c)
             .await
-    })?;
-    let ids: Vec<DropId> = rows.iter().map(|r| r.drop_id).collect();
-    let titles: Vec<(DropId, String)> = db_run!(conn, |c| {
-        drops::table
-            .filter(drops::id.eq_any(&ids))
-            .select((drops::id, drops::title))
-            .load(c)
-            .await
-    })?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            let title = titles.iter().find(|(d, _)| *d == r.drop_id)?.1.clone();
-            Some((r, title))
-        })
-        .collect())
+    })?)
 }

@@ -124,24 +124,28 @@ pub async fn currencies_of(store: &Store, party: &str) -> AppResult<Vec<String>>
     })?)
 }
 
-/// Sum of the user's payouts in `currency` with one of `statuses`.
-pub async fn total(
-    store: &Store,
-    user: UserId,
-    currency: &str,
-    statuses: &[&str],
-) -> AppResult<i64> {
+/// The user's payouts in `currency` that count against their balance: (being sent —
+/// `pending` —, `paid`). A `failed` one gave its amount back.
+pub async fn taken(store: &Store, user: UserId, currency: &str) -> AppResult<(i64, i64)> {
     let mut conn = store.read().await?;
-    let rows: Vec<i64> = db_run!(conn, |c| {
+    let rows: Vec<(String, i64)> = db_run!(conn, |c| {
         payouts::table
             .filter(payouts::user_id.eq(user))
             .filter(payouts::currency.eq(currency))
-            .filter(payouts::status.eq_any(statuses))
-            .select(payouts::amount_cents)
-            .load::<i64>(c)
+            .filter(payouts::status.eq_any(["pending", "paid"]))
+            .select((payouts::status, payouts::amount_cents))
+            .load(c)
             .await
     })?;
-    Ok(rows.iter().sum())
+    Ok(rows
+        .iter()
+        .fold((0, 0), |(sending, paid), (status, amount)| {
+            if status == "paid" {
+                (sending, paid + amount)
+            } else {
+                (sending + amount, paid)
+            }
+        }))
 }
 
 /// A new payout of everything available to `account`'s owner in `currency` (ledger entries

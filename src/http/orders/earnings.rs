@@ -103,8 +103,7 @@ pub async fn mine(
         }
     }
     // Payouts taken from the balance: sent (pending) or paid; a failed one gave it back.
-    let paid_out = payout::total(&state.store, who.id, &currency, &["paid"]).await?;
-    let sending = payout::total(&state.store, who.id, &currency, &["pending"]).await?;
+    let (sending, paid_out) = payout::taken(&state.store, who.id, &currency).await?;
     Ok(HttpResponse::Ok().json(EarningsView {
         currency,
         pending_cents: pending,

@@ -77,15 +77,14 @@ pub async fn refund(
     if let Some(r) = &o.payment_ref {
         state.payments.refund(r, amount, &key).await?;
     }
-    let o = recorded_refund(&state, o, amount, full).await?;
-    if form.restock {
-        if let Some(drop) = o.drop_id {
-            state.registry.restock(drop, o.id).await?;
-        }
+    let mut o = recorded_refund(&state, o, amount, full).await?;
+    if let (true, Some(drop)) = (form.restock, o.drop_id) {
+        state.registry.restock(drop, o.id).await?;
+        // The restock stamps the order (`restocked_at`).
+        o = order::find(&state.store, o.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
     }
-    let o = order::find(&state.store, o.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok().json(OrderView::new(&o, state.payments.name())))
 }
 

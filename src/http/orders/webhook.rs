@@ -45,9 +45,10 @@ pub async fn webhook(
     let event = state
         .payments
         .verify_webhook(&body, sig, chrono::Utc::now().timestamp())?;
-    // Connect: an account's onboarding moved on, or a payout's transfer was reversed.
-    // Both are idempotent (a status read again; a conditional `paid → failed`).
-    let payout_event = match event.kind.as_str() {
+    // Events about something other than a payment's outcome, each idempotent by its
+    // effect: an account's onboarding moved on (its status read again), a refund made at
+    // the provider (what its total adds), a payout's transfer reversed (`paid → failed`).
+    let handled = match event.kind.as_str() {
         "account.updated" => {
             Some(crate::payments::payout::account_updated(&state, &event.payment_ref).await?)
         }
@@ -64,7 +65,7 @@ pub async fn webhook(
         ),
         _ => None,
     };
-    if let Some(applied) = payout_event {
+    if let Some(applied) = handled {
         return Ok(HttpResponse::Ok().json(WebhookAck {
             received: true,
             applied,

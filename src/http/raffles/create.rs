@@ -284,21 +284,25 @@ pub async fn close(
     let id = row.id;
     let now = state.clock.now();
     if !model::end_entries(&state.store, id, now).await? {
+        // Not open now. Read again (it may have changed since): a published raffle whose
+        // time is already up is closed below like the timer would.
         let row = model::find(&state.store, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let open = row.status == "published" && row.opens_at <= now;
-        if row.status == "draft" || (row.status == "published" && row.opens_at > now) {
-            return Err(AppError::conflict(
-                "not_open",
-                "the raffle has not opened: cancel it instead",
-            ));
-        }
-        if !open {
-            return Err(AppError::conflict(
-                "already_closed",
-                "the raffle is already closed, drawn or cancelled",
-            ));
+        match row.status.as_str() {
+            "published" if row.opens_at <= now => {}
+            "draft" | "published" => {
+                return Err(AppError::conflict(
+                    "not_open",
+                    "the raffle has not opened: cancel it instead",
+                ))
+            }
+            _ => {
+                return Err(AppError::conflict(
+                    "already_closed",
+                    "the raffle is already closed, drawn or cancelled",
+                ))
+            }
         }
     }
     model::close(&state.store, id, now).await?;
